@@ -1,0 +1,56 @@
+"""The lane's websocket: the checkout page's live view of its current attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from lanes.broadcast import lane_group
+from lanes.models import Lane
+from lanes.selectors import user_can_operate_lane
+from payments.selectors import attempt_snapshot, lane_latest_attempt
+
+
+@database_sync_to_async
+def _lane_for(user: Any, code: str) -> Lane | None:
+    lane = Lane.objects.select_related("store").filter(code=code).first()
+    if lane is None or not user_can_operate_lane(user, lane):
+        return None
+    return lane
+
+
+@database_sync_to_async
+def _current_snapshot(lane_id: int) -> dict[str, Any] | None:
+    attempt = lane_latest_attempt(lane_id)
+    return dict(attempt_snapshot(attempt)) if attempt is not None else None
+
+
+class LaneConsumer(AsyncJsonWebsocketConsumer):
+    """Session-authenticated; refused (close code 4403) for users not allowed on the lane."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        code = self.scope["url_route"]["kwargs"]["code"]
+        lane = await _lane_for(self.scope["user"], code)
+        if lane is None:
+            await self.close(code=4403)
+            return
+        self.group = lane_group(lane.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Joined first, then read: a change committed in between arrives as a push, never lost.
+        await self.send_json({"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def attempt_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "attempt", "attempt": event["attempt"]})

@@ -1,0 +1,70 @@
+"""Stores, their checkout lanes and the PAX terminal at each lane."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Toronto).")
+
+
+class Store(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    address = models.TextField(blank=True, help_text="Printed on receipts; one line per row.")
+    time_zone = models.CharField(max_length=64, default="America/Toronto", validators=[validate_time_zone])
+    merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="stores")
+    tips_enabled = models.BooleanField(default=False)
+    max_amount = models.PositiveIntegerField(
+        default=500_000, help_text="Largest sale a cashier may send, in cents (tip included)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+lane_code_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", "Letters, digits, - and _ only.")
+
+
+class Lane(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="lanes")
+    code = models.CharField(max_length=32, unique=True, validators=[lane_code_validator])
+    name = models.CharField(max_length=100)
+    cashiers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="lanes", help_text="Cashiers allowed on this lane."
+    )
+
+    class Meta:
+        ordering = ["store__name", "code"]
+        permissions = [("operate_any_lane", "Can take payments on any lane")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Terminal(models.Model):
+    lane = models.OneToOneField(Lane, on_delete=models.PROTECT, related_name="terminal")
+    device = models.CharField(
+        max_length=64, unique=True, help_text="The device id IOTPay addresses this PAX terminal by."
+    )
+    job_no = models.CharField(
+        max_length=50, blank=True, help_text="IOTPay login (jobNo) for this terminal; blank uses the merchant's."
+    )
+    serial = models.CharField(max_length=64, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["device"]
+
+    def __str__(self) -> str:
+        return self.device

@@ -1,0 +1,45 @@
+"""Validation of a payment request at a lane: what a cashier (or a store's script) may send."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from lanes.models import Store
+
+
+def _cents(value: Any, name: str, errors: dict[str, list[str]], *, required: bool) -> int | None:
+    if value is None:
+        if required:
+            errors.setdefault(name, []).append(f"{name} is required (integer cents, e.g. 1250 for $12.50).")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.setdefault(name, []).append(f"{name} must be an integer number of cents, not {value!r}.")
+        return None
+    return value
+
+
+def clean_payment_request(data: Any, *, store: Store) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Returns (cleaned, errors); errors maps each field to its messages and is empty when valid."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(data, dict):
+        return {}, {"body": ["Send a JSON object such as {\"amount\": 1250, \"tip\": 0}."]}
+    amount = _cents(data.get("amount"), "amount", errors, required=True)
+    tip = _cents(data.get("tip", 0), "tip", errors, required=False) or 0
+    if amount is not None and amount <= 0:
+        errors.setdefault("amount", []).append("amount must be more than 0 cents.")
+    if tip < 0:
+        errors.setdefault("tip", []).append("tip cannot be negative.")
+    if tip > 0 and not store.tips_enabled:
+        errors.setdefault("tip", []).append("tips are not enabled at this store.")
+    if amount is not None and amount > 0 and tip >= 0 and amount + tip > store.max_amount:
+        errors.setdefault("amount", []).append(
+            f"amount plus tip is above this store's limit of {store.max_amount} cents."
+        )
+    sale_id = None
+    if (raw_sale := data.get("sale_id")) not in (None, ""):
+        try:
+            sale_id = uuid.UUID(str(raw_sale))
+        except ValueError:
+            errors.setdefault("sale_id", []).append("sale_id must be a UUID from an earlier attempt.")
+    return {"amount": amount, "tip": tip, "sale_id": sale_id}, errors

@@ -1,0 +1,161 @@
+"""Merchants, payment attempts and their append-only event history.
+
+State changes happen only in `payments.services`; nothing here changes an attempt's status.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from payments import crypto
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=100)
+    mch_id = models.CharField("IOTPay mchId", max_length=30, unique=True)
+    key_ciphertext = models.TextField(editable=False)
+    job_no = models.CharField("IOTPay jobNo", max_length=50, help_text="Merchant login name sent as jobNo.")
+    currency = models.CharField(max_length=3, default="CAD")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mch_id})"
+
+    def set_key(self, plaintext: str) -> None:
+        self.key_ciphertext = crypto.encrypt(plaintext)
+
+    def get_key(self) -> str:
+        return crypto.decrypt(self.key_ciphertext)
+
+    def key_matches(self, plaintext: str) -> bool:
+        return bool(self.key_ciphertext) and crypto.decrypt(self.key_ciphertext) == plaintext
+
+
+class AttemptStatus(models.TextChoices):
+    CREATED = "CREATED"
+    SENT = "SENT"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+
+
+IN_FLIGHT_STATUSES = (AttemptStatus.CREATED, AttemptStatus.SENT, AttemptStatus.UNKNOWN)
+FINAL_STATUSES = (AttemptStatus.APPROVED, AttemptStatus.DECLINED, AttemptStatus.FAILED)
+
+
+class PaymentAttempt(models.Model):
+    """One create_order: a cashier's retry after a decline is a new attempt of the same sale."""
+
+    Status = AttemptStatus
+
+    mch_order_no = models.CharField("mchOrderNo", max_length=30, unique=True)
+    sale_id = models.UUIDField(db_index=True, help_text="Groups the attempts of one sale.")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="attempts")
+    store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="attempts")
+    lane = models.ForeignKey("lanes.Lane", on_delete=models.PROTECT, related_name="attempts")
+    terminal = models.ForeignKey("lanes.Terminal", on_delete=models.PROTECT, related_name="attempts")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # NULL, not "": the unique constraint must ignore attempts sent without a key.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+
+    amount = models.PositiveIntegerField(help_text="Sale amount in cents, tip excluded.")
+    tip = models.PositiveIntegerField(default=0, help_text="Tip in cents.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED)
+    message = models.CharField(max_length=255, blank=True, help_text="Why it failed or needs review.")
+
+    pay_order_id = models.CharField("payOrderId", max_length=40, blank=True, db_index=True)
+    gateway_status = models.SmallIntegerField(null=True, blank=True, help_text="IOTPay order status seen last.")
+    response_verified = models.BooleanField(null=True, blank=True)
+    receipt_disp = models.CharField(max_length=255, blank=True)
+    card = models.JSONField(null=True, blank=True, help_text="Card data from IOTPay, never the expiry date.")
+    card_brand = models.CharField(max_length=40, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True, db_index=True)
+    auth_num = models.CharField(max_length=20, blank=True)
+    batch_num = models.CharField(max_length=10, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True, help_text="IOTPay's paySuccTime.")
+
+    poll_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_deadline = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terminal"],
+                condition=Q(status__in=["CREATED", "SENT", "UNKNOWN"]),
+                name="one_in_flight_attempt_per_terminal",
+            ),
+            models.UniqueConstraint(
+                fields=["lane", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="unique_idempotency_key_per_lane",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="attempt_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="attempt_status_updated"),
+            models.Index(fields=["lane", "-created_at"], name="attempt_lane_created"),
+            models.Index(fields=["store", "created_at"], name="attempt_store_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mch_order_no} {self.status}"
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tip
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_STATUSES
+
+
+class PaymentEvent(models.Model):
+    """Append-only: one row per gateway exchange and per state change, with its cause."""
+
+    class Kind(models.TextChoices):
+        STATE = "state"
+        GATEWAY = "gateway"
+        NOTE = "note"
+
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    cause = models.CharField(max_length=255)
+    data = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id} {self.kind} {self.cause}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("payment events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("payment events are append-only")

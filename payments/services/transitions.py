@@ -1,0 +1,93 @@
+"""The state machine's one mechanism: a conditional change in a short transaction, with its event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from lanes import broadcast
+from payments.iotpay import Exchange
+from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
+
+S = AttemptStatus
+
+# Which statuses may follow which. UNKNOWN and NEEDS_REVIEW accept a late result from the gateway.
+ALLOWED = {
+    S.CREATED: {S.SENT, S.FAILED},
+    S.SENT: {S.APPROVED, S.DECLINED, S.FAILED, S.UNKNOWN, S.NEEDS_REVIEW},
+    S.UNKNOWN: {S.APPROVED, S.DECLINED, S.NEEDS_REVIEW},
+    S.NEEDS_REVIEW: {S.APPROVED, S.DECLINED, S.FAILED},
+    S.APPROVED: set(),
+    S.DECLINED: set(),
+    S.FAILED: set(),
+}
+
+
+def transition(
+    attempt_id: int,
+    *,
+    from_statuses: Iterable[str],
+    to: str,
+    cause: str,
+    actor: AbstractBaseUser | None = None,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> PaymentAttempt | None:
+    """Move the attempt to `to` if it is in one of `from_statuses`; None when it is not (idempotent).
+
+    The row is locked only for this short transaction; the snapshot is pushed after commit.
+    """
+    allowed_from = [s for s in from_statuses if to in ALLOWED[S(s)]]
+    now = timezone.now()
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().filter(pk=attempt_id, status__in=allowed_from).first()
+        if attempt is None:
+            return None
+        previous = attempt.status
+        for name, value in fields.items():
+            setattr(attempt, name, value)
+        attempt.status = to
+        if to in FINAL_STATUSES:
+            attempt.finalized_at = now
+        attempt.save()
+        PaymentEvent.objects.create(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.STATE,
+            from_status=previous,
+            to_status=to,
+            cause=cause[:255],
+            data=data or {},
+            actor=actor,
+        )
+        broadcast.attempt_changed(attempt)
+    return attempt
+
+
+def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
+    """Change fields other than the status (answer details, poll count) while the status is one of these."""
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().filter(pk=attempt_id, status__in=list(in_statuses)).first()
+        if attempt is None:
+            return None
+        for name, value in fields.items():
+            setattr(attempt, name, value)
+        attempt.save()
+        broadcast.attempt_changed(attempt)
+    return attempt
+
+
+def record_exchange(attempt_id: int, exchange: Exchange | None, *, cause: str) -> None:
+    """Keep the request and the answer (redacted) of one gateway call."""
+    data = exchange.as_log() if exchange is not None else {}
+    PaymentEvent.objects.create(attempt_id=attempt_id, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255], data=data)
+
+
+def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
+                actor: AbstractBaseUser | None = None) -> None:
+    PaymentEvent.objects.create(
+        attempt_id=attempt_id, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {}, actor=actor
+    )

@@ -1,0 +1,26 @@
+"""Thin Celery tasks: load by id, call a service. Safe to run twice (the services check the state)."""
+
+from celery import shared_task
+
+from payments import services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_attempt(attempt_id: int) -> None:
+    """Runs on the `gateway` queue: it blocks while the cardholder acts at the terminal."""
+    services.attempt_send(attempt_id=attempt_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def poll_attempt(attempt_id: int) -> None:
+    services.attempt_poll(attempt_id=attempt_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def requery_attempt(attempt_id: int) -> None:
+    services.attempt_requery(attempt_id=attempt_id)
+
+
+@shared_task(ignore_result=True)
+def resume_stalled_attempts() -> None:
+    services.attempts_resume_stalled()

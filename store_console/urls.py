@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from lanes import views as lane_views
+from payments import api
+
+urlpatterns = [
+    path("", lane_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("lanes/<str:code>/", lane_views.checkout, name="lane-checkout"),
+    path("api/lanes/<str:code>/payments", api.create_payment, name="api-create-payment"),
+    path("api/payments/<int:attempt_id>", api.payment_detail, name="api-payment-detail"),
+    path("admin/", admin.site.urls),
+    path("healthz", lane_views.healthz, name="healthz"),
+]
