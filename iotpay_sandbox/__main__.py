@@ -1,0 +1,64 @@
+"""``python -m iotpay_sandbox``: run the IOTPay sandbox until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from .config import DEFAULT_DATA_PATH, SandboxConfig
+from .server import run_server
+
+
+def _merchant(text: str) -> tuple[str, str]:
+    mch_id, sep, key = text.partition("=")
+    if not sep or not mch_id or not key:
+        raise argparse.ArgumentTypeError("expected MCHID=KEY")
+    return mch_id, key
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m iotpay_sandbox",
+        description="IOTPay SANDBOX (test use only, not IOTPay): create/query/refund_order with virtual PAX "
+                    "terminals; outcomes scripted by the amount's cents (see iotpay_sandbox/README.md).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on, 0 for any free (default 8765)")
+    parser.add_argument("--merchant", action="append", type=_merchant, required=True, metavar="MCHID=KEY",
+                        help="a merchant id and its signing key; repeat for several merchants")
+    parser.add_argument("--think-time", type=float, default=2.0,
+                        help="seconds the virtual cardholder takes at the terminal (default 2.0)")
+    parser.add_argument("--data", default=DEFAULT_DATA_PATH,
+                        help=f"SQLite file for orders, refunds and the request log, or :memory: "
+                             f"(default {DEFAULT_DATA_PATH})")
+    parser.add_argument("--late-delay", type=float, default=130.0,
+                        help="cents 05: seconds the answer is held after the think time (default 130)")
+    parser.add_argument("--hang-time", type=float, default=600.0,
+                        help="cents 06: seconds the connection is held before it is closed unanswered "
+                             "(default 600)")
+    parser.add_argument("--interactive-timeout", type=float, default=120.0,
+                        help="cents 99: seconds to wait for a press on the terminal page (default 120)")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr (never keys)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = SandboxConfig(
+        host=args.host, port=args.port, merchants=dict(args.merchant), think_time=args.think_time,
+        data_path=args.data, late_delay=args.late_delay, hang_time=args.hang_time,
+        interactive_timeout=args.interactive_timeout, verbose=args.verbose,
+    )
+    # A thousand calls held open means a thousand threads; they need far less than the default stack.
+    threading.stack_size(2 * 1024 * 1024)
+    try:
+        run_server(config)
+    except OSError as exc:
+        print(f"iotpay-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
