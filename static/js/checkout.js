@@ -1,0 +1,1013 @@
+/*
+ * The checkout page of a lane.
+ *
+ * The cashier types an amount; the page sends it to the JSON API and then shows the lane's state
+ * exactly as the server reports it: a snapshot from the POST response, from the lane's websocket,
+ * or from GET /api/payments/<id> after a reconnect. Nothing here guesses a payment's outcome.
+ *
+ * Money is integer cents everywhere (parsed and formatted with string and integer operations only).
+ * Server text is always inserted with textContent.
+ *
+ * window.checkout exposes hooks for tests and screenshots: render(snapshot), receive(snapshot),
+ * newSale(), parseCents(text), formatMoney(cents, currency), state().
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("checkout");
+  if (!root) {
+    return;
+  }
+
+  var IN_FLIGHT = ["CREATED", "SENT", "UNKNOWN"];
+  var RETRYABLE = ["DECLINED", "FAILED"];
+  var PING_EVERY_MS = 25000;
+  var SILENCE_LIMIT_MS = 60000; // no message (not even a pong) for this long: the socket is dead
+  var BACKOFF_START_MS = 500;
+  var BACKOFF_MAX_MS = 10000;
+  var POST_TIMEOUT_MS = 20000;
+  var POST_RESENDS = 2; // automatic re-sends of the same request (same Idempotency-Key) on network errors
+
+  var data = root.dataset;
+  var cfg = {
+    lane: data.laneCode,
+    payUrl: data.payUrl,
+    paymentUrl: data.paymentUrl || "/api/payments/{id}",
+    receiptUrl: data.receiptUrl || "/payments/{id}/receipt/",
+    wsPath: data.wsPath,
+    loginUrl: data.loginUrl || "/accounts/login/",
+    tipsEnabled: data.tipsEnabled === "true",
+    maxAmount: /^\d+$/.test(data.maxAmount || "") ? Number(data.maxAmount) : null,
+    currency: data.currency || "CAD",
+    timeZone: data.timeZone || undefined,
+  };
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  var el = {
+    form: $("pay-form"),
+    amount: $("amount-input"),
+    tip: $("tip-input"), // absent when the store has no tips
+    amountError: $("field-error-amount"),
+    tipError: $("field-error-tip"),
+    total: $("total-display"),
+    formError: $("form-error"),
+    pay: $("pay-button"),
+    payLabel: $("pay-button-label"),
+    limitHint: $("limit-hint"),
+    maxAmount: $("max-amount-display"),
+    state: $("lane-state"),
+    caption: $("state-caption"),
+    title: $("state-title"),
+    stateAmount: $("state-amount"),
+    breakdown: $("state-breakdown"),
+    detail: $("state-detail"),
+    hint: $("state-hint"),
+    pollCount: $("poll-count"),
+    cardDetails: $("card-details"),
+    cardInfo: $("card-info"),
+    entryMethod: $("entry-method"),
+    authNum: $("auth-num"),
+    actions: $("state-actions"),
+    retry: $("retry-button"),
+    receipt: $("receipt-link"),
+    newSale: $("new-sale-button"),
+    meta: $("state-meta"),
+    notice: $("notice"),
+    connection: $("connection"),
+    connectionText: $("connection-text"),
+  };
+
+  function inFlight(status) {
+    return IN_FLIGHT.indexOf(status) !== -1;
+  }
+
+  /* ------------------------------------------------------------------ money */
+
+  var SYMBOLS = { CAD: "$", USD: "$", AUD: "$", NZD: "$", EUR: "\u20ac", GBP: "\u00a3" };
+
+  /** 1250 -> "$12.50"; integer cents only, no floating point. */
+  function formatMoney(cents, currency) {
+    if (typeof cents !== "number" || !Number.isSafeInteger(cents)) {
+      return "\u2014";
+    }
+    var negative = cents < 0;
+    var digits = String(negative ? -cents : cents);
+    while (digits.length < 3) {
+      digits = "0" + digits;
+    }
+    var whole = digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var number = whole + "." + digits.slice(-2);
+    var code = String(currency || cfg.currency || "").toUpperCase();
+    var text = SYMBOLS[code] ? SYMBOLS[code] + number : number + (code ? " " + code : "");
+    return (negative ? "\u2212" : "") + text;
+  }
+
+  /** 1250 -> "12.50", for putting an amount back into an input. */
+  function plainAmount(cents) {
+    var digits = String(cents);
+    while (digits.length < 3) {
+      digits = "0" + digits;
+    }
+    return digits.slice(0, -2) + "." + digits.slice(-2);
+  }
+
+  /**
+   * "12.50" -> {ok: true, cents: 1250}; "12" -> 1200; "$3.5" -> 350.
+   * Split on "." with at most two decimals; anything else is refused with a message.
+   */
+  function parseCents(text, allowEmpty) {
+    var s = String(text == null ? "" : text).trim();
+    if (s.charAt(0) === "$") {
+      s = s.slice(1).trim();
+    }
+    if (s === "") {
+      return allowEmpty ? { ok: true, cents: 0, empty: true } : { ok: false, error: "Type the amount, like 12.50." };
+    }
+    var parts = s.split(".");
+    if (parts.length > 2) {
+      return { ok: false, error: "Use one dot at most, like 12.50." };
+    }
+    var whole = parts[0];
+    var frac = parts.length === 2 ? parts[1] : "";
+    if (!/^\d*$/.test(whole) || !/^\d*$/.test(frac)) {
+      return { ok: false, error: "Use digits and one dot only, like 12 or 12.50." };
+    }
+    if (whole === "" && frac === "") {
+      return { ok: false, error: "Type the amount, like 12.50." };
+    }
+    if (frac.length > 2) {
+      return { ok: false, error: "At most 2 digits after the dot (cents), like 12.50." };
+    }
+    whole = whole.replace(/^0+(?=\d)/, "");
+    if (whole.length > 9) {
+      return { ok: false, error: "That amount is too large." };
+    }
+    var cents = Number(whole || "0") * 100 + Number((frac + "00").slice(0, 2));
+    return { ok: true, cents: cents };
+  }
+
+  /* ------------------------------------------------------------------ time */
+
+  var ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+  /** Microseconds since the epoch: Django's ISO times carry microseconds, which Date would drop. */
+  function micros(iso) {
+    if (typeof iso !== "string") {
+      return null;
+    }
+    var m = ISO_RE.exec(iso);
+    if (!m) {
+      var parsed = Date.parse(iso);
+      return isNaN(parsed) ? null : parsed * 1000;
+    }
+    var ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+    var tz = m[8];
+    if (tz && tz !== "Z") {
+      var sign = tz.charAt(0) === "-" ? -1 : 1;
+      var hh = Number(tz.slice(1, 3));
+      var mm = Number(tz.slice(-2));
+      ms -= sign * (hh * 60 + mm) * 60000;
+    }
+    return ms * 1000 + Number(((m[7] || "") + "000000").slice(0, 6));
+  }
+
+  function formatTime(iso) {
+    var us = micros(iso);
+    if (us === null) {
+      return "";
+    }
+    var date = new Date(Math.floor(us / 1000));
+    try {
+      return new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: cfg.timeZone }).format(date);
+    } catch (e) {
+      return date.toLocaleTimeString();
+    }
+  }
+
+  /* ------------------------------------------------------------------ page state */
+
+  var current = null; // the snapshot on screen, or null when ready for a new sale
+  var dismissedId = null; // highest attempt id the cashier put away with "New sale"
+  var seenUpdated = new Map(); // attempt id -> updated_at (µs) of the newest snapshot seen
+  var seenStatus = new Map(); // attempt id -> status of that snapshot
+  var liveIds = new Set(); // attempts this page saw in flight or sent itself
+  var requestInFlight = false;
+  var intent = null; // {json, key, baseId}: the Pay request being sent; re-sent with the same key
+
+  function isBusy() {
+    return requestInFlight || !!(current && inFlight(current.status));
+  }
+
+  function isSnapshot(s) {
+    return !!s && typeof s === "object" && Number.isSafeInteger(s.id) && typeof s.status === "string";
+  }
+
+  /**
+   * A snapshot from anywhere (POST, websocket, GET). Applies the ordering rules and shows it when it
+   * belongs on screen. Returns true when shown.
+   */
+  function receive(s) {
+    if (!isSnapshot(s)) {
+      return false;
+    }
+    if (s.lane && cfg.lane && s.lane !== cfg.lane) {
+      return false;
+    }
+    var t = micros(s.updated_at);
+    var prevT = seenUpdated.get(s.id);
+    if (prevT !== undefined && t !== null && t < prevT) {
+      return false; // older than what we already have for this attempt
+    }
+    var prevStatus = seenStatus.get(s.id);
+    if (t !== null) {
+      seenUpdated.set(s.id, t);
+    }
+    seenStatus.set(s.id, s.status);
+
+    if (current && s.id === current.id) {
+      show(s);
+      return true;
+    }
+    var floor = Math.max(current ? current.id : -Infinity, dismissedId === null ? -Infinity : dismissedId);
+    if (s.id > floor) {
+      show(s);
+      return true;
+    }
+    // An earlier attempt changed (e.g. a payment under review was resolved): tell, don't take over.
+    if (prevStatus && prevStatus !== s.status) {
+      showNotice(s);
+    }
+    return false;
+  }
+
+  /** Puts a snapshot (or null: ready) on screen. Exposed as window.checkout.render for tests. */
+  function show(s) {
+    var prev = current;
+    var wasBusy = isBusy();
+    current = isSnapshot(s) ? s : null;
+    if (current) {
+      if (inFlight(current.status)) {
+        liveIds.add(current.id);
+      }
+      if (intent && intent.baseId !== current.id) {
+        intent = null; // our request landed (or another attempt took the lane): the key is spent
+      }
+    }
+    paint(current);
+
+    var finishedHere = current && prev && prev.id === current.id && inFlight(prev.status) && !inFlight(current.status);
+    if (finishedHere) {
+      clearInputs(); // never leave the charged amount in the field for a second Enter
+    }
+    if (current && !inFlight(current.status) && el.formError.dataset.kind === "busy") {
+      clearFormError();
+    }
+    updateForm();
+    if (wasBusy && !isBusy()) {
+      focusAmount();
+    }
+  }
+
+  var VIEWS = {
+    IDLE: { caption: "Ready", title: "Ready for the next sale", hint: "Type the amount and press Pay." },
+    CREATED: { caption: "Payment in progress", title: "Sending to the terminal\u2026", hint: "One moment, please." },
+    SENT: {
+      caption: "Payment in progress",
+      title: "Waiting for the card on the terminal",
+      hint: "Ask the customer to tap, insert or swipe",
+    },
+    APPROVED: { caption: "Payment complete", title: "Approved", hint: "" },
+    DECLINED: { caption: "Payment not completed", title: "Declined", hint: "" },
+    FAILED: { caption: "Payment not completed", title: "Payment failed", hint: "" },
+    UNKNOWN: {
+      caption: "Result pending",
+      title: "Checking the outcome\u2026",
+      hint: "Do not charge again. Keep the customer here; the result usually arrives within a minute.",
+    },
+    NEEDS_REVIEW: {
+      caption: "Action needed",
+      title: "Needs review",
+      hint:
+        "Do not charge the customer again. Check the terminal's last transaction or the customer's bank " +
+        "notification, and call a supervisor.",
+    },
+  };
+
+  var ENTRY_LABELS = { CHIP: "Chip", TAP: "Tap", SWIPE: "Swipe", MANUAL: "Keyed in" };
+
+  function setText(node, text) {
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  function paint(s) {
+    var status = s ? s.status : "IDLE";
+    var view = VIEWS[status] || { caption: "Payment", title: status, hint: "" };
+    el.state.dataset.status = status;
+
+    var caption = view.caption;
+    if (s && !inFlight(status) && !liveIds.has(s.id)) {
+      caption = "Last payment"; // finished before this page was opened
+    }
+    setText(el.caption, caption);
+    el.title.textContent = view.title;
+
+    setText(el.stateAmount, s ? formatMoney(s.total, s.currency) : "");
+    setText(
+      el.breakdown,
+      s && s.tip > 0 ? "Sale " + formatMoney(s.amount, s.currency) + " + tip " + formatMoney(s.tip, s.currency) : ""
+    );
+
+    var detail = "";
+    if (status === "DECLINED") {
+      detail = s.receipt_disp || s.message || "The card was declined.";
+    } else if (status === "FAILED") {
+      detail = s.message || s.receipt_disp || "The payment could not be completed.";
+    } else if (status === "NEEDS_REVIEW") {
+      detail = s.message || s.receipt_disp || "";
+    }
+    setText(el.detail, detail);
+    setText(el.hint, view.hint);
+
+    if (status === "UNKNOWN") {
+      var n = Number.isSafeInteger(s.poll_count) ? s.poll_count : 0;
+      setText(el.pollCount, "Checked " + n + (n === 1 ? " time" : " times"));
+    } else {
+      setText(el.pollCount, "");
+    }
+
+    var showCard = status === "APPROVED" || status === "DECLINED";
+    var card = "";
+    if (showCard && (s.card_brand || s.card_last4)) {
+      card = (s.card_brand || "Card") + (s.card_last4 ? " \u2022\u2022\u2022\u2022 " + s.card_last4 : "");
+    }
+    var entry = showCard && s.entry_method ? ENTRY_LABELS[s.entry_method] || s.entry_method : "";
+    var auth = status === "APPROVED" ? s.auth_num || "" : "";
+    setRow(el.cardInfo, card);
+    setRow(el.entryMethod, entry);
+    setRow(el.authNum, auth);
+    el.cardDetails.hidden = !(card || entry || auth);
+
+    var canRetry = RETRYABLE.indexOf(status) !== -1;
+    var done = s && !inFlight(status);
+    el.retry.hidden = !canRetry;
+    el.newSale.hidden = !done;
+    el.receipt.hidden = status !== "APPROVED";
+    if (status === "APPROVED") {
+      el.receipt.href = cfg.receiptUrl.replace("{id}", encodeURIComponent(String(s.id)));
+    } else {
+      el.receipt.removeAttribute("href");
+    }
+    el.newSale.classList.toggle("btn--primary", status === "APPROVED" || status === "NEEDS_REVIEW");
+    el.newSale.classList.toggle("btn--secondary", !(status === "APPROVED" || status === "NEEDS_REVIEW"));
+    el.actions.hidden = !done;
+
+    var meta = "";
+    if (s) {
+      var when = formatTime(s.finalized_at || s.answered_at || s.updated_at || s.created_at);
+      meta = "Payment #" + s.id + (when ? " \u00b7 " + when : "") + (s.mch_order_no ? " \u00b7 Order " + s.mch_order_no : "");
+    }
+    setText(el.meta, meta);
+  }
+
+  function setRow(dd, text) {
+    dd.textContent = text || "";
+    dd.parentNode.hidden = !text;
+  }
+
+  function showNotice(s) {
+    var view = VIEWS[s.status];
+    el.notice.textContent =
+      "Update on earlier payment #" + s.id + " (" + formatMoney(s.total, s.currency) + "): " +
+      (view ? view.title.replace(/\u2026$/, "") : s.status) + (s.receipt_disp ? " \u2014 " + s.receipt_disp : "") + ".";
+    el.notice.hidden = false;
+  }
+
+  /* ------------------------------------------------------------------ form */
+
+  function focusAmount() {
+    if (!el.amount.disabled) {
+      el.amount.focus();
+    }
+  }
+
+  function clearInputs() {
+    el.amount.value = "";
+    if (el.tip) {
+      el.tip.value = "";
+    }
+    clearFieldErrors();
+    updateTotal();
+  }
+
+  function fieldParts(name) {
+    if (name === "amount") {
+      return { input: el.amount, error: el.amountError };
+    }
+    if (name === "tip" && el.tip && el.tipError) {
+      return { input: el.tip, error: el.tipError };
+    }
+    return null;
+  }
+
+  function setFieldError(name, message) {
+    var parts = fieldParts(name);
+    if (!parts) {
+      return false;
+    }
+    parts.error.textContent = message;
+    parts.input.setAttribute("aria-invalid", "true");
+    parts.input.closest(".field").classList.add("has-error");
+    return true;
+  }
+
+  function clearFieldErrors() {
+    ["amount", "tip"].forEach(function (name) {
+      var parts = fieldParts(name);
+      if (parts) {
+        parts.error.textContent = "";
+        parts.input.removeAttribute("aria-invalid");
+        parts.input.closest(".field").classList.remove("has-error");
+      }
+    });
+  }
+
+  function showFormError(message, options) {
+    options = options || {};
+    el.formError.textContent = "";
+    var text = document.createElement("span");
+    text.textContent = message;
+    el.formError.appendChild(text);
+    if (options.linkText && options.linkHref) {
+      el.formError.appendChild(document.createTextNode(" "));
+      var link = document.createElement("a");
+      link.href = options.linkHref;
+      link.textContent = options.linkText;
+      el.formError.appendChild(link);
+    }
+    el.formError.dataset.kind = options.kind || "";
+    el.formError.hidden = false;
+  }
+
+  function clearFormError() {
+    el.formError.textContent = "";
+    el.formError.dataset.kind = "";
+    el.formError.hidden = true;
+  }
+
+  function capitalize(text) {
+    text = String(text || "");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  /** The amounts typed, or null after showing what is wrong. */
+  function readForm() {
+    clearFieldErrors();
+    var amount = parseCents(el.amount.value, false);
+    var tip = el.tip ? parseCents(el.tip.value, true) : { ok: true, cents: 0 };
+    var ok = true;
+    if (!amount.ok) {
+      setFieldError("amount", amount.error);
+      ok = false;
+    } else if (amount.cents <= 0) {
+      setFieldError("amount", "The amount must be more than " + formatMoney(0) + ".");
+      ok = false;
+    }
+    if (!tip.ok) {
+      setFieldError("tip", tip.error);
+      ok = false;
+    }
+    if (ok && cfg.maxAmount !== null && amount.cents + tip.cents > cfg.maxAmount) {
+      setFieldError(
+        "amount",
+        (el.tip ? "Amount plus tip is" : "The amount is") + " above this store's limit of " + formatMoney(cfg.maxAmount) + "."
+      );
+      ok = false;
+    }
+    if (!ok) {
+      var firstBad = el.form.querySelector("[aria-invalid=true]");
+      if (firstBad) {
+        firstBad.focus();
+      }
+      return null;
+    }
+    return { amount: amount.cents, tip: tip.cents };
+  }
+
+  function typedTotal() {
+    var amount = parseCents(el.amount.value, false);
+    var tip = el.tip ? parseCents(el.tip.value, true) : { ok: true, cents: 0 };
+    return amount.ok && tip.ok && amount.cents > 0 ? amount.cents + tip.cents : null;
+  }
+
+  function updateTotal() {
+    var total = typedTotal();
+    el.total.textContent = formatMoney(total === null ? 0 : total);
+    el.total.classList.toggle("is-empty", total === null);
+    updatePayLabel();
+  }
+
+  function updatePayLabel() {
+    var label;
+    if (requestInFlight) {
+      label = "Sending\u2026";
+    } else if (current && inFlight(current.status)) {
+      label = "Payment in progress";
+    } else {
+      var total = typedTotal();
+      label = total === null ? "Pay" : "Pay " + formatMoney(total);
+    }
+    el.payLabel.textContent = label;
+  }
+
+  function updateForm() {
+    var busy = isBusy();
+    el.amount.disabled = busy;
+    if (el.tip) {
+      el.tip.disabled = busy;
+    }
+    el.pay.disabled = busy;
+    el.pay.classList.toggle("is-loading", requestInFlight);
+    el.pay.setAttribute("aria-busy", requestInFlight ? "true" : "false");
+    el.retry.disabled = requestInFlight;
+    el.newSale.disabled = requestInFlight;
+    root.classList.toggle("is-busy", busy);
+    updatePayLabel();
+  }
+
+  /* ------------------------------------------------------------------ API */
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    // randomUUID needs a secure context; a console on plain http in the store's LAN still has getRandomValues.
+    var b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(b, function (x) {
+      return (x + 0x100).toString(16).slice(1);
+    }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  function csrfToken() {
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) {
+      return decodeURIComponent(m[1]);
+    }
+    var input = el.form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  function fetchJson(url, options, timeoutMs) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, timeoutMs) : null;
+    options = Object.assign({ credentials: "same-origin" }, options, controller ? { signal: controller.signal } : {});
+    return fetch(url, options).then(
+      function (response) {
+        return response.text().then(function (text) {
+          clearTimeout(timer);
+          var body = null;
+          try {
+            body = text ? JSON.parse(text) : null;
+          } catch (e) {
+            body = null;
+          }
+          return { status: response.status, body: body };
+        });
+      },
+      function (err) {
+        clearTimeout(timer);
+        throw err;
+      }
+    );
+  }
+
+  /**
+   * Sends a payment. The same body re-sent (network error, server error, the cashier pressing Pay
+   * again) keeps its Idempotency-Key, so the server never starts a second charge for it.
+   */
+  async function sendPayment(body) {
+    if (requestInFlight) {
+      return;
+    }
+    var json = JSON.stringify(body);
+    if (!intent || intent.json !== json) {
+      intent = { json: json, key: newKey(), baseId: current ? current.id : null };
+    }
+    var sending = intent;
+    requestInFlight = true;
+    clearFormError();
+    updateForm();
+    try {
+      for (var resends = 0; ; resends++) {
+        var res = null;
+        try {
+          res = await fetchJson(
+            cfg.payUrl,
+            {
+              method: "POST",
+              headers: {
+                "Content-Type": "application/json",
+                Accept: "application/json",
+                "X-CSRFToken": csrfToken(),
+                "Idempotency-Key": sending.key,
+              },
+              body: sending.json,
+            },
+            POST_TIMEOUT_MS
+          );
+        } catch (err) {
+          res = null;
+        }
+        if (res && res.status < 500) {
+          handlePaymentResponse(res.status, res.body);
+          return;
+        }
+        if (resends < POST_RESENDS) {
+          await sleep(1000 * (resends + 1));
+          continue;
+        }
+        showFormError(
+          (res
+            ? "The console server had a problem (HTTP " + res.status + ")."
+            : "Could not reach the console server.") +
+            " Check the lane's status, then press Pay again: it re-sends the same payment and never charges twice.",
+          { kind: "network" }
+        );
+        if (current) {
+          refreshAttempt(current.id);
+        }
+        return;
+      }
+    } finally {
+      requestInFlight = false;
+      updateForm();
+      if (!isBusy() && (document.activeElement === document.body || !document.activeElement)) {
+        focusAmount();
+      }
+    }
+  }
+
+  function handlePaymentResponse(status, body) {
+    body = body && typeof body === "object" ? body : {};
+    if (status === 200 || status === 201) {
+      intent = null;
+      if (isSnapshot(body)) {
+        liveIds.add(body.id);
+        receive(body);
+      }
+      return;
+    }
+    intent = null; // a definite answer: nothing was started, the next Pay is a new request
+    if (status === 400) {
+      var errors = body.errors && typeof body.errors === "object" ? body.errors : {};
+      var leftovers = [];
+      Object.keys(errors).forEach(function (field) {
+        var messages = [].concat(errors[field]).map(capitalize).join(" ");
+        if (!setFieldError(field, messages)) {
+          leftovers.push(messages);
+        }
+      });
+      if (leftovers.length || !Object.keys(errors).length) {
+        showFormError(leftovers.length ? leftovers.join(" ") : body.error || "The payment was not sent: check the amount.");
+      }
+      var firstBad = el.form.querySelector("[aria-invalid=true]");
+      if (firstBad) {
+        setTimeout(function () { firstBad.focus(); }, 0);
+      }
+      return;
+    }
+    if (status === 401) {
+      showFormError("Your session has ended; the payment was not sent.", {
+        kind: "auth",
+        linkText: "Log in again",
+        linkHref: cfg.loginUrl,
+      });
+      return;
+    }
+    if (status === 403) {
+      if (body.code === "csrf") {
+        showFormError("This page is out of date; the payment was not sent. Reload the page and try again.");
+      } else {
+        showFormError(body.error || "You are not allowed to take payments on this lane.");
+      }
+      return;
+    }
+    if (status === 404) {
+      showFormError(body.error || "This lane does not exist any more.");
+      return;
+    }
+    if (status === 409) {
+      if (body.code === "terminal_busy") {
+        showFormError(body.error || "Terminal busy: a payment is already in progress on this lane.", { kind: "busy" });
+        if (isSnapshot(body.attempt)) {
+          receive(body.attempt);
+        }
+      } else {
+        showFormError(body.error || "The terminal cannot take payments right now.");
+      }
+      return;
+    }
+    showFormError(body.error || "The payment was not sent (HTTP " + status + ").");
+  }
+
+  function refreshAttempt(id) {
+    return fetchJson(cfg.paymentUrl.replace("{id}", encodeURIComponent(String(id))), { headers: { Accept: "application/json" } }, 10000)
+      .then(function (res) {
+        if (res.status === 200) {
+          receive(res.body);
+        } else if (res.status === 401) {
+          showFormError("Your session has ended.", { kind: "auth", linkText: "Log in again", linkHref: cfg.loginUrl });
+        }
+      })
+      .catch(function () {
+        /* offline: the next reconnect tries again */
+      });
+  }
+
+  /* ------------------------------------------------------------------ actions */
+
+  function newSale() {
+    if (isBusy()) {
+      return;
+    }
+    if (current) {
+      dismissedId = dismissedId === null ? current.id : Math.max(dismissedId, current.id);
+    }
+    intent = null;
+    show(null);
+    clearInputs();
+    clearFormError();
+    el.notice.hidden = true;
+    focusAmount();
+  }
+
+  function retry() {
+    if (!current || RETRYABLE.indexOf(current.status) === -1 || requestInFlight) {
+      return;
+    }
+    var s = current;
+    clearFieldErrors();
+    el.amount.value = plainAmount(s.amount);
+    if (el.tip) {
+      el.tip.value = s.tip > 0 ? plainAmount(s.tip) : "";
+    }
+    updateTotal();
+    // A new attempt of the same sale: a new request body (sale_id), hence a new Idempotency-Key.
+    sendPayment({ amount: s.amount, tip: s.tip, sale_id: s.sale_id });
+  }
+
+  el.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (isBusy()) {
+      return;
+    }
+    var nothingTyped = el.amount.value.trim() === "" && (!el.tip || el.tip.value.trim() === "");
+    if (nothingTyped && current && current.status === "APPROVED") {
+      newSale(); // Enter after an approval clears the screen for the next customer
+      return;
+    }
+    var values = readForm();
+    if (!values) {
+      return;
+    }
+    sendPayment({ amount: values.amount, tip: cfg.tipsEnabled ? values.tip : 0 });
+  });
+
+  el.amount.addEventListener("input", updateTotal);
+  if (el.tip) {
+    el.tip.addEventListener("input", updateTotal);
+  }
+  [el.amount, el.tip].forEach(function (input) {
+    if (!input) {
+      return;
+    }
+    input.addEventListener("input", function () {
+      if (input.getAttribute("aria-invalid") === "true") {
+        var name = input === el.amount ? "amount" : "tip";
+        var parts = fieldParts(name);
+        parts.error.textContent = "";
+        input.removeAttribute("aria-invalid");
+        input.closest(".field").classList.remove("has-error");
+      }
+    });
+  });
+  el.retry.addEventListener("click", retry);
+  el.newSale.addEventListener("click", newSale);
+
+  /* ------------------------------------------------------------------ websocket */
+
+  var ws = null;
+  var failures = 0;
+  var everConnected = false;
+  var refused = false;
+  var reconnectTimer = null;
+  var pingTimer = null;
+  var lastMessageAt = 0;
+  var connectionState = "connecting";
+
+  function setConnection(state, text) {
+    connectionState = state;
+    el.connection.dataset.state = state;
+    el.connectionText.textContent = text;
+  }
+
+  function socketUrl() {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.wsPath;
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (refused || ws) {
+      return;
+    }
+    if (failures >= 3 || navigator.onLine === false) {
+      setConnection("disconnected", "Offline");
+    } else {
+      setConnection("connecting", everConnected ? "Reconnecting\u2026" : "Connecting\u2026");
+    }
+    var sock;
+    try {
+      sock = new WebSocket(socketUrl());
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.onopen = function () {
+      lastMessageAt = Date.now();
+      startPing();
+    };
+    sock.onmessage = function (event) {
+      if (sock !== ws) {
+        return;
+      }
+      lastMessageAt = Date.now();
+      var msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      handleMessage(msg);
+    };
+    sock.onclose = function (event) {
+      if (sock !== ws) {
+        return;
+      }
+      ws = null;
+      stopPing();
+      if (event.code === 4403) {
+        refused = true;
+        setConnection("disconnected", "Not allowed on this lane");
+        showFormError("Not allowed on this lane. Reload the page, or log in as a cashier of this lane.", {
+          kind: "auth",
+          linkText: "Log in",
+          linkHref: cfg.loginUrl,
+        });
+        return;
+      }
+      scheduleReconnect();
+    };
+  }
+
+  function handleMessage(msg) {
+    if (!msg || typeof msg !== "object") {
+      return;
+    }
+    if (msg.type === "snapshot") {
+      var reconnected = everConnected;
+      everConnected = true;
+      failures = 0;
+      setConnection("connected", "Connected");
+      if (msg.attempt) {
+        receive(msg.attempt);
+      }
+      // After a reconnect, also re-read the attempt we know: pushes sent while we were away are lost.
+      var known = current ? current.id : dismissedId;
+      if (reconnected && known !== null) {
+        refreshAttempt(known);
+      }
+    } else if (msg.type === "attempt") {
+      receive(msg.attempt);
+    }
+    // "pong" only refreshes lastMessageAt
+  }
+
+  function scheduleReconnect() {
+    if (refused || reconnectTimer) {
+      return;
+    }
+    var base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * Math.pow(2, failures));
+    var delay = Math.min(BACKOFF_MAX_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
+    failures += 1;
+    if (failures >= 3 || navigator.onLine === false) {
+      setConnection("disconnected", "Offline");
+    } else {
+      setConnection("connecting", "Reconnecting\u2026");
+    }
+    // While the socket is down, an attempt in flight is still followed over plain HTTP.
+    if (current && inFlight(current.status)) {
+      refreshAttempt(current.id);
+    }
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function dropSocket() {
+    var sock = ws;
+    ws = null;
+    stopPing();
+    if (sock) {
+      try {
+        sock.close();
+      } catch (e) {
+        /* already closing */
+      }
+    }
+    scheduleReconnect();
+  }
+
+  function startPing() {
+    stopPing();
+    pingTimer = setInterval(function () {
+      if (!ws || ws.readyState !== WebSocket.OPEN) {
+        return;
+      }
+      if (Date.now() - lastMessageAt > SILENCE_LIMIT_MS) {
+        dropSocket(); // half-open connection: no pong for too long
+        return;
+      }
+      try {
+        ws.send(JSON.stringify({ type: "ping" }));
+      } catch (e) {
+        dropSocket();
+      }
+    }, PING_EVERY_MS);
+  }
+
+  function stopPing() {
+    clearInterval(pingTimer);
+    pingTimer = null;
+  }
+
+  function reconnectNow() {
+    if (refused || ws) {
+      return;
+    }
+    failures = Math.min(failures, 1);
+    connect();
+  }
+
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", function () {
+    if (!ws) {
+      setConnection("disconnected", "Offline");
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      reconnectNow();
+    }
+  });
+
+  /* ------------------------------------------------------------------ start */
+
+  if (cfg.maxAmount !== null && el.maxAmount && el.limitHint) {
+    el.maxAmount.textContent = formatMoney(cfg.maxAmount);
+    el.limitHint.hidden = false;
+  }
+  paint(null);
+  updateTotal();
+  updateForm();
+  focusAmount();
+  connect();
+
+  window.checkout = {
+    render: show,
+    receive: receive,
+    newSale: newSale,
+    parseCents: parseCents,
+    formatMoney: formatMoney,
+    state: function () {
+      return {
+        status: current ? current.status : "IDLE",
+        attempt: current,
+        requestInFlight: requestInFlight,
+        connection: connectionState,
+        idempotencyKey: intent ? intent.key : null,
+      };
+    },
+  };
+})();
