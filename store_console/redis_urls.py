@@ -22,5 +22,6 @@ def channels_host(redis_url: str) -> dict[str, object]:
     parts = urlsplit(redis_url)
     if parts.scheme == "unix":
         db = int(parse_qs(parts.query).get("db", ["0"])[0])
-        return {"address": f"unix://{parts.path}", "db": db}
+        # redis-py gives unix sockets a read time-out that cuts channels_redis' blocking reads short.
+        return {"address": f"unix://{parts.path}", "db": db, "socket_timeout": None}
     return {"address": redis_url}

