@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 
@@ -25,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port to listen on, 0 for any free (default 8765)")
-    parser.add_argument("--merchant", action="append", type=_merchant, required=True, metavar="MCHID=KEY",
-                        help="a merchant id and its signing key; repeat for several merchants")
+    parser.add_argument("--merchant", action="append", type=_merchant, default=[], metavar="MCHID=KEY",
+                        help="a merchant id and its signing key; repeat for several merchants. Keys given "
+                             "here show in `ps`: prefer the IOTPAY_SANDBOX_MERCHANTS environment variable "
+                             "(MCHID=KEY[,MCHID=KEY...])")
     parser.add_argument("--think-time", type=float, default=2.0,
                         help="seconds the virtual cardholder takes at the terminal (default 2.0)")
     parser.add_argument("--data", default=DEFAULT_DATA_PATH,
@@ -44,9 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    merchants = dict(args.merchant)
+    for item in filter(None, os.environ.get("IOTPAY_SANDBOX_MERCHANTS", "").split(",")):
+        try:
+            mch_id, key = _merchant(item.strip())
+        except argparse.ArgumentTypeError:
+            parser.error("IOTPAY_SANDBOX_MERCHANTS: expected MCHID=KEY[,MCHID=KEY...]")
+        merchants.setdefault(mch_id, key)
+    if not merchants:
+        parser.error("no merchant: give --merchant MCHID=KEY or set IOTPAY_SANDBOX_MERCHANTS")
     config = SandboxConfig(
-        host=args.host, port=args.port, merchants=dict(args.merchant), think_time=args.think_time,
+        host=args.host, port=args.port, merchants=merchants, think_time=args.think_time,
         data_path=args.data, late_delay=args.late_delay, hang_time=args.hang_time,
         interactive_timeout=args.interactive_timeout, verbose=args.verbose,
     )

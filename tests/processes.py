@@ -94,9 +94,10 @@ class Console:
             Path(f"{sandbox_data}{suffix}").unlink(missing_ok=True)
         self.procs = {
             "sandbox": Proc("sandbox", [py, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port",
-                                        str(sandbox_port), "--merchant", merchant, "--think-time", "0.3",
+                                        str(sandbox_port), "--think-time", "0.3",
                                         "--late-delay", "6", "--hang-time", "8", "--interactive-timeout", "20",
-                                        "--data", str(sandbox_data)], env),
+                                        "--data", str(sandbox_data)],
+                            {**env, "IOTPAY_SANDBOX_MERCHANTS": merchant}),
             "gateway": Proc("gateway", [*celery, "worker", "-Q", "gateway", "-P", "threads", "-c", "60",
                                         "-n", f"gateway-{os.getpid()}@%h", *common], env, ready="ready."),
             "default": Proc("default", [*celery, "worker", "-Q", "default", "-P", "threads", "-c", "8",
