@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from lanes.models import Store
-from payments.money import format_cents
+from payments.money import format_money
 
 
 def _cents(value: Any, name: str, errors: dict[str, list[str]], *, required: bool) -> int | None:
@@ -35,7 +35,7 @@ def clean_payment_request(data: Any, *, store: Store) -> tuple[dict[str, Any], d
         errors.setdefault("tip", []).append("tips are not enabled at this store.")
     if amount is not None and amount > 0 and tip >= 0 and amount + tip > store.max_amount:
         errors.setdefault("amount", []).append(
-            f"amount plus tip is above this store's limit of {format_cents(store.max_amount)}."
+            f"amount plus tip is above this store's limit of {format_money(store.max_amount, store.merchant.currency)}."
         )
     sale_id = None
     if (raw_sale := data.get("sale_id")) not in (None, ""):

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from lanes import views as lane_views
 from payments import api
+from payments import views as payments_views
 
 urlpatterns = [
     path("", lane_views.home, name="home"),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("lanes/<str:code>/", lane_views.checkout, name="lane-checkout"),
     path("api/lanes/<str:code>/payments", api.create_payment, name="api-create-payment"),
     path("api/payments/<int:attempt_id>", api.payment_detail, name="api-payment-detail"),
+    path("payments/<int:attempt_id>/receipt/", payments_views.receipt, name="payment-receipt"),
     path("admin/", admin.site.urls),
     path("healthz", lane_views.healthz, name="healthz"),
 ]

@@ -25,7 +25,7 @@ from payments.iotpay import (
     PayOrder,
 )
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.money import format_cents
+from payments.money import format_money
 from payments.services.transitions import record_exchange, transition, update
 
 S = AttemptStatus
@@ -134,7 +134,7 @@ def _mismatch(attempt: PaymentAttempt, order: PayOrder) -> str:
     if order.mch_order_no and order.mch_order_no != attempt.mch_order_no:
         problems.append(f"mchOrderNo {order.mch_order_no!r}")
     if order.amount is not None and order.amount != attempt.amount:
-        problems.append(f"amount {format_cents(order.amount)} instead of {format_cents(attempt.amount)}")
+        problems.append(f"amount {format_money(order.amount, attempt.currency)} instead of {format_money(attempt.amount, attempt.currency)}")
     if order.currency and order.currency.upper() != attempt.currency.upper():
         problems.append(f"currency {order.currency}")
     return ", ".join(problems)

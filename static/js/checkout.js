@@ -355,8 +355,10 @@
     var done = s && !inFlight(status);
     el.retry.hidden = !canRetry;
     el.newSale.hidden = !done;
-    el.receipt.hidden = status !== "APPROVED";
-    if (status === "APPROVED") {
+    // A card receipt exists for every outcome that reached the card network, declines included.
+    var hasReceipt = status === "APPROVED" || status === "DECLINED";
+    el.receipt.hidden = !hasReceipt;
+    if (hasReceipt) {
       el.receipt.href = cfg.receiptUrl.replace("{id}", encodeURIComponent(String(s.id)));
     } else {
       el.receipt.removeAttribute("href");

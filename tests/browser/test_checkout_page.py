@@ -35,6 +35,12 @@ def test_pay_with_the_keyboard_and_see_approved_with_brand_and_last4(login_page,
     assert attempt.card_last4 in card
     assert attempt.auth_num in page.inner_text("#auth-num")
     screenshot(page, "checkout-approved")
+    page.click("#receipt-link")
+    page.wait_for_selector("text=MERCHANT COPY")
+    receipt = page.inner_text("body")
+    assert f"************{attempt.card_last4}" in receipt
+    assert "CUSTOMER COPY" in receipt
+    screenshot(page, "receipt-from-checkout")
 
 
 def test_declined_shows_its_reason_and_retry_makes_a_new_attempt_of_the_sale(login_page, live, lane, cashier):

@@ -1,0 +1,63 @@
+"""Pages about payments: the card receipt of an attempt (HTML for screen and 80 mm printers, or plain text)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from lanes.selectors import user_can_operate_lane
+from payments.models import PaymentAttempt
+from payments.receipts import Copy, ReceiptNotAvailable, build_receipt, render_texts
+
+TEXT_PLAIN = "text/plain; charset=utf-8"
+COPIES: dict[str, tuple[Copy, ...]] = {
+    "": ("merchant", "customer"),
+    "merchant": ("merchant",),
+    "customer": ("customer",),
+}
+
+
+@never_cache
+@login_required
+@require_safe
+def receipt(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """``?copy=merchant|customer`` (both by default, merchant first), ``?format=text`` for ESC/POS text.
+
+    409 while the outcome is not final, and for a FAILED attempt (it never reached the card network).
+    """
+    attempt = get_object_or_404(
+        PaymentAttempt.objects.select_related("store", "lane", "terminal"), pk=attempt_id
+    )
+    can_operate = user_can_operate_lane(request.user, attempt.lane)
+    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
+        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
+
+    copy = request.GET.get("copy", "")
+    output = request.GET.get("format", "html")
+    if copy not in COPIES or output not in ("html", "text"):
+        return HttpResponseBadRequest(
+            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
+            content_type=TEXT_PLAIN,
+        )
+
+    context: dict[str, object] = {
+        "attempt": attempt,
+        "store": attempt.store,
+        "lane": attempt.lane,
+        "can_operate": can_operate,
+        "copy": copy,
+    }
+    try:
+        receipts = [build_receipt(attempt, copy=which) for which in COPIES[copy]]
+    except ReceiptNotAvailable as exc:
+        if output == "text":
+            return HttpResponse(exc.reason + "\n", status=409, content_type=TEXT_PLAIN)
+        return render(request, "payments/receipt.html", {**context, "unavailable": exc}, status=409)
+
+    if output == "text":
+        return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
+    return render(request, "payments/receipt.html", {**context, "receipts": receipts})
