@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -28,7 +29,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--merchant-id", required=True, help="IOTPay mchId")
-        parser.add_argument("--merchant-key", required=True, help="IOTPay merchant key (stored encrypted)")
+        parser.add_argument("--merchant-key", default=os.environ.get("IOTPAY_MERCHANT_KEY"),
+                            help="IOTPay merchant key, stored encrypted (default: the IOTPAY_MERCHANT_KEY "
+                                 "environment variable, which keeps it out of the process list and shell history)")
         parser.add_argument("--job-no", required=True, help="IOTPay merchant login name (jobNo)")
         parser.add_argument("--merchant-name", default="", help="defaults to the store name")
         parser.add_argument("--currency", default="CAD")
@@ -85,8 +88,8 @@ class Command(BaseCommand):
     def _check(self, opts: dict[str, Any]) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", opts["merchant_id"]):
             raise _fail("--merchant-id: IOTPay's mchId has at most 30 letters or digits")
-        if not opts["merchant_key"].strip():
-            raise _fail("--merchant-key must not be empty")
+        if not (opts["merchant_key"] or "").strip():
+            raise _fail("--merchant-key (or IOTPAY_MERCHANT_KEY) must not be empty")
         if not 0 < len(opts["job_no"]) <= 50:
             raise _fail("--job-no: IOTPay's jobNo has 1 to 50 characters")
         if not re.fullmatch(r"[A-Z]{3}", opts["currency"]):

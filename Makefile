@@ -1,0 +1,62 @@
+# The store console in one command: `make run` on a machine with Python >= 3.11.
+# See docs/running.md. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+.DEFAULT_GOAL := run
+.PHONY: run install test lint bench clean help
+
+help:
+	@echo "make run      install if needed, then start the whole console (Ctrl-C stops it)"
+	@echo "make install  create $(VENV) and install the project with its dev extra"
+	@echo "make test     run the tests (PYTEST_ARGS='-k lane -x' passes options to pytest)"
+	@echo "make lint     ruff check ."
+	@echo "make bench    run bench/run_all.py"
+	@echo "make clean    delete var/ (database, embedded Redis socket, demo logins) but keep $(VENV)"
+
+run: install
+	$(VENV_PY) -m store_console.runner
+
+install: $(STAMP)
+
+# The venv is made once; `make install` reinstalls only when pyproject.toml is newer than the stamp.
+$(VENV_PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: '$(PYTHON)' not found. Install Python 3.11 or newer, or run: make PYTHON=/path/to/python3.11"; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "error: the store console needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1)."; \
+	  echo "       Install a newer Python, or point at one: make PYTHON=/path/to/python3.11"; \
+	  exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "error: '$(PYTHON)' cannot create virtual environments (Debian/Ubuntu: apt-get install python3-venv)."; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+test: install
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV_PY) -m ruff check .
+
+bench: install
+	@if [ -f bench/run_all.py ]; then \
+	  echo "$(VENV_PY) bench/run_all.py $(BENCH_ARGS)"; $(VENV_PY) bench/run_all.py $(BENCH_ARGS); \
+	else \
+	  echo "bench/run_all.py does not exist yet: nothing to run."; \
+	fi
+
+# Refuses while a console runs on var/ (the runner holds var/runner.lock).
+clean:
+	@if [ -f var/runner.lock ] && command -v flock >/dev/null 2>&1 && ! flock -n var/runner.lock true; then \
+	  echo "error: a console is running on var/ (make run): stop it with Ctrl-C first."; exit 1; fi
+	rm -rf var test-artifacts .pytest_cache
