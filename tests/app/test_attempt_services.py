@@ -1,0 +1,68 @@
+"""State machine rules that need no gateway: resolving by a person, append-only events, allowed moves."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from payments.models import PaymentAttempt, PaymentEvent
+from payments.services import attempt_resolve
+from payments.services.transitions import transition
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_attempt(status: str) -> PaymentAttempt:
+    terminal = TerminalFactory(lane=LaneFactory(store=StoreFactory()))
+    lane = terminal.lane
+    return PaymentAttempt.objects.create(
+        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
+        store=lane.store, lane=lane, terminal=terminal, amount=1000, currency="CAD", status=status,
+    )
+
+
+def test_a_person_resolves_an_attempt_that_needs_review_with_a_reason():
+    attempt = make_attempt("NEEDS_REVIEW")
+    manager = UserFactory(username="maria")
+    resolved = attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=manager,
+                               reason="terminal printed an approval, auth 123456")
+    assert resolved.status == "APPROVED"
+    assert resolved.finalized_at is not None
+    event = PaymentEvent.objects.filter(attempt=attempt, kind="state").last()
+    assert (event.from_status, event.to_status, event.actor) == ("NEEDS_REVIEW", "APPROVED", manager)
+    assert "maria" in event.cause and "auth 123456" in event.cause
+
+
+@pytest.mark.parametrize("status", ["SENT", "UNKNOWN", "APPROVED", "DECLINED"])
+def test_only_attempts_needing_review_can_be_resolved_by_hand(status):
+    attempt = make_attempt(status)
+    assert attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="x") is None
+    assert PaymentAttempt.objects.get(pk=attempt.pk).status == status
+
+
+def test_resolving_needs_a_reason_and_a_final_status():
+    attempt = make_attempt("NEEDS_REVIEW")
+    with pytest.raises(ValueError, match="reason"):
+        attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="  ")
+    with pytest.raises(ValueError, match="resolved only as"):
+        attempt_resolve(attempt_id=attempt.pk, status="UNKNOWN", user=UserFactory(), reason="why")
+
+
+def test_final_statuses_never_move_and_moves_not_in_the_machine_are_refused():
+    approved = make_attempt("APPROVED")
+    assert transition(approved.pk, from_statuses=["APPROVED"], to="DECLINED", cause="late") is None
+    created = make_attempt("CREATED")
+    assert transition(created.pk, from_statuses=["CREATED"], to="APPROVED", cause="skip") is None
+    assert PaymentAttempt.objects.get(pk=created.pk).status == "CREATED"
+
+
+def test_events_are_append_only():
+    attempt = make_attempt("CREATED")
+    event = PaymentEvent.objects.create(attempt=attempt, kind="note", cause="hello")
+    event.cause = "changed"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="append-only"):
+        event.delete()
