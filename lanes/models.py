@@ -46,7 +46,10 @@ class Lane(models.Model):
 
     class Meta:
         ordering = ["store__name", "code"]
-        permissions = [("operate_any_lane", "Can take payments on any lane")]
+        permissions = [
+            ("operate_any_lane", "Can take payments on any lane"),
+            ("view_lanes_wall", "Can watch the live wall of all lanes"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

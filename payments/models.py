@@ -96,6 +96,11 @@ class PaymentAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [
+            ("view_reconciliation", "Can see the reconciliation dashboard"),
+            ("refund_payment", "Can refund payments"),
+            ("resolve_exception", "Can re-query, verify and close payment exceptions"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["terminal"],
@@ -127,8 +132,62 @@ class PaymentAttempt(models.Model):
         return self.status in IN_FLIGHT_STATUSES
 
 
+class Refund(models.Model):
+    """A refund_order of (part of) an approved attempt: attempt-like, with its own status and events.
+
+    Statuses are the attempt's: CREATED → SENT → APPROVED (refunded) | FAILED (refused) | UNKNOWN
+    (no clear answer: queried) → APPROVED | NEEDS_REVIEW.
+    """
+
+    Status = AttemptStatus
+
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
+    mch_refund_no = models.CharField("mchRefundNo", max_length=30, unique=True)
+    amount = models.PositiveIntegerField(help_text="Refunded amount in cents.")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED)
+    message = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # NULL, not "": the unique constraint must ignore refunds sent without a key.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    refund_order_id = models.CharField("IOTPay refund order id", max_length=40, blank=True)
+    refundable_after = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What IOTPay says is still refundable on the payment afterwards (cents)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt"],
+                condition=Q(status__in=["CREATED", "SENT", "UNKNOWN"]),
+                name="one_in_flight_refund_per_attempt",
+            ),
+            models.UniqueConstraint(
+                fields=["attempt", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="unique_idempotency_key_per_refunded_attempt",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="refund_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.mch_refund_no} {self.status}"
+
+
 class PaymentEvent(models.Model):
-    """Append-only: one row per gateway exchange and per state change, with its cause."""
+    """Append-only: one row per gateway exchange and per state change, with its cause.
+
+    Events of a refund carry both the attempt and the refund.
+    """
 
     class Kind(models.TextChoices):
         STATE = "state"
@@ -136,6 +195,7 @@ class PaymentEvent(models.Model):
         NOTE = "note"
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)

@@ -14,6 +14,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+# Logs and process state of this test run only: several runs may share a machine.
+RUN_DIR = ARTIFACTS / "runs" / str(os.getpid())
 
 
 @dataclass
@@ -26,8 +28,8 @@ class Proc:
     log_path: Path = field(default_factory=Path)
 
     def start(self) -> None:
-        ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
-        self.log_path = ARTIFACTS / "logs" / f"{self.name}.log"
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = RUN_DIR / f"{self.name}.log"
         log = self.log_path.open("ab")
         log.write(f"\n--- start {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
         log.flush()
@@ -89,7 +91,8 @@ class Console:
         common = ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.url = f"http://127.0.0.1:{daphne_port}"
-        sandbox_data = ARTIFACTS / "sandbox.sqlite3"
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        sandbox_data = RUN_DIR / "sandbox.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{sandbox_data}{suffix}").unlink(missing_ok=True)
         self.procs = {
@@ -103,7 +106,7 @@ class Console:
             "default": Proc("default", [*celery, "worker", "-Q", "default", "-P", "threads", "-c", "8",
                                         "-n", f"default-{os.getpid()}@%h", *common], env, ready="ready."),
             "beat": Proc("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule",
-                                  str(ARTIFACTS / "celerybeat-schedule")], env, ready="beat: Starting"),
+                                  str(RUN_DIR / "celerybeat-schedule")], env, ready="beat: Starting"),
             "daphne": Proc("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port),
                                       "store_console.asgi:application"], env),
         }

@@ -1,0 +1,47 @@
+"""The four roles, as Django groups: created by a migration and kept after every migrate/flush.
+
+cashier: their own lanes only (assigned on each lane) · supervisor: lanes wall, dashboard read-only,
+receipts · manager: supervisor + refunds and closing exceptions · admin: manager + setup in the
+Django admin (admin users also need `is_staff`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUPERVISOR = [
+    "lanes.view_lanes_wall",
+    "payments.view_reconciliation",
+    "payments.view_paymentattempt",
+    "payments.view_refund",
+    "payments.view_paymentevent",
+]
+MANAGER = [*SUPERVISOR, "payments.refund_payment", "payments.resolve_exception"]
+SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "auth.user", "auth.group"]
+ADMIN = [
+    *MANAGER,
+    "lanes.operate_any_lane",
+    *[f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in SETUP_MODELS
+      for action in ("add", "change", "view", "delete")],
+]
+
+ROLES: dict[str, list[str]] = {"cashier": [], "supervisor": SUPERVISOR, "manager": MANAGER, "admin": ADMIN}
+
+
+def ensure_roles(apps: Any) -> None:
+    """Create the groups and give them exactly their permissions (idempotent). `apps`: an app registry."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, codes in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
