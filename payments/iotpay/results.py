@@ -360,6 +360,12 @@ def _check_same(what: str, expected: str | None, got: str, exchange: Exchange) -
         )
 
 
+def _require_named(expected: str | None, names: tuple[str, ...], exchange: Exchange) -> None:
+    """An answer that names no order at all cannot be tied to ours either."""
+    if expected and not any(names):
+        raise InvalidResponse(f"{exchange.endpoint}: response names no mchOrderNo", exchange=exchange)
+
+
 def _require_status(order: PayOrder, where: str, exchange: Exchange) -> None:
     if order.status is None:
         raise InvalidResponse(
@@ -393,6 +399,7 @@ class CreateOrderResult:
         top_no = _text(data.get("mchOrderNo"))
         _check_same("mchOrderNo", mch_order_no, top_no, exchange)
         _check_same("mchOrderNo", mch_order_no, order.mch_order_no, exchange)
+        _require_named(mch_order_no, (top_no, order.mch_order_no), exchange)
         return cls(
             pay_order_id=_text(data.get("payOrderId")) or order.pay_order_id,
             mch_order_no=top_no or order.mch_order_no,
@@ -420,6 +427,7 @@ class QueryOrderResult:
         _require_status(order, "", exchange)
         _check_same("mchOrderNo", mch_order_no, order.mch_order_no, exchange)
         _check_same("payOrderId", pay_order_id, order.pay_order_id, exchange)
+        _require_named(mch_order_no, (order.mch_order_no,), exchange)
         return cls(order=order, exchange=exchange)
 
 

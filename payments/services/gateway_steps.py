@@ -130,13 +130,17 @@ def _confirm(attempt_id: int, *, answered: PayOrder | None) -> None:
 
 
 def _mismatch(attempt: PaymentAttempt, order: PayOrder) -> str:
+    """What in IOTPay's order differs from ours; a missing amount or currency counts as different."""
     problems = []
-    if order.mch_order_no and order.mch_order_no != attempt.mch_order_no:
+    if order.mch_order_no != attempt.mch_order_no:
         problems.append(f"mchOrderNo {order.mch_order_no!r}")
-    if order.amount is not None and order.amount != attempt.amount:
-        problems.append(f"amount {format_money(order.amount, attempt.currency)} instead of {format_money(attempt.amount, attempt.currency)}")
-    if order.currency and order.currency.upper() != attempt.currency.upper():
-        problems.append(f"currency {order.currency}")
+    if order.amount is None:
+        problems.append("no amount")
+    elif order.amount != attempt.amount:
+        problems.append(f"amount {format_money(order.amount, attempt.currency)} instead of "
+                        f"{format_money(attempt.amount, attempt.currency)}")
+    if (order.currency or "").upper() != attempt.currency.upper():
+        problems.append(f"currency {order.currency!r}")
     return ", ".join(problems)
 
 
