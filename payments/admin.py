@@ -1,4 +1,4 @@
-"""Admin for setup (merchants) and for reading payments (attempts and events are read-only)."""
+"""Admin for setup (merchants) and for reading payments (attempts, refunds and events are read-only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from payments.models import Merchant, PaymentAttempt, PaymentEvent
+from payments.models import Merchant, PaymentAttempt, PaymentEvent, Refund
 from payments.services.merchants import merchant_test_connection
 
 
@@ -77,6 +77,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["created_at", "mch_refund_no", "status", "amount", "reason", "requested_by", "refund_order_id",
+              "refundable_after", "message", "finalized_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdmin):
     list_display = ["mch_order_no", "created_at", "store", "lane", "status", "amount", "tip", "card_brand",
@@ -85,7 +101,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["=mch_order_no", "=pay_order_id", "=card_last4", "=auth_num"]
     date_hierarchy = "created_at"
     list_select_related = ["store", "lane"]
-    inlines = [PaymentEventInline]
+    inlines = [RefundInline, PaymentEventInline]
 
 
 @admin.register(PaymentEvent)
@@ -94,3 +110,18 @@ class PaymentEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "to_status"]
     search_fields = ["=attempt__mch_order_no", "=attempt__pay_order_id", "cause"]
     list_select_related = ["attempt", "actor"]
+
+
+class RefundEventInline(PaymentEventInline):
+    fk_name = "refund"
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["mch_refund_no", "created_at", "attempt", "status", "amount", "currency", "requested_by",
+                    "refund_order_id", "refundable_after", "finalized_at"]
+    list_filter = ["status", "attempt__store", "created_at"]
+    search_fields = ["=mch_refund_no", "=attempt__mch_order_no", "=refund_order_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["attempt", "requested_by"]
+    inlines = [RefundEventInline]

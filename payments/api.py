@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, TypedDict
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
@@ -10,9 +11,16 @@ from django.views.decorators.http import require_GET, require_POST
 from lanes.models import Lane
 from lanes.selectors import user_can_operate_lane
 from payments.forms import clean_payment_request
-from payments.models import PaymentAttempt
+from payments.models import PaymentAttempt, Refund
 from payments.selectors import attempt_snapshot
-from payments.services import TerminalBusy, TerminalUnavailable, attempt_create
+from payments.services import (
+    RefundInProgress,
+    RefundNotAllowed,
+    TerminalBusy,
+    TerminalUnavailable,
+    attempt_create,
+    refund_create,
+)
 
 
 def _error(status: int, message: str, **extra: object) -> JsonResponse:
@@ -69,3 +77,110 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> JsonResponse:
     if not (user_can_operate_lane(request.user, attempt.lane) or request.user.has_perm("payments.view_paymentattempt")):
         return _error(403, "You are not allowed to see this payment.", code="forbidden")
     return JsonResponse(attempt_snapshot(attempt))
+
+
+# --------------------------------------------------------------------------------------------- refunds
+
+
+class RefundSnapshot(TypedDict):
+    id: int
+    attempt: int
+    mch_refund_no: str
+    status: str
+    amount: int
+    currency: str
+    reason: str
+    message: str
+    refund_order_id: str
+    refundable_after: int | None
+    created_at: str
+    finalized_at: str | None
+
+
+def refund_snapshot(refund: Refund) -> RefundSnapshot:
+    """A refund as the API shows it (and the payment page polls while it is in flight)."""
+    return {
+        "id": refund.pk,
+        "attempt": refund.attempt_id,
+        "mch_refund_no": refund.mch_refund_no,
+        "status": refund.status,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "message": refund.message,
+        "refund_order_id": refund.refund_order_id,
+        "refundable_after": refund.refundable_after,
+        "created_at": refund.created_at.isoformat(),
+        "finalized_at": refund.finalized_at.isoformat() if refund.finalized_at else None,
+    }
+
+
+def _can_see(user: Any, attempt: PaymentAttempt) -> bool:
+    """Refunds are back-office records: supervisors, managers and admins, not cashiers."""
+    return user.has_perm("payments.view_paymentattempt")
+
+
+def _refund_request_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Shape checks, all fields at once; the balance is checked by the service under a lock."""
+    errors: dict[str, list[str]] = {}
+    amount, reason = data.get("amount"), data.get("reason")
+    if amount is None:
+        errors["amount"] = ["amount is required (integer cents, e.g. 500 for $5.00)."]
+    elif isinstance(amount, bool) or not isinstance(amount, int):
+        errors["amount"] = [f"amount must be an integer number of cents, not {amount!r}."]
+    elif amount <= 0:
+        errors["amount"] = ["amount must be more than 0 cents."]
+    if not isinstance(reason, str) or not reason.strip():
+        errors["reason"] = ["a reason is required."]
+    return errors
+
+
+@require_POST
+def create_refund(request: HttpRequest, attempt_id: int) -> JsonResponse:
+    """``{"amount": cents, "reason": "..."}`` with an optional ``Idempotency-Key`` header."""
+    if not request.user.is_authenticated:
+        return _login_required()
+    attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
+    if attempt is None:
+        return _error(404, "No such payment.", code="not_found")
+    if not request.user.has_perm("payments.refund_payment"):
+        return _error(403, "You are not allowed to refund payments.", code="forbidden")
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return _error(400, "The body is not a JSON object.", errors={"body": ['Send {"amount": 500, "reason": "..."}.']})
+    errors = _refund_request_errors(data)
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > 100 or not key.isprintable()):
+        errors["Idempotency-Key"] = ["at most 100 printable characters."]
+    if errors:
+        return _error(400, "The refund was not sent: check the amount and the reason.", errors=errors)
+    try:
+        creation = refund_create(attempt_id=attempt.pk, amount=data.get("amount"), reason=data.get("reason"),
+                                 user=request.user, idempotency_key=key)
+    except RefundInProgress as exc:
+        busy = refund_snapshot(exc.refund) if exc.refund is not None else None
+        return _error(409, "A refund of this payment is already in progress: wait for its outcome.",
+                      code="refund_in_progress", refund=busy)
+    except RefundNotAllowed as exc:
+        if exc.field is not None:
+            return _error(400, f"The refund was not sent: {exc.message}.", errors={exc.field: [exc.message]})
+        return _error(409, f"This payment cannot be refunded: {exc.message}.", code="not_refundable")
+    response = JsonResponse(refund_snapshot(creation.refund), status=201 if creation.created else 200)
+    if not creation.created:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@require_GET
+def refund_detail(request: HttpRequest, refund_id: int) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _login_required()
+    refund = Refund.objects.select_related("attempt__lane").filter(pk=refund_id).first()
+    if refund is None:
+        return _error(404, "No such refund.", code="not_found")
+    if not _can_see(request.user, refund.attempt):
+        return _error(403, "You are not allowed to see this refund.", code="forbidden")
+    return JsonResponse(refund_snapshot(refund))

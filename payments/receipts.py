@@ -20,8 +20,9 @@ from typing import Literal
 
 from django.conf import settings
 
+from lanes.models import Store
 from payments.iotpay.results import CardData
-from payments.models import AttemptStatus, PaymentAttempt
+from payments.models import AttemptStatus, PaymentAttempt, Refund
 from payments.money import format_money
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ReceiptNotAvailable",
     "Section",
     "build_receipt",
+    "build_refund_receipt",
     "format_money",
     "render_text",
     "render_texts",
@@ -81,6 +83,7 @@ class Receipt:
     outcome: Outcome
     copy_label: str
     sections: tuple[Section, ...]
+    refund_id: int | None = None
 
 
 # ------------------------------------------------------------------------------------------ wording
@@ -117,6 +120,8 @@ _WORDS: dict[str, dict[Language, str]] = {
     },
     "order": {"en": "ORDER #", "fr": "NO DE COMMANDE"},
     "iotpay": {"en": "IOTPAY REF", "fr": "RÉF. IOTPAY"},
+    "refund": {"en": "REFUND", "fr": "REMISE"},
+    "refund_no": {"en": "REFUND #", "fr": "NO DE REMISE"},
     "CHIP": {"en": "CHIP", "fr": "INSÉRÉE"},
     "TAP": {"en": "TAP", "fr": "SANS CONTACT"},
     "SWIPE": {"en": "SWIPE", "fr": "GLISSÉE"},
@@ -229,6 +234,39 @@ def _date_time(moment: datetime, language: Language) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if language == "fr" else "%m/%d/%Y %H:%M:%S")
 
 
+def _merchant_section(store: Store) -> Section:
+    address = tuple(_center(row.strip()) for row in store.address.splitlines() if row.strip())
+    return Section("merchant", (_center(store.name, strong=True), *address))
+
+
+def _card_section(attempt: PaymentAttempt, card: CardData | None, moment: datetime, language: Language) -> Section:
+    """Brand, masked number, entry and account of the attempt's card; the date and time given."""
+    words = {key: value[language] for key, value in _WORDS.items()}
+    lines: list[Line] = []
+    if brand := _brand(card, attempt):
+        lines.append(_pair(words["card_type"], brand))
+    if pan := _masked_pan(card, attempt):
+        lines.append(_pair(words["card_num"], pan))
+    if card is not None and card.entry_method:
+        lines.append(_pair(words["entry"], words[card.entry_method]))
+    if account := _account(card):
+        lines.append(_pair(words["account"], words.get(account, account)))
+    lines.append(_pair(words["date_time"], _date_time(moment, language)))
+    return Section("card", tuple(lines))
+
+
+def _language(copy: Copy, card: CardData | None) -> Language:
+    """The customer copy is in the cardholder's language (the card's langCode); the merchant's in English."""
+    return "fr" if copy == "customer" and card is not None and card.lang_code.upper() == "F" else "en"
+
+
+def _copy_section(copy: Copy, language: Language) -> Section:
+    lines = [_center(_WORDS[copy][language], strong=True)]
+    if copy == "customer":
+        lines.append(_center(_WORDS["retain"][language]))
+    return Section("copy", tuple(lines))
+
+
 def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
     """The merchant or customer copy of a finished attempt (APPROVED or DECLINED, not-completed included).
 
@@ -242,7 +280,7 @@ def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
     card = CardData.from_dict(attempt.card) if isinstance(attempt.card, dict) else None
     receipt_disp = attempt.receipt_disp or (card.receipt_disp if card is not None else "")
     outcome = _outcome(attempt, card, receipt_disp)
-    language: Language = "fr" if copy == "customer" and card is not None and card.lang_code.upper() == "F" else "en"
+    language = _language(copy, card)
 
     def w(key: str) -> str:
         return _WORDS[key][language]
@@ -253,21 +291,10 @@ def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
     store = attempt.store
     sections: list[Section] = []
 
-    address = tuple(_center(row.strip()) for row in store.address.splitlines() if row.strip())
-    sections.append(Section("merchant", (_center(store.name, strong=True), *address)))
+    sections.append(_merchant_section(store))
     sections.append(Section("title", (_center(w("record"), strong=True), _center(w("purchase")))))
 
-    card_lines: list[Line] = []
-    if brand := _brand(card, attempt):
-        card_lines.append(_pair(w("card_type"), brand))
-    if pan := _masked_pan(card, attempt):
-        card_lines.append(_pair(w("card_num"), pan))
-    if card is not None and card.entry_method:
-        card_lines.append(_pair(w("entry"), w(card.entry_method)))
-    if account := _account(card):
-        card_lines.append(_pair(w("account"), _WORDS[account][language] if account in _WORDS else account))
-    card_lines.append(_pair(w("date_time"), _date_time(_when(attempt, card), language)))
-    sections.append(Section("card", tuple(card_lines)))
+    sections.append(_card_section(attempt, card, _when(attempt, card), language))
 
     cashback = card.cashback_amount if card is not None and card.cashback_amount else 0
     surcharge = card.surcharge_amount if card is not None and card.surcharge_amount else 0
@@ -318,10 +345,7 @@ def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
         elif card.cvm == "NONE":
             sections.append(Section("verification", (_center(w("no_signature")),)))
 
-    copy_lines = [_center(w(copy), strong=True)]
-    if copy == "customer":
-        copy_lines.append(_center(w("retain")))
-    sections.append(Section("copy", tuple(copy_lines)))
+    sections.append(_copy_section(copy, language))
 
     trace = [_pair(w("order"), attempt.mch_order_no)]
     if attempt.pay_order_id:
@@ -380,3 +404,52 @@ def render_texts(receipts: Sequence[Receipt], width: int = 42) -> str:
     """Several copies, one after the other, with a dashed cut line between them."""
     cut = "\n\n" + ("- " * (width // 2)).rstrip() + "\n\n\n"
     return cut.join(render_text(receipt, width) for receipt in receipts)
+
+
+# ------------------------------------------------------------------------------------------ refunds
+
+
+def _check_refund_available(refund: Refund) -> None:
+    if refund.status == S.APPROVED:
+        return
+    if refund.status == S.FAILED:
+        why = f" ({refund.message})" if refund.message else ""
+        raise ReceiptNotAvailable(f"This refund was refused{why}: nothing was refunded and there is no receipt.",
+                                  status=refund.status, permanent=True)
+    raise ReceiptNotAvailable("The refund is not finished: its receipt is available once IOTPay confirms it.",
+                              status=refund.status)
+
+
+def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:
+    """The merchant or customer copy of an APPROVED refund: REFUND / REMISE, the refunded amount as TOTAL.
+
+    The card lines (brand, last 4, entry, account) are the original payment's; the date and time are the
+    refund's, in the store's time zone. Raises ``ReceiptNotAvailable`` for any other status.
+    """
+    if copy not in ("merchant", "customer"):
+        raise ValueError(f"copy must be 'merchant' or 'customer', not {copy!r}")
+    _check_refund_available(refund)
+    attempt = refund.attempt
+    card = CardData.from_dict(attempt.card) if isinstance(attempt.card, dict) else None
+    language = _language(copy, card)
+
+    def w(key: str) -> str:
+        return _WORDS[key][language]
+
+    moment = (refund.finalized_at or refund.updated_at).astimezone(_store_zone(attempt))
+    total = _pair(w("total"), format_money(refund.amount, refund.currency), strong=True)
+    sections = [
+        _merchant_section(attempt.store),
+        Section("title", (_center(w("record"), strong=True), _center(w("refund"), strong=True))),
+        _card_section(attempt, card, moment, language),
+        Section("amounts", (Line("rule"), total)),
+        Section("result", (_center(w("APPROVED"), strong=True),)),
+        _copy_section(copy, language),
+    ]
+    trace = [_pair(w("refund_no"), refund.mch_refund_no)]
+    if refund.refund_order_id:
+        trace.append(_pair(w("iotpay"), refund.refund_order_id))
+    trace.append(_pair(w("order"), attempt.mch_order_no))
+    sections.append(Section("trace", tuple(trace)))
+    return Receipt(attempt_id=attempt.pk, copy=copy, language=language, outcome="APPROVED", copy_label=w(copy),
+                   sections=tuple(sections), refund_id=refund.pk)

@@ -5,18 +5,18 @@ from celery import shared_task
 from payments import services
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(ignore_result=True)
 def send_attempt(attempt_id: int) -> None:
     """Runs on the `gateway` queue: it blocks while the cardholder acts at the terminal."""
     services.attempt_send(attempt_id=attempt_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(ignore_result=True)
 def poll_attempt(attempt_id: int) -> None:
     services.attempt_poll(attempt_id=attempt_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(ignore_result=True)
 def requery_attempt(attempt_id: int) -> None:
     services.attempt_requery(attempt_id=attempt_id)
 
@@ -24,3 +24,26 @@ def requery_attempt(attempt_id: int) -> None:
 @shared_task(ignore_result=True)
 def resume_stalled_attempts() -> None:
     services.attempts_resume_stalled()
+
+
+# --- refunds: quick calls (no cardholder), so on the `default` queue.
+
+
+@shared_task(ignore_result=True)
+def send_refund(refund_id: int) -> None:
+    services.refund_send(refund_id=refund_id)
+
+
+@shared_task(ignore_result=True)
+def retry_refund(refund_id: int) -> None:
+    services.refund_retry(refund_id=refund_id)
+
+
+@shared_task(ignore_result=True)
+def recheck_refund(refund_id: int) -> None:
+    services.refund_recheck(refund_id=refund_id)
+
+
+@shared_task(ignore_result=True)
+def resume_stalled_refunds() -> None:
+    services.refunds_resume_stalled()

@@ -1,4 +1,5 @@
-"""Pages about payments: the card receipt of an attempt (HTML for screen and 80 mm printers, or plain text)."""
+"""Pages about payments: the card receipt of an attempt or of a refund (HTML for screen and 80 mm printers,
+or plain text)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from lanes.selectors import user_can_operate_lane
-from payments.models import PaymentAttempt
-from payments.receipts import Copy, ReceiptNotAvailable, build_receipt, render_texts
+from payments.models import PaymentAttempt, Refund
+from payments.receipts import Copy, ReceiptNotAvailable, build_receipt, build_refund_receipt, render_texts
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
 COPIES: dict[str, tuple[Copy, ...]] = {
@@ -61,3 +62,45 @@ def receipt(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if output == "text":
         return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
     return render(request, "payments/receipt.html", {**context, "receipts": receipts})
+
+
+@never_cache
+@login_required
+@require_safe
+def refund_receipt(request: HttpRequest, refund_id: int) -> HttpResponse:
+    """The receipt of an APPROVED refund; same access, copies and formats as the payment's receipt.
+
+    409 while the refund is in flight or under review, and for a refused (FAILED) one.
+    """
+    refund = get_object_or_404(
+        Refund.objects.select_related("attempt__store", "attempt__lane", "attempt__terminal"), pk=refund_id
+    )
+    attempt = refund.attempt
+    can_operate = user_can_operate_lane(request.user, attempt.lane)
+    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
+        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
+
+    copy = request.GET.get("copy", "")
+    output = request.GET.get("format", "html")
+    if copy not in COPIES or output not in ("html", "text"):
+        return HttpResponseBadRequest(
+            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
+            content_type=TEXT_PLAIN,
+        )
+    context: dict[str, object] = {
+        "refund": refund,
+        "attempt": attempt,
+        "store": attempt.store,
+        "lane": attempt.lane,
+        "can_operate": can_operate,
+        "copy": copy,
+    }
+    try:
+        receipts = [build_refund_receipt(refund, copy=which) for which in COPIES[copy]]
+    except ReceiptNotAvailable as exc:
+        if output == "text":
+            return HttpResponse(exc.reason + "\n", status=409, content_type=TEXT_PLAIN)
+        return render(request, "payments/refund_receipt.html", {**context, "unavailable": exc}, status=409)
+    if output == "text":
+        return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
+    return render(request, "payments/refund_receipt.html", {**context, "receipts": receipts})

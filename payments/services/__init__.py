@@ -13,9 +13,24 @@ from payments.services.gateway_steps import (
     attempt_send,
     attempts_resume_stalled,
 )
+from payments.services.refunds import (
+    RefundCreation,
+    RefundInProgress,
+    RefundNotAllowed,
+    refund_create,
+    refund_in_flight,
+    refund_recheck,
+    refund_retry,
+    refund_send,
+    refundable_balance,
+    refunds_resume_stalled,
+)
 
 __all__ = [
     "AttemptCreation",
+    "RefundCreation",
+    "RefundInProgress",
+    "RefundNotAllowed",
     "TerminalBusy",
     "TerminalUnavailable",
     "attempt_create",
@@ -24,4 +39,11 @@ __all__ = [
     "attempt_resolve",
     "attempt_send",
     "attempts_resume_stalled",
+    "refund_create",
+    "refund_in_flight",
+    "refund_recheck",
+    "refund_retry",
+    "refund_send",
+    "refundable_balance",
+    "refunds_resume_stalled",
 ]

@@ -1,0 +1,205 @@
+"""The payment page of the back office: an attempt's details, its event trail, its refunds and the refund form.
+
+Anyone who may see the payment (supervisors, managers, admins, the lane's cashiers) reads the page;
+only users with `payments.refund_payment` get the form. The form posts to `payment_refund`, which
+redirects back (POST/redirect/GET) to the page showing the refund's live status; while a refund is in
+flight the page polls `GET /api/refunds/<id>` every second (static/js/payment_detail.js) and reloads
+itself once the refund is final.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from lanes.selectors import user_can_operate_lane
+from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
+from payments.money import format_money
+from payments.selectors import ENTRY_METHODS
+from payments.services import (
+    RefundInProgress,
+    RefundNotAllowed,
+    refund_create,
+    refund_in_flight,
+    refundable_balance,
+)
+
+S = AttemptStatus
+_DOLLARS = re.compile(r"^(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<cents>\d{1,2}))?$")
+
+STATUS_LABELS = {
+    S.CREATED: "Created",
+    S.SENT: "Sent",
+    S.APPROVED: "Approved",
+    S.DECLINED: "Declined",
+    S.FAILED: "Failed",
+    S.UNKNOWN: "Checking the outcome",
+    S.NEEDS_REVIEW: "Needs review",
+}
+REFUND_LABELS = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused", S.SENT: "Sent to IOTPay",
+                 S.UNKNOWN: "Waiting for IOTPay"}
+
+
+def parse_dollars(text: str) -> int | None:
+    """ "5", "5.5", "5.00", "$1,234.56" → cents, with integer arithmetic only; None when not money."""
+    cleaned = text.strip().removeprefix("$").strip()
+    match = _DOLLARS.match(cleaned)
+    if not cleaned or match is None or (match["dollars"] is None and match["cents"] is None):
+        return None
+    dollars = int((match["dollars"] or "0").replace(",", ""))
+    return dollars * 100 + int((match["cents"] or "0").ljust(2, "0"))
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(max_length=20, label="Amount to refund",
+                             error_messages={"required": "Enter the amount to refund, like 5.00."})
+    reason = forms.CharField(max_length=255, label="Reason", error_messages={"required": "A reason is required."})
+    idempotency_key = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+
+    def clean_amount(self) -> int:
+        """Dollars typed by a person, to cents. The balance is checked by the service, under a lock."""
+        cents = parse_dollars(self.cleaned_data["amount"])
+        if cents is None:
+            raise forms.ValidationError("Enter dollars and cents, like 5.00.")
+        if cents <= 0:
+            raise forms.ValidationError("The refund amount must be more than $0.00.")
+        if cents > 10**9:
+            raise forms.ValidationError("That amount is too large.")
+        return cents
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: PaymentEvent
+    json: str
+
+
+def _store_zone(attempt: PaymentAttempt) -> str:
+    try:
+        zoneinfo.ZoneInfo(attempt.store.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return settings.TIME_ZONE
+    return attempt.store.time_zone
+
+
+def _load(attempt_id: int) -> PaymentAttempt:
+    return get_object_or_404(
+        PaymentAttempt.objects.select_related("store", "lane", "terminal", "merchant", "created_by"), pk=attempt_id
+    )
+
+
+def _check_can_view(request: HttpRequest, attempt: PaymentAttempt) -> bool:
+    """The back office is for supervisors, managers and admins: cashiers (even of this lane) are refused.
+
+    Returns whether the user may also open the lane's checkout page (for the link in the header).
+    """
+    if not request.user.has_perm("payments.view_paymentattempt"):
+        raise PermissionDenied("You are not allowed to see this payment.")
+    return user_can_operate_lane(request.user, attempt.lane)
+
+
+def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | None = None,
+          status: int = 200) -> HttpResponse:
+    operates = _check_can_view(request, attempt)
+    money = lambda cents: format_money(cents, attempt.currency)  # noqa: E731
+    refunds = list(attempt.refunds.select_related("requested_by").order_by("-created_at", "-pk"))
+    in_flight = refund_in_flight(attempt)
+    balance = refundable_balance(attempt)
+    refunded = attempt.refunds.filter(status=S.APPROVED).aggregate(total=Sum("amount"))["total"] or 0
+    can_refund = request.user.has_perm("payments.refund_payment")
+    refundable = attempt.status == S.APPROVED and bool(attempt.pay_order_id) and balance > 0 and in_flight is None
+    if can_refund and refundable and form is None:
+        form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex})
+    events = [
+        EventRow(e, json.dumps(e.data, indent=2, ensure_ascii=False, sort_keys=True) if e.data else "")
+        for e in attempt.events.select_related("actor", "refund").order_by("id")
+    ]
+    focus = request.GET.get("refund", "")
+    card = attempt.card if isinstance(attempt.card, dict) else {}
+    context: dict[str, Any] = {
+        "attempt": attempt,
+        "store": attempt.store,
+        "lane": attempt.lane,
+        "operates": operates,
+        "zone": _store_zone(attempt),
+        "status_label": STATUS_LABELS.get(attempt.status, attempt.status),
+        "amount": money(attempt.amount),
+        "tip": money(attempt.tip),
+        "total": money(attempt.total),
+        "entry_method": ENTRY_METHODS.get(str(card.get("trx_method", "")), ""),
+        "account_type": str(card.get("account_type", "")),
+        "refunds": [
+            {"refund": r, "amount": money(r.amount), "label": REFUND_LABELS.get(r.status, r.status),
+             "in_flight": r.status in (S.CREATED, S.SENT, S.UNKNOWN), "focus": str(r.pk) == focus}
+            for r in refunds
+        ],
+        "in_flight": in_flight,
+        "in_flight_amount": money(in_flight.amount) if in_flight is not None else "",
+        "balance": money(balance),
+        "balance_cents": balance,
+        "balance_dollars": f"{balance // 100}.{balance % 100:02d}",
+        "refunded": money(refunded),
+        "can_refund": can_refund,
+        "refundable": refundable,
+        "form": form if can_refund and (refundable or form is not None) else None,
+        "events": events,
+        "has_receipt": attempt.status in (S.APPROVED, S.DECLINED),
+    }
+    return render(request, "backoffice/payment_detail.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_safe
+def payment_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    return _page(request, _load(attempt_id))
+
+
+@never_cache
+@login_required
+@require_POST
+def payment_refund(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """Refund form target: on success, back to the payment page with the refund followed live."""
+    attempt = _load(attempt_id)
+    if not request.user.has_perm("payments.refund_payment"):
+        raise PermissionDenied("You are not allowed to refund payments.")
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        return _page(request, attempt, form=form, status=400)
+    try:
+        creation = refund_create(
+            attempt_id=attempt.pk, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"],
+            user=request.user, idempotency_key=form.cleaned_data["idempotency_key"] or None,
+        )
+    except RefundInProgress as exc:
+        if exc.refund is not None:  # show the one in flight, live
+            return redirect(reverse("payment-detail", args=[attempt.pk]) + f"?refund={exc.refund.pk}")
+        form.add_error(None, "A refund of this payment is already in progress: wait for its outcome.")
+        return _page(request, attempt, form=form, status=409)
+    except RefundNotAllowed as exc:
+        message = exc.message[:1].upper() + exc.message[1:] + "."
+        form.add_error(exc.field if exc.field in form.fields else None, message)
+        return _page(request, attempt, form=form, status=400 if exc.field else 409)
+    return redirect(reverse("payment-detail", args=[attempt.pk]) + f"?refund={creation.refund.pk}")
+

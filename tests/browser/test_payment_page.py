@@ -1,0 +1,65 @@
+"""The back office's payment page in Chromium: a manager refunds part of a payment and follows it live."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.conftest import wait_for_status
+from tests.integration.test_refunds import pay, user_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def test_a_manager_refunds_part_of_a_payment_and_sees_it_live(login_page, live, lane, cashier_session):
+    attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
+    page = login_page(user_in("manager", username="maria", first_name="Maria", last_name="Tremblay"))
+    response = page.goto(f"{live.url}/backoffice/payments/{attempt.pk}/")
+    assert response.status == 200 and "refundable-balance" in page.content(), (page.url, page.inner_text("body")[:2000])
+    assert "$20.00" in page.inner_text("#refundable-balance")
+
+    page.click("[data-fill-amount]")
+    assert page.input_value("#id_amount") == "20.00"
+    page.fill("#id_amount", "5.00")
+    page.fill("#id_reason", "Returned one item")
+    assert page.inner_text("#refund-submit").strip() == "Refund $5.00"
+    page.click("#refund-submit")
+
+    # Back on the page (POST/redirect/GET), the refund is followed until IOTPay answers.
+    page.wait_for_url(f"**/backoffice/payments/{attempt.pk}/?refund=*")
+    page.wait_for_selector("#refund-banner[data-status=APPROVED]")
+    assert "$15.00" in page.inner_text("#refundable-balance")
+    assert "Refunded" in page.inner_text("#refunds")
+    assert "Returned one item" in page.inner_text("#refunds")
+    page.locator(".trail__details").last.locator("summary").click()  # the refund_order exchange, redacted
+    assert "refund_order" in page.locator(".trail__json").last.inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "payment-detail")
+
+    page.click("text=Refund receipt")
+    page.wait_for_selector("text=MERCHANT COPY")
+    assert "REFUND" in page.inner_text("body") and attempt.card_last4 in page.inner_text("body")
+
+
+def test_the_page_follows_a_refund_until_iotpay_answers(login_page, live, lane, cashier_session):
+    """IOTPay is unreachable when the refund is sent: the page says so, then updates by itself."""
+    from tests.processes import wait_http
+
+    attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
+    page = login_page(user_in("manager"))
+    page.goto(f"{live.url}/backoffice/payments/{attempt.pk}/")
+    page.click("[data-fill-amount]")
+    page.fill("#id_reason", "Charged twice")
+    live.procs["sandbox"].stop()
+    try:
+        page.click("#refund-submit")
+        page.wait_for_selector("#refund-banner[data-status=UNKNOWN]")
+        assert "asking IOTPay again" in page.inner_text("#refund-banner")
+        assert page.locator("#refund-form").count() == 0  # no second refund while one is in flight
+        screenshot(page, "payment-detail-refund-pending")
+    finally:
+        live.procs["sandbox"].start()
+        wait_http(f"{live.sandbox_url}/_sandbox/health")
+    page.wait_for_selector("#refund-banner[data-status=APPROVED]")
+    assert "$0.00" in page.inner_text("#refundable-balance")
+    assert "fully refunded" in page.inner_text(".refund-panel")
