@@ -1,0 +1,192 @@
+"""The reconciliation dashboard of a store's business day, and its streaming CSV export."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import zoneinfo
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET
+
+from backoffice.selectors import (
+    EXPORT_HEADER,
+    DayTotals,
+    Line,
+    day_exception_report,
+    day_export_values,
+    day_totals,
+    duplicate_window,
+    latest_run,
+    store_today,
+    stores_for_user,
+)
+from backoffice.views.reconciliation_progress import run_progress
+from lanes.models import Store
+from payments.money import format_money
+
+
+@dataclass(frozen=True)
+class DayChoice:
+    stores: list[Store]
+    store: Store | None
+    day: date
+    error: str = ""
+
+
+def choose_day(request: HttpRequest, params: Any) -> DayChoice:
+    """The store (default: the user's first) and business day (default: today there) asked for.
+
+    Raises Http404 for a store the user may not see; a malformed day comes back with `error` set.
+    """
+    stores = list(stores_for_user(request.user))
+    raw_store = (params.get("store") or "").strip()
+    if raw_store:
+        store = next((s for s in stores if str(s.pk) == raw_store), None)
+        if store is None:
+            raise Http404("No such store.")
+    else:
+        store = stores[0] if stores else None
+    raw_day = (params.get("day") or "").strip()
+    today = store_today(store) if store is not None else date.today()
+    if not raw_day:
+        return DayChoice(stores, store, today)
+    try:
+        return DayChoice(stores, store, date.fromisoformat(raw_day))
+    except ValueError:
+        return DayChoice(stores, store, today, error=f"{raw_day!r} is not a date (YYYY-MM-DD); showing today.")
+
+
+def _line(line: Line, currency: str) -> dict[str, Any]:
+    return {
+        "label": line.label, "sublabel": line.sublabel, "count": line.count, "approved": line.approved,
+        "approved_total": format_money(line.approved_total, currency), "tip": format_money(line.approved_tip, currency),
+        "declined": line.declined, "failed": line.failed, "open": line.open, "refunds": line.refunds,
+        "refunded": format_money(line.refunded, currency), "net": format_money(line.net, currency),
+        "has_refunds": bool(line.refunded), "has_tips": bool(line.approved_tip),
+    }
+
+
+def _present(totals: DayTotals, currency: str) -> dict[str, Any]:
+    money = lambda cents: format_money(cents, currency)  # noqa: E731
+    return {
+        "summary": _line(totals.summary, currency),
+        "by_status": [{"status": s.status, "count": s.count, "amount": money(s.amount), "tip": money(s.tip),
+                       "total": money(s.total)} for s in totals.by_status],
+        "by_lane": [_line(line, currency) for line in totals.by_lane],
+        "by_batch": [_line(line, currency) for line in totals.by_batch],
+        "by_brand": [_line(line, currency) for line in totals.by_brand],
+    }
+
+
+# A day with more open exceptions than this shows the most serious first; the CSV has every attempt.
+EXCEPTIONS_SHOWN = 200
+
+
+@login_required
+@permission_required("payments.view_reconciliation", raise_exception=True)
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    choice = choose_day(request, request.GET)
+    if choice.error:
+        messages.warning(request, choice.error)
+    context: dict[str, Any] = {"stores": choice.stores, "store": choice.store, "day": choice.day,
+                               "can_resolve": request.user.has_perm("payments.resolve_exception")}
+    store = choice.store
+    if store is not None:
+        currency = store.merchant.currency
+        exceptions, closed = day_exception_report(store, choice.day)
+        run = latest_run(store, choice.day)
+        context.update(
+            totals=_present(day_totals(store, choice.day), currency),
+            exceptions=exceptions[:EXCEPTIONS_SHOWN],
+            exception_count=len(exceptions),
+            exceptions_hidden=max(0, len(exceptions) - EXCEPTIONS_SHOWN),
+            closed=closed,
+            run=run_progress(run),
+            today=store_today(store),
+            previous_day=choice.day - timedelta(days=1),
+            next_day=choice.day + timedelta(days=1),
+            duplicate_minutes=f"{duplicate_window().total_seconds() / 60:g}",
+            currency=currency,
+        )
+    return render(request, "backoffice/reconciliation.html", context)
+
+
+# ------------------------------------------------------------------------------------------- export
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Echo:
+    """csv.writer's file: hands each written row back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> object:
+    # Text from the gateway could start a spreadsheet formula: make it plain text.
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_lines(store: Store, day: date) -> Iterator[str]:
+    """The header, then one line per attempt of the day, read 2000 rows at a time (values, no models)."""
+    tz = zoneinfo.ZoneInfo(store.time_zone)
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_HEADER)
+    for created_at, *middle, finalized_at in day_export_values(store, day).iterator(chunk_size=2000):
+        yield writer.writerow([
+            created_at.astimezone(tz).isoformat(), *(_cell(v) for v in middle),
+            finalized_at.astimezone(tz).isoformat() if finalized_at else "",
+        ])
+
+
+def _streamed_async(lines: Iterator[str], batch: int = 2000) -> AsyncIterator[str]:
+    """Under Daphne a sync iterator would be read to the end before the first byte goes out: pull it in
+    batches on the request's own thread (its database cursor lives there) and send each batch."""
+
+    def next_batch() -> str:
+        return "".join(itertools.islice(lines, batch))
+
+    def close() -> None:
+        lines.close()  # type: ignore[attr-defined]
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            while chunk := await sync_to_async(next_batch, thread_sensitive=True)():
+                yield chunk
+        finally:
+            await sync_to_async(close, thread_sensitive=True)()
+
+    return stream()
+
+
+@login_required
+@permission_required("payments.view_reconciliation", raise_exception=True)
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponse:
+    choice = choose_day(request, request.GET)
+    if choice.error:
+        return HttpResponseBadRequest(choice.error.replace("; showing today", ""), content_type="text/plain")
+    if choice.store is None:
+        raise Http404("No store.")
+    lines = csv_lines(choice.store, choice.day)
+    content = _streamed_async(lines) if isinstance(request, ASGIRequest) else lines
+    response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
+    name = f"reconciliation-{slugify(choice.store.name) or choice.store.pk}-{choice.day.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,94 @@
+"""What a manager does from the dashboard: verify the day, re-query or close an exception.
+
+Every POST is CSRF-protected and answers with a redirect back to the dashboard of the attempt's day
+and a message (Post/Redirect/Get); "verify the day" also answers JSON to the page's script.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backoffice import services
+from backoffice.models import VerificationRun
+from backoffice.selectors import local_day, stores_for_user
+from backoffice.views.reconciliation import choose_day
+from backoffice.views.reconciliation_progress import run_progress
+from lanes.models import Store
+from payments.models import PaymentAttempt
+
+
+def dashboard_url(store: Store, day: object, anchor: str = "") -> str:
+    query = urlencode({"store": store.pk, "day": str(day)})
+    return f"{reverse('reconciliation')}?{query}{'#' + anchor if anchor else ''}"
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@permission_required("payments.resolve_exception", raise_exception=True)
+@require_POST
+def verify_day(request: HttpRequest) -> HttpResponse:
+    choice = choose_day(request, request.POST)
+    if choice.store is None or choice.error:
+        if _wants_json(request):
+            return JsonResponse({"error": choice.error or "No store."}, status=400)
+        messages.error(request, choice.error or "No store to verify.")
+        return redirect("reconciliation")
+    run = services.verification_start(store=choice.store, day=choice.day, user=request.user)
+    progress = run_progress(run)
+    if _wants_json(request):
+        return JsonResponse({"run": progress,
+                             "progress_url": reverse("reconciliation-verify-progress", args=[run.pk])},
+                            status=202)
+    messages.info(request, f"Verifying {choice.day:%a %d %b %Y} with IOTPay: {progress['label'] if progress else ''}.")
+    return redirect(dashboard_url(choice.store, choice.day, "verification"))
+
+
+@login_required
+@permission_required("payments.view_reconciliation", raise_exception=True)
+@require_GET
+def verify_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = get_object_or_404(VerificationRun.objects.select_related("started_by", "store"), pk=run_id,
+                            store__in=stores_for_user(request.user))
+    response = JsonResponse({"run": run_progress(run)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _attempt(request: HttpRequest, attempt_id: int) -> PaymentAttempt:
+    return get_object_or_404(PaymentAttempt.objects.select_related("store"), pk=attempt_id,
+                             store__in=stores_for_user(request.user))
+
+
+@login_required
+@permission_required("payments.resolve_exception", raise_exception=True)
+@require_POST
+def requery(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    messages.info(request, services.exception_requery(attempt_id=attempt.pk, user=request.user))
+    return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))
+
+
+@login_required
+@permission_required("payments.resolve_exception", raise_exception=True)
+@require_POST
+def close(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = _attempt(request, attempt_id)
+    kind = request.POST.get("kind", "")
+    try:
+        services.exception_close(attempt_id=attempt.pk, kind=kind, reason=request.POST.get("reason", ""),
+                                 user=request.user, outcome=request.POST.get("outcome", ""))
+    except (ValueError, services.ExceptionNotOpen) as exc:
+        messages.error(request, f"#{attempt.pk} not closed: {exc}")
+    else:
+        messages.success(request, f"#{attempt.pk}: exception closed and recorded with your reason.")
+    return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))

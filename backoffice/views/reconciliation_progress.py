@@ -1,0 +1,58 @@
+"""The progress of a "verify the day" run as the page and its script show it (JSON)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.utils import timezone
+
+from backoffice.models import VerificationRun
+from backoffice.selectors import verification_stalled_after
+
+
+def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
+    """What the page shows of a run, as JSON: "Verified 37 / 120 · 1 mismatch"."""
+    if run is None:
+        return None
+    percent = 100 if run.total == 0 else min(100, round(100 * run.done / run.total))
+    stalled = (run.status == VerificationRun.Status.RUNNING
+               and run.updated_at < timezone.now() - verification_stalled_after())
+    parts = [f"Verified {run.done} / {run.total}",
+             f"{run.mismatches} mismatch{'es' if run.mismatches != 1 else ''}"]
+    if run.errors:
+        parts.append(f"{run.errors} not checked")
+    if run.applied:
+        parts.append(f"{run.applied} late result{'s' if run.applied != 1 else ''} applied")
+    if stalled:
+        parts.append("stopped: press Verify to resume")
+    findings = []
+    if run.status == VerificationRun.Status.FINISHED:
+        for f in run.findings.select_related("attempt").order_by("pk")[:200]:
+            findings.append({"attempt": f.attempt_id, "kind": f.kind, "local_status": f.local_status,
+                             "gateway_status": f.gateway_status, "detail": f.detail,
+                             "mch_order_no": f.attempt.mch_order_no, "cleared": f.cleared_at is not None})
+    tz = zoneinfo.ZoneInfo(run.store.time_zone)
+    who = f" by {run.started_by.get_username()}" if run.started_by else ""
+    if run.finished_at is not None:
+        meta = f"Finished {run.finished_at.astimezone(tz):%Y-%m-%d %H:%M} · started{who}"
+    else:
+        meta = f"Started {run.started_at.astimezone(tz):%Y-%m-%d %H:%M}{who}"
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "stalled": stalled,
+        "meta": meta,
+        "day": run.day.isoformat(),
+        "total": run.total,
+        "done": run.done,
+        "mismatches": run.mismatches,
+        "errors": run.errors,
+        "applied": run.applied,
+        "percent": percent,
+        "label": " · ".join(parts),
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_by": run.started_by.get_username() if run.started_by else "",
+        "findings": findings,
+    }

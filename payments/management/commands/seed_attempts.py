@@ -1,0 +1,284 @@
+"""Fill the database with realistic, fake payment attempts of one store (for benchmarks and demos).
+
+    manage.py seed_attempts --store "Main Street" --count 1000000 --days 90 [--seed 42] [--batch 20000]
+
+Spread over the `--days` business days that end yesterday in the store's time zone (never today, so
+nothing seeded is in flight or picked up by the resume job), at business hours, over the store's
+lanes (L1..L12 with terminals are created when the store has none). Mostly approvals with brand, last 4,
+authorisation and batch numbers; ~5% declined, ~1% failed, a few needing review, a few refunds, and a
+handful of the anomalies the reconciliation dashboard lists (approvals without an authorisation number,
+the same card and total charged twice within minutes). No events are written for seeded rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import secrets
+import time
+import uuid
+import zoneinfo
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Model
+
+from lanes.models import Lane, Store, Terminal
+from payments.models import Merchant, PaymentAttempt, Refund
+
+BRANDS = [  # brand, cardType, AID, entry methods, weight
+    ("VISA", "V", "A0000000031010", "TTC", 40),
+    ("MASTERCARD", "M", "A0000000041010", "TTC", 30),
+    ("INTERAC", "P", "A0000002771010", "CCT", 22),
+    ("AMERICAN EXPRESS", "AX", "A00000002501", "CT", 6),
+    ("DISCOVER", "D", "A0000001523010", "C", 2),
+]
+WEEKDAY_FACTOR = [0.8, 0.85, 0.9, 1.0, 1.25, 1.4, 1.1]  # Monday first
+HOUR_WEIGHTS = {8: 0.4, 9: 0.7, 10: 0.9, 11: 1.2, 12: 1.6, 13: 1.4, 14: 1.0, 15: 0.9, 16: 1.1, 17: 1.5,
+                18: 1.6, 19: 1.2, 20: 0.8, 21: 0.5}
+REFUND_REASONS = ["item returned", "charged twice", "price correction", "damaged goods", "customer complaint"]
+DECLINE_TEXTS = ["051 Declined 05 Do Not Honour", "051 Declined 51 Insufficient Funds",
+                 "Transaction Not Completed 05", "055 Declined Incorrect PIN"]
+
+
+@contextlib.contextmanager
+def _own_timestamps(*models: type[Model]) -> Iterator[None]:
+    """bulk_create would stamp created_at/updated_at with now(): keep the generated times instead."""
+    saved = []
+    for model in models:
+        for f in model._meta.concrete_fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                saved.append((f, f.auto_now, f.auto_now_add))
+                f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _close_connection() -> None:
+    connection.close()  # the proxy resolves to the calling thread's connection
+
+
+def _split(total: int, weights: list[float]) -> list[int]:
+    """`total` split in proportion to `weights`, summing exactly to `total` (largest remainders)."""
+    whole = sum(weights)
+    raw = [total * w / whole for w in weights]
+    counts = [math.floor(x) for x in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - counts[i], reverse=True)[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+class Command(BaseCommand):
+    help = "Write COUNT fake payment attempts of one store over DAYS business days (benchmarks only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--store", required=True, help="store name (created, with a merchant, if missing)")
+        parser.add_argument("--count", type=int, default=1_000_000)
+        parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--batch", type=int, default=20_000, help="rows per INSERT")
+        parser.add_argument("--time-zone", default=None, help="for a new store (default: TIME_ZONE)")
+        parser.add_argument("--card-json", type=float, default=0.02, metavar="SHARE",
+                            help="share of card payments that also get the card JSON (receipts); 0..1. "
+                                 "It is the costly column to insert, and the dashboard does not read it")
+        parser.add_argument("--yes", action="store_true", help="run even with DEBUG off: it writes fake payments")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.DEBUG and not opts["yes"]:
+            raise CommandError("DEBUG is off: this writes fake payments into the database. Add --yes if this "
+                               "really is a test database.", returncode=2)
+        count, days, batch = opts["count"], opts["days"], opts["batch"]
+        if count < 1 or days < 1 or batch < 1:
+            raise CommandError("--count, --days and --batch must be positive.", returncode=2)
+        store = self._store(opts["store"], opts["time_zone"])
+        lanes = self._lanes(store)
+        prefix = f"SD{store.pk}S{opts['seed']}-"
+        if PaymentAttempt.objects.filter(mch_order_no__startswith=prefix).exists():
+            raise CommandError(f"{store.name} was already seeded with --seed {opts['seed']}: use another seed.",
+                               returncode=2)
+        if len(prefix) + len(str(count)) > 30:
+            raise CommandError("--seed is too long for a 30-character mchOrderNo.", returncode=2)
+        started = time.monotonic()
+        self.rng = random.Random(opts["seed"])
+        self.refund_rng = random.Random(-opts["seed"] - 1)
+        self.card_json_share = opts["card_json"]
+        tz = zoneinfo.ZoneInfo(store.time_zone)
+        today = datetime.now(tz).date()
+        day_list = [today - timedelta(days=days - i) for i in range(days)]
+        weights = [WEEKDAY_FACTOR[d.weekday()] * self.rng.uniform(0.9, 1.1) for d in day_list]
+        per_day = _split(count, weights)
+        width = len(str(count))
+        self.written = self.refunds = 0
+        pending: list[PaymentAttempt] = []
+        self.stdout.write(f"Seeding {count:,} attempts for {store.name} ({store.time_zone}) over {days} days "
+                          f"({day_list[0]} to {day_list[-1]}), {len(lanes)} lanes, batches of {batch:,}.")
+        # One writer thread: while PostgreSQL inserts a batch, this thread builds the next one. Inside a
+        # caller's transaction (a test) everything stays on this thread and in that transaction.
+        threaded = not connection.in_atomic_block
+        with _own_timestamps(PaymentAttempt, Refund), ThreadPoolExecutor(1, "seed-writer") as writer:
+            inserting: Future[None] | None = None
+
+            def flush(batch_rows: list[PaymentAttempt]) -> Future[None]:
+                if threaded:
+                    return writer.submit(self._flush, batch_rows, batch, count, started)
+                done: Future[None] = Future()
+                done.set_result(self._flush(batch_rows, batch, count, started))
+                return done
+
+            index = 0
+            for day_number, (day, n) in enumerate(zip(day_list, per_day, strict=True)):
+                for created_at in self._times(day, n, tz):
+                    pending.append(self._attempt(store, lanes, prefix, index, width, created_at, day_number))
+                    index += 1
+                    if len(pending) >= batch:
+                        if inserting is not None:
+                            inserting.result()
+                        inserting = flush(pending)
+                        pending = []
+            if inserting is not None:
+                inserting.result()
+            if pending:
+                flush(pending).result()
+            if threaded:
+                writer.submit(_close_connection).result()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # planner statistics for the dashboard's queries
+                cursor.execute("ANALYZE payments_paymentattempt, payments_refund")
+        busiest = max(range(days), key=lambda i: per_day[i])
+        self.stdout.write(self.style.SUCCESS(
+            f"Done: {self.written:,} attempts and {self.refunds:,} refunds in {time.monotonic() - started:.1f} s. "
+            f"Busiest day: {day_list[busiest]} ({per_day[busiest]:,} attempts); store id {store.pk}."))
+
+    # ------------------------------------------------------------------------------------------ set-up
+
+    def _store(self, name: str, time_zone: str | None) -> Store:
+        store = Store.objects.filter(name=name).select_related("merchant").first()
+        if store is not None:
+            return store
+        merchant = Merchant.objects.order_by("pk").first()
+        if merchant is None:
+            merchant = Merchant(name="Seed merchant", mch_id="SEED0001", job_no="seed", currency="CAD")
+            merchant.set_key(secrets.token_hex(16))
+            merchant.save()
+        store = Store.objects.create(name=name, merchant=merchant, time_zone=time_zone or settings.TIME_ZONE,
+                                     tips_enabled=True, address="1 Seed Street\nToronto ON")
+        self.stdout.write(f"Created store {name!r} (merchant {merchant.mch_id}).")
+        return store
+
+    def _lanes(self, store: Store) -> list[tuple[Lane, Terminal, int]]:
+        """(lane, terminal, batch number base) for every lane of the store that has a terminal."""
+        if not store.lanes.exists():
+            with transaction.atomic():
+                for n in range(1, 13):
+                    code = f"L{n}" if not Lane.objects.filter(code=f"L{n}").exists() else f"S{store.pk}-L{n}"
+                    lane = Lane.objects.create(store=store, code=code, name=f"Lane {n}")
+                    Terminal.objects.create(lane=lane, device=f"SEED-{store.pk}-{n:02d}", serial=f"SN{n:06d}")
+            self.stdout.write("Created lanes L1..L12 with their terminals.")
+        lanes = [(lane, lane.terminal) for lane in store.lanes.select_related("terminal")
+                 if hasattr(lane, "terminal")]
+        if not lanes:
+            raise CommandError(f"{store.name} has lanes but none with a terminal.", returncode=2)
+        return [(lane, terminal, 1000 + 137 * i) for i, (lane, terminal) in enumerate(lanes)]
+
+    # -------------------------------------------------------------------------------------- generation
+
+    def _times(self, day: date, n: int, tz: zoneinfo.ZoneInfo) -> list[datetime]:
+        """n sorted moments of the day's business hours, in UTC (the offset of noon: hours 8-22 never
+        cross a DST change)."""
+        offset = datetime.combine(day, dtime(12), tzinfo=tz).utcoffset() or timedelta(0)
+        midnight = datetime.combine(day, dtime(0), tzinfo=UTC) - offset
+        hours = list(HOUR_WEIGHTS)
+        picks = self.rng.choices(hours, weights=list(HOUR_WEIGHTS.values()), k=n)
+        seconds = sorted(h * 3600 + self.rng.random() * 3600 for h in picks)
+        return [midnight + timedelta(seconds=s) for s in seconds]
+
+    def _attempt(self, store: Store, lanes: list[tuple[Lane, Terminal, int]], prefix: str, index: int,
+                 width: int, created_at: datetime, day_number: int) -> PaymentAttempt:
+        rng = self.rng
+        lane, terminal, batch_base = lanes[min(int(rng.paretovariate(2.5)) - 1, len(lanes) - 1)
+                                           if rng.random() < 0.3 else rng.randrange(len(lanes))]
+        amount = max(100, min(int(rng.lognormvariate(7.9, 0.85)), store.max_amount - 5000))
+        tip = int(amount * rng.choice((0.1, 0.15, 0.18, 0.2))) if rng.random() < 0.15 else 0
+        roll = rng.random()
+        status = ("APPROVED" if roll < 0.937 else "DECLINED" if roll < 0.987 else "FAILED" if roll < 0.9975
+                  else "NEEDS_REVIEW")
+        answered = created_at + timedelta(seconds=rng.uniform(4, 45))
+        fields: dict[str, Any] = {
+            "mch_order_no": f"{prefix}{index:0{width}d}", "sale_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "merchant_id": store.merchant_id, "store_id": store.pk, "lane_id": lane.pk, "terminal_id": terminal.pk,
+            "amount": amount, "tip": tip, "currency": store.merchant.currency, "status": status,
+            "created_at": created_at, "sent_at": created_at + timedelta(milliseconds=150),
+            "answered_at": answered, "updated_at": answered, "response_verified": True,
+        }
+        if status in ("APPROVED", "DECLINED"):
+            brand, card_type, aid, methods, _ = rng.choices(BRANDS, weights=[b[4] for b in BRANDS])[0]
+            last4 = f"{rng.randrange(10000):04d}"
+            if status == "APPROVED" and self._previous is not None and rng.random() < 0.0005:
+                last4, fields["amount"], fields["tip"] = self._previous  # charged twice within minutes
+            approved = status == "APPROVED"
+            auth = f"{rng.randrange(16**6):06X}" if approved and rng.random() > 0.0003 else ""
+            batch_num = f"{(batch_base + day_number) % 10000:04d}"
+            text = "000 Approved" if approved else rng.choice(DECLINE_TEXTS)
+            fields.update(
+                pay_order_id=f"CP{created_at:%Y%m%d%H%M%S}{index % 10**12:012d}", gateway_status=2 if approved else 9,
+                card_brand=brand, card_last4=last4, auth_num=auth, batch_num=batch_num, receipt_disp=text,
+                finalized_at=answered + timedelta(milliseconds=300), paid_at=answered if approved else None,
+            )
+            if rng.random() < self.card_json_share:
+                fields["card"] = {"card_type": card_type, "card_num": f"XXXXXXXXXXXX{last4}", "emv_label": brand,
+                                  "emv_aid": aid, "auth_num": auth, "batch_num": batch_num,
+                                  "trx_method": rng.choice(methods), "receipt_disp": text, "lang_code": "E"}
+            if approved:
+                self._previous = (last4, fields["amount"], fields["tip"])
+        elif status == "FAILED":
+            fields.update(message="IOTPay refused the order: third-party exception: terminal did not respond",
+                          finalized_at=answered)
+        else:
+            fields.update(message="IOTPay gave no final outcome in time. Check the terminal's own record "
+                                  "before charging again.", gateway_status=1, poll_count=90)
+        return PaymentAttempt(**fields)
+
+    _previous: tuple[str, int, int] | None = None
+
+    def _flush(self, attempts: list[PaymentAttempt], batch: int, count: int, started: float) -> None:
+        """Insert one batch (ids come back from PostgreSQL) and refund ~0.4% of its approvals.
+
+        Runs on the writer thread (its own database connection); `refund_rng` is used only here."""
+        rng = self.refund_rng
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # fake rows: no need to wait for the WAL flush
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            PaymentAttempt.objects.bulk_create(attempts, batch_size=batch)
+            refunds = []
+            now = datetime.now(UTC)
+            for a in attempts:
+                if a.status != "APPROVED" or rng.random() >= 0.004:
+                    continue
+                total = a.amount + a.tip
+                amount = total if rng.random() < 0.6 else max(1, int(total * rng.uniform(0.1, 0.9)))
+                at = min(a.created_at + timedelta(hours=rng.uniform(0.1, 72)), now - timedelta(minutes=5))
+                refunds.append(Refund(
+                    attempt_id=a.pk, mch_refund_no=f"R{a.mch_order_no[1:]}", amount=amount, currency=a.currency,
+                    reason=rng.choice(REFUND_REASONS), status="APPROVED", refund_order_id=f"RF{a.pk:020d}",
+                    refundable_after=total - amount, created_at=at, sent_at=at, finalized_at=at, updated_at=at,
+                ))
+            Refund.objects.bulk_create(refunds, batch_size=batch)
+        self.written += len(attempts)
+        self.refunds += len(refunds)
+        self._progress(self.written, count, started)
+
+    def _progress(self, written: int, count: int, started: float) -> None:
+        elapsed = time.monotonic() - started
+        rate = written / elapsed if elapsed else 0
+        self.stdout.write(f"  {written:>12,} / {count:,}  {elapsed:7.1f} s  ({rate:,.0f} rows/s)")

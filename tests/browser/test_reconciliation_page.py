@@ -1,0 +1,123 @@
+"""The reconciliation dashboard in Chromium: a day of real payments, its exceptions, verifying it live."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import zoneinfo
+from datetime import datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from payments.models import PaymentAttempt, Refund
+from tests.browser.conftest import screenshot
+from tests.conftest import wait_for_status
+from tests.factories import LaneFactory, TerminalFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+# Cents pick the sandbox's outcome (01 declined, 11 amount mismatch → needs review); dollars the card.
+PAYMENTS = {
+    0: [(1250, 0), (2350, 300), (1201, 0), (4212, 600), (1875, 0)],
+    1: [(2350, 300), (1560, 0), (3420, 500), (912, 0)],
+    2: [(1211, 0), (6480, 1000), (2216, 0), (1320, 0)],
+}
+
+
+def pay_on(session, live, lane, payments, ids):
+    for amount, tip in payments:
+        response = session.post(f"{live.url}/api/lanes/{lane.code}/payments", json={"amount": amount, "tip": tip},
+                                headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+        assert response.status_code == 201, response.text
+        ids.append(wait_for_status(response.json()["id"], {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"},
+                                   timeout=30).pk)
+
+
+@pytest.fixture
+def busy_day(live, lane, cashier, cashier_session):
+    """Three lanes of the store, a dozen payments made through the API at once on each."""
+    lanes = [lane] + [TerminalFactory(lane=LaneFactory(store=lane.store, code=f"{lane.code}-{n}")).lane
+                      for n in (2, 3)]
+    for other in lanes[1:]:
+        other.cashiers.add(cashier)
+    ids: list[int] = []
+    threads = [threading.Thread(target=pay_on, args=(cashier_session, live, lanes[i], PAYMENTS[i], ids))
+               for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == sum(len(p) for p in PAYMENTS.values())
+    # A refund already made (the refund flow itself is tested elsewhere): it shows in the day's net.
+    refunded = PaymentAttempt.objects.get(pk__in=ids, amount=6480)
+    Refund.objects.create(attempt=refunded, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=2500, currency="CAD",
+                          reason="item returned", status="APPROVED", finalized_at=timezone.now())
+    return {"store": lane.store, "lanes": lanes, "ids": ids}
+
+
+def manager():
+    user = UserFactory(username=f"manager-{uuid.uuid4().hex[:6]}", first_name="Maria", last_name="Lopez")
+    user.groups.add(Group.objects.get(name="manager"))
+    return user
+
+
+def test_a_manager_sees_the_day_and_verifies_it_live(login_page, live, busy_day):
+    store = busy_day["store"]
+    charged = PaymentAttempt.objects.filter(pk__in=busy_day["ids"], status="APPROVED", amount=3420).get()
+    # Our record says declined, IOTPay says paid: only "verify the day" can find this one.
+    PaymentAttempt.objects.filter(pk=charged.pk).update(status="DECLINED")
+
+    page = login_page(manager())
+    day = datetime.now(zoneinfo.ZoneInfo(store.time_zone)).date().isoformat()
+    page.goto(f"{live.url}/backoffice/reconciliation/?store={store.pk}&day={day}")
+    page.wait_for_selector("#verify-button")
+    approved = PaymentAttempt.objects.filter(pk__in=busy_day["ids"], status="APPROVED")
+    total = sum(a.amount + a.tip for a in approved)
+    assert page.inner_text("#stat-approved") == f"${total / 100:,.2f}"
+    assert page.inner_text("#stat-refunded") == "$25.00"
+    assert page.inner_text("#stat-net") == f"${(total - 2500) / 100:,.2f}"
+    assert page.inner_text("#stat-open") == "1"
+    kinds = page.eval_on_selector_all("#exceptions [data-kind]", "items => items.map(i => i.dataset.kind)")
+    assert sorted(kinds) == ["needs_review", "possible_duplicate"]  # 12.11 (IOTPay's amount differs);
+    # 23.50 + 3.00 on two lanes a moment apart
+    assert page.locator("#table-lanes tbody tr").count() == 3
+    screenshot(page, "reconciliation-before-verify")
+
+    page.evaluate("window.__sameDocument = true")
+    page.click("#verify-button")
+    page.wait_for_selector("#verification[data-status=RUNNING]")
+    screenshot(page, "reconciliation-verifying")
+    page.wait_for_selector("#verification[data-status=FINISHED]", timeout=60_000)
+    count = len(busy_day["ids"])
+    page.wait_for_function(
+        "n => document.querySelector('#verify-progress').textContent.includes(`Verified ${n} / ${n}`)", arg=count)
+    assert page.evaluate("window.__sameDocument") is True  # no reload: the script followed the run
+    assert page.get_attribute("#verify-bar", "aria-valuenow") == str(count)
+    page.wait_for_selector(f"#exceptions [data-kind=mismatch][data-attempt='{charged.pk}']")
+    assert "may have been charged" in page.inner_text(f"[data-attempt='{charged.pk}'] .bo-exception__detail")
+    assert "1 mismatch" in page.inner_text("#verify-progress")
+    screenshot(page, "reconciliation")
+
+    # Close the duplicate suspicion with a reason: it leaves the list and joins the closed ones.
+    item = page.locator("[data-kind=possible_duplicate]").first
+    item.locator("summary").click()
+    item.locator("textarea[name=reason]").fill("Two customers, same card brand: checked both receipts")
+    screenshot(page, "reconciliation-closing")
+    item.locator("button[type=submit]", has_text="Close exception").click()
+    page.wait_for_selector(".bo-message--success")
+    assert page.locator("[data-kind=possible_duplicate]").count() == 0
+    assert "checked both receipts" in page.text_content(".bo-closed")
+
+
+def test_a_supervisor_reads_the_dashboard_without_actions(login_page, live, busy_day):
+    supervisor = UserFactory(username=f"supervisor-{uuid.uuid4().hex[:6]}")
+    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    page = login_page(supervisor)
+    page.goto(f"{live.url}/backoffice/reconciliation/?store={busy_day['store'].pk}")
+    page.wait_for_selector("#exceptions")
+    assert page.locator("#verify-button").count() == 0
+    assert page.locator("[data-action=requery]").count() == 0
+    assert page.locator("#export-link").count() == 1
+    screenshot(page, "reconciliation-supervisor")
