@@ -1,4 +1,4 @@
-"""The lane's websocket: the checkout page's live view of its current attempt."""
+"""The websockets: a lane's (the checkout page's live view of its current attempt) and a store's (the lanes wall)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from lanes.broadcast import lane_group
-from lanes.models import Lane
-from lanes.selectors import user_can_operate_lane
+from lanes.broadcast import lane_group, store_group
+from lanes.models import Lane, Store
+from lanes.selectors import lanes_wall_snapshot, user_can_operate_lane, wall_stores
 from payments.selectors import attempt_snapshot, lane_latest_attempt
 
 
@@ -43,6 +43,51 @@ class LaneConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         # Joined first, then read: a change committed in between arrives as a push, never lost.
         await self.send_json({"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def attempt_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "attempt", "attempt": event["attempt"]})
+
+
+@database_sync_to_async
+def _wall_store(user: Any, store_id: int) -> tuple[Store | None, int]:
+    """The store, or None and the close code: 4403 for users who may not watch walls, 4404 for no such store."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("lanes.view_lanes_wall")):
+        return None, 4403
+    store = wall_stores(user).filter(pk=store_id).first()
+    return (store, 0) if store is not None else (None, 4404)
+
+
+@database_sync_to_async
+def _wall_snapshot(store: Store) -> dict[str, Any]:
+    return dict(lanes_wall_snapshot(store))
+
+
+class StoreLanesConsumer(AsyncJsonWebsocketConsumer):
+    """The lanes wall of one store: a full snapshot on connect, then every attempt change of its lanes.
+
+    Session-authenticated; refused (close code 4403) for users without `lanes.view_lanes_wall`.
+    """
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        store, refusal = await _wall_store(self.scope["user"], self.scope["url_route"]["kwargs"]["store_id"])
+        if store is None:
+            await self.close(code=refusal)
+            return
+        self.group = store_group(store.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Joined first, then read: a change committed in between arrives as a push, never lost.
+        await self.send_json(await _wall_snapshot(store))
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from lanes.consumers import LaneConsumer
+from lanes.consumers import LaneConsumer, StoreLanesConsumer
 
 websocket_urlpatterns = [
     path("ws/lanes/<str:code>/", LaneConsumer.as_asgi()),
+    path("ws/stores/<int:store_id>/lanes/", StoreLanesConsumer.as_asgi()),
 ]

@@ -66,3 +66,20 @@ def test_events_are_append_only():
         event.save()
     with pytest.raises(ValueError, match="append-only"):
         event.delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_survive_a_flush_with_their_permissions():
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert all(config.models_module is not None for config in apps.get_app_configs()
+               if config.label in ("payments", "lanes", "auth"))
+    groups = {g.name: set(g.permissions.values_list("codename", flat=True)) for g in Group.objects.all()}
+    assert set(groups) == {"cashier", "supervisor", "manager", "admin"}
+    assert groups["cashier"] == set()
+    assert {"view_lanes_wall", "view_reconciliation"} <= groups["supervisor"]
+    assert "refund_payment" not in groups["supervisor"]
+    assert {"refund_payment", "resolve_exception"} <= groups["manager"]

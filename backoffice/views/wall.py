@@ -1,0 +1,145 @@
+"""The live lanes wall: every lane of a store, its state and the day's approvals, for supervisors.
+
+The server renders the whole wall (it reads fine without JavaScript); `static/js/lanes_wall.js` then
+follows the store's websocket and applies each change to the tiles with the same wording as here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from lanes.selectors import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
+from payments.models import IN_FLIGHT_STATUSES
+from payments.money import format_money
+from payments.selectors import AttemptSnapshot
+
+STATE_LABELS = {
+    IDLE: "Idle",
+    "CREATED": "Sending",
+    "SENT": "Waiting for card",
+    "UNKNOWN": "Checking outcome",
+    "NEEDS_REVIEW": "Needs review",
+}
+RESULT_LABELS = {"APPROVED": "Approved", "DECLINED": "Declined", "FAILED": "Failed"}
+ATTENTION = {
+    "CREATED": "Not sent to the terminal yet",
+    "SENT": "Waiting on the terminal for a long time",
+    "UNKNOWN": "No answer from IOTPay: being checked. Do not charge again",
+    "NEEDS_REVIEW": "Check the terminal's record before charging again",
+}
+
+
+@never_cache
+@login_required
+@permission_required("lanes.view_lanes_wall", raise_exception=True)
+@require_safe
+def lanes_wall(request: HttpRequest) -> HttpResponse:
+    """`?store=<id>` picks the store; the first one (by name) otherwise."""
+    stores = list(wall_stores(request.user))
+    wanted = request.GET.get("store")
+    if wanted is not None:
+        store = next((s for s in stores if str(s.pk) == wanted), None)
+        if store is None:
+            raise Http404("No such store.")
+    else:
+        store = stores[0] if stores else None
+    context: dict[str, Any] = {"stores": stores, "store": store, "stuck_after": STUCK_AFTER_SECONDS}
+    if store is not None:
+        snapshot = lanes_wall_snapshot(store)
+        tz = ZoneInfo(store.time_zone)
+        now = parse_datetime(snapshot["now"]) or timezone.now()
+        day = date.fromisoformat(snapshot["day"])
+        currency = store.merchant.currency
+        tiles = [_tile(lane, now=now, day=day, tz=tz, currency=currency) for lane in snapshot["lanes"]]
+        context.update(
+            snapshot=snapshot,
+            tiles=tiles,
+            day=day,
+            currency=currency,
+            day_count=sum(lane["approved_count"] for lane in snapshot["lanes"]),
+            day_sum=format_money(sum(lane["approved_total"] for lane in snapshot["lanes"]), currency),
+            busy=sum(1 for tile in tiles if tile["state"] in IN_FLIGHT_STATUSES),
+            attention=sum(1 for tile in tiles if tile["stuck"]),
+        )
+    return render(request, "backoffice/lanes_wall.html", context)
+
+
+def _tile(lane: WallLane, *, now: datetime, day: date, tz: ZoneInfo, currency: str) -> dict[str, Any]:
+    state = lane["state"]
+    current = lane["current"]
+    since = parse_datetime(lane["since"]) if lane["since"] else None
+    elapsed = int((now - since).total_seconds()) if since else None
+    stuck = state == "NEEDS_REVIEW" or (
+        state in STUCK_AFTER_SECONDS and elapsed is not None and elapsed >= STUCK_AFTER_SECONDS[state]
+    )
+    busy = state != IDLE and current is not None
+    return {
+        "lane": lane,
+        "state": state,
+        "state_label": STATE_LABELS.get(state, state),
+        "since": lane["since"] or "",
+        "elapsed": _duration(elapsed) if elapsed is not None else "",
+        "stuck": stuck,
+        "attention": ATTENTION.get(state, "") if stuck else "",
+        "current_amount": format_money(current["total"], current["currency"]) if busy else "",
+        "current_note": _current_note(current) if busy else "",
+        "last_result": _result(lane["last"], day=day, tz=tz),
+        "last_detail": _result_detail(lane["last"]) if lane["last"] else "",
+        "count": lane["approved_count"],
+        "sum": format_money(lane["approved_total"], currency),
+    }
+
+
+def _duration(seconds: int) -> str:
+    """65 -> "1:05"; 3725 -> "1:02:05" (the page ticks it every second with the same format)."""
+    seconds = max(0, seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _clock(value: str | None, *, day: date, tz: ZoneInfo) -> str:
+    moment = parse_datetime(value) if value else None
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment, tz)
+    hhmm = f"{local:%H:%M}"
+    return hhmm if local.date() == day else f"{local:%b} {local.day}, {hhmm}"
+
+
+def _result(attempt: AttemptSnapshot | None, *, day: date, tz: ZoneInfo) -> str:
+    """ "Approved $12.50 at 14:02" (with the date when it was not on the wall's day)."""
+    if attempt is None:
+        return "No payment yet"
+    label = RESULT_LABELS.get(attempt["status"], attempt["status"])
+    at = _clock(attempt["finalized_at"] or attempt["updated_at"], day=day, tz=tz)
+    return f"{label} {format_money(attempt['total'], attempt['currency'])} at {at}"
+
+
+def _result_detail(attempt: AttemptSnapshot) -> str:
+    card = " •••• ".join(part for part in (attempt["card_brand"], attempt["card_last4"]) if part)
+    if attempt["status"] == "APPROVED":
+        return card or attempt["receipt_disp"]
+    return attempt["receipt_disp"] or attempt["message"] or card
+
+
+def _current_note(attempt: AttemptSnapshot) -> str:
+    status = attempt["status"]
+    if status == "UNKNOWN":
+        queries = attempt["poll_count"]
+        return f"{queries} {'query' if queries == 1 else 'queries'} so far"
+    if status == "NEEDS_REVIEW":
+        return attempt["message"] or "Outcome not confirmed"
+    if status == "SENT":
+        return "On the terminal"
+    return "Sending to the terminal"
