@@ -55,8 +55,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "payments",
     "lanes",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -68,7 +70,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username from one
+# address, that pair is locked out for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 ROOT_URLCONF = "store_console.urls"
 ASGI_APPLICATION = "store_console.asgi.application"
@@ -140,7 +157,11 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
+# Tasks are acknowledged when a worker takes them. Correctness never rests on the broker redelivering
+# a message: every step checks the attempt's state in the database, and the beat resume job picks up an
+# attempt whose task died within seconds (a redelivery would come after the one-hour visibility time-out).
+# Acknowledging late would also crash a worker whose long create_order call ends after Redis restarted.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"payments.tasks.send_attempt": {"queue": "gateway"}}
@@ -151,6 +172,10 @@ CONSOLE_RESUME_INTERVAL = env.float("CONSOLE_RESUME_INTERVAL", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "resume-stalled-attempts": {
         "task": "payments.tasks.resume_stalled_attempts",
+        "schedule": CONSOLE_RESUME_INTERVAL,
+    },
+    "resume-stalled-refunds": {
+        "task": "payments.tasks.resume_stalled_refunds",
         "schedule": CONSOLE_RESUME_INTERVAL,
     },
 }
@@ -166,6 +191,10 @@ IOTPAY_POLL_WINDOW = env.float("IOTPAY_POLL_WINDOW", default=180.0)
 # A CREATED attempt older than this is re-sent by the resume job (its task never ran).
 CONSOLE_STALE_CREATED_AFTER = env.float("CONSOLE_STALE_CREATED_AFTER", default=15.0)
 CONSOLE_CLIENT_IP = env.str("CONSOLE_CLIENT_IP", default="127.0.0.1")
+# Database connections one gateway worker process opens at a time (its waiting calls hold none).
+CONSOLE_GATEWAY_DB_CONNECTIONS = env.int("CONSOLE_GATEWAY_DB_CONNECTIONS", default=20)
+if CONSOLE_GATEWAY_DB_CONNECTIONS < 1:
+    raise environ.ImproperlyConfigured("CONSOLE_GATEWAY_DB_CONNECTIONS must be at least 1")
 
 LOGGING = {
     "version": 1,
@@ -182,8 +211,13 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Attempts needing review are re-queried this often (seconds) during their first day.
 CONSOLE_REVIEW_REQUERY_INTERVAL = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
 CSRF_FAILURE_VIEW = "lanes.views.csrf_failure"
+# --- Back office: reconciliation ----------------------------------------------------------------
+# Two approvals with the same card last 4 and total this close together are listed as possible duplicates.
+CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
+# "Verify the day" sends at most this many query_order calls per second to IOTPay.
+CONSOLE_VERIFY_RATE = env.float("CONSOLE_VERIFY_RATE", default=5.0)
