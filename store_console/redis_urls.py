@@ -18,10 +18,13 @@ def celery_broker_url(redis_url: str) -> str:
 
 
 def channels_host(redis_url: str) -> dict[str, object]:
-    """channels_redis takes a host dict; a unix socket keeps its `unix://` address."""
+    """channels_redis takes a host dict; a unix socket keeps its `unix://` address.
+
+    No read time-out: redis-py's default (5 s) races channels_redis' 5 s blocking reads, and a quiet
+    websocket would be closed with 1011 after five seconds.
+    """
     parts = urlsplit(redis_url)
     if parts.scheme == "unix":
         db = int(parse_qs(parts.query).get("db", ["0"])[0])
-        # redis-py gives unix sockets a read time-out that cuts channels_redis' blocking reads short.
         return {"address": f"unix://{parts.path}", "db": db, "socket_timeout": None}
-    return {"address": redis_url}
+    return {"address": redis_url, "socket_timeout": None}

@@ -7,6 +7,9 @@ claimed in one short transaction, the call is made, and the answer is applied in
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +19,7 @@ from django.utils import timezone
 
 from payments.gateway import client_for
 from payments.iotpay import (
+    CreateOrderResult,
     GatewayRefused,
     InvalidResponse,
     InvalidSignature,
@@ -23,6 +27,7 @@ from payments.iotpay import (
     OrderNotFound,
     OutcomeUnknown,
     PayOrder,
+    QueryOrderResult,
 )
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
@@ -32,6 +37,19 @@ S = AttemptStatus
 log = logging.getLogger(__name__)
 
 NO_ANSWER = (OutcomeUnknown, InvalidSignature, InvalidResponse)
+
+# A gateway worker holds hundreds of calls open with no database connection; when many end at once,
+# each would open one. These slots bound the connections one worker process opens at a time.
+_db_slots = threading.BoundedSemaphore(settings.CONSOLE_GATEWAY_DB_CONNECTIONS)
+
+
+@contextmanager
+def _db_slot() -> Iterator[None]:
+    with _db_slots:
+        try:
+            yield
+        finally:
+            connection.close()
 NOT_FINAL_AFTER_SEND = [S.SENT, S.UNKNOWN]
 
 
@@ -57,19 +75,20 @@ def attempt_send(*, attempt_id: int) -> None:
     Only the caller that moves CREATED → SENT sends; a task delivered twice, retried or started late
     finds the attempt past CREATED and does nothing (the resume job looks after SENT and UNKNOWN).
     """
-    attempt = transition(
-        attempt_id,
-        from_statuses=[S.CREATED],
-        to=S.SENT,
-        cause="create_order sent to IOTPay",
-        sent_at=timezone.now(),
-    )
-    if attempt is None:
-        return
-    attempt = PaymentAttempt.objects.select_related("merchant", "terminal", "lane", "store").get(pk=attempt_id)
-    client = client_for(attempt.merchant)
-    # The call may stay open two minutes: give the connection back instead of holding it idle.
-    connection.close()
+    with _db_slot():
+        attempt = transition(
+            attempt_id,
+            from_statuses=[S.CREATED],
+            to=S.SENT,
+            cause="create_order sent to IOTPay",
+            sent_at=timezone.now(),
+        )
+        if attempt is None:
+            return
+        attempt = PaymentAttempt.objects.select_related("merchant", "terminal", "lane", "store").get(pk=attempt_id)
+        client = client_for(attempt.merchant)
+    # The call may stay open two minutes: the slot's connection was given back above.
+    outcome: CreateOrderResult | ValueError | IOTPayError
     try:
         result = client.create_order(
             mch_order_no=attempt.mch_order_no,
@@ -84,48 +103,73 @@ def attempt_send(*, attempt_id: int) -> None:
             remarks=attempt.mch_order_no,
             read_timeout=settings.IOTPAY_CREATE_TIMEOUT,
         )
-    except ValueError as exc:
+    except (ValueError, IOTPayError) as exc:  # handled below, once a database slot is free
+        outcome = exc
+    else:
+        outcome = result
+    with _db_slot():
+        answered = _apply_send_outcome(attempt, outcome)
+    if not answered:
+        return
+    # payOrder is not covered by the response signature: a verifiable query_order decides. No slot is
+    # held during the call, so a slow IOTPay does not hold up the claims and answers of other lanes.
+    confirmation: QueryOrderResult | ValueError | IOTPayError
+    try:
+        confirmation = client.query_order(mch_order_no=attempt.mch_order_no)
+    except (IOTPayError, ValueError) as exc:
+        confirmation = exc
+    with _db_slot():
+        _apply_confirmation(attempt, confirmation)
+
+
+def _apply_send_outcome(attempt: PaymentAttempt, outcome: CreateOrderResult | ValueError | IOTPayError) -> bool:
+    """Record create_order's outcome; True when IOTPay answered and the answer must now be confirmed."""
+    attempt_id = attempt.pk
+    if isinstance(outcome, ValueError):
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="not sent: request refused locally",
-                   message=str(exc)[:255])
-        return
-    except NO_ANSWER as exc:
-        record_exchange(attempt_id, exc.exchange, cause=f"create_order: {exc}")
-        _go_unknown(attempt, cause=f"no clear answer to create_order ({exc})", from_statuses=[S.SENT])
-        return
-    except GatewayRefused as exc:
-        record_exchange(attempt_id, exc.exchange, cause=f"create_order refused: {exc.message}")
+                   message=str(outcome)[:255])
+        return False
+    if isinstance(outcome, NO_ANSWER):
+        record_exchange(attempt_id, outcome.exchange, cause=f"create_order: {outcome}")
+        _go_unknown(attempt, cause=f"no clear answer to create_order ({outcome})", from_statuses=[S.SENT])
+        return False
+    if isinstance(outcome, GatewayRefused):
+        record_exchange(attempt_id, outcome.exchange, cause=f"create_order refused: {outcome.message}")
         transition(
             attempt_id,
             from_statuses=[S.SENT],
             to=S.FAILED,
             cause="IOTPay refused the order before reaching the bank",
-            message=(exc.message or exc.err_code or "refused by IOTPay")[:255],
+            message=(outcome.message or outcome.err_code or "refused by IOTPay")[:255],
             answered_at=timezone.now(),
         )
-        return
-    record_exchange(attempt_id, result.exchange, cause="create_order answered")
-    order = result.pay_order
+        return False
+    if isinstance(outcome, IOTPayError):  # a plain IOTPayError: the request never left (bad URL)
+        record_exchange(attempt_id, outcome.exchange, cause=f"create_order not sent: {outcome}")
+        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="create_order could not be sent",
+                   message=str(outcome)[:255])
+        return False
+    record_exchange(attempt_id, outcome.exchange, cause="create_order answered")
     update(
         attempt_id,
         in_statuses=NOT_FINAL_AFTER_SEND,
         answered_at=timezone.now(),
-        pay_order_id=result.pay_order_id or "",
-        response_verified=result.verified,
+        pay_order_id=outcome.pay_order_id or "",
+        response_verified=outcome.verified,
     )
-    # payOrder is not covered by the response signature: a verifiable query_order decides.
-    _confirm(attempt_id, answered=order)
+    return True
 
 
-def _confirm(attempt_id: int, *, answered: PayOrder | None) -> None:
-    attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
-    try:
-        result = client_for(attempt.merchant).query_order(mch_order_no=attempt.mch_order_no)
-    except (IOTPayError, ValueError) as exc:
-        record_exchange(attempt_id, getattr(exc, "exchange", None), cause=f"confirming query_order: {exc}")
-        _go_unknown(attempt, cause=f"answer not yet confirmed by query_order ({exc})", from_statuses=[S.SENT])
+def _apply_confirmation(attempt: PaymentAttempt, confirmation: QueryOrderResult | ValueError | IOTPayError) -> None:
+    attempt_id = attempt.pk
+    if isinstance(confirmation, (IOTPayError, ValueError)):
+        record_exchange(attempt_id, getattr(confirmation, "exchange", None),
+                        cause=f"confirming query_order: {confirmation}")
+        _go_unknown(attempt, cause=f"answer not yet confirmed by query_order ({confirmation})",
+                    from_statuses=[S.SENT])
         return
-    record_exchange(attempt_id, result.exchange, cause="query_order confirming the answer")
-    if not _apply_order(attempt, result.order, source="create_order answer confirmed by query_order"):
+    record_exchange(attempt_id, confirmation.exchange, cause="query_order confirming the answer")
+    if not _apply_order(attempt, confirmation.order, source="create_order answer confirmed by query_order"):
         _go_unknown(attempt, cause="IOTPay reports the order still in progress", from_statuses=[S.SENT])
 
 

@@ -1,0 +1,419 @@
+"""What every benchmark needs: a throw-away database and Redis database, the console's real processes,
+a logged-in session and lane websockets that time-stamp what they receive (the figures: figures.py).
+
+Benchmarks run on PostgreSQL and Redis only (never the embedded SQLite default):
+
+- `BENCH_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/bench_console`) is DROPPED and
+  re-created by each run, so its database name must start with `bench`;
+- `BENCH_REDIS_URL` (default `redis://127.0.0.1:6379/7`) is FLUSHED by each run: give it a Redis
+  database of its own.
+
+The console's own DATABASE_URL / REDIS_URL are never read here, so a developer's settings are safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_console"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
+
+
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def redis_url() -> str:
+    return os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_on_sigterm() -> None:
+    """A SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop every process the bench started."""
+
+    def raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+# --- the machine --------------------------------------------------------------------------------------
+def _meminfo() -> dict[str, int]:
+    fields = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            fields[name] = int(rest.split()[0]) * 1024
+    return fields
+
+
+def machine_summary() -> str:
+    mem = _meminfo()
+    gib = 1024**3
+    memory = (f"{mem['MemTotal'] / gib:.1f} GiB memory ({mem.get('MemAvailable', 0) / gib:.1f} GiB available)"
+              if "MemTotal" in mem else "memory unknown")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores (os.cpu_count()), {memory}, Python {sys.version.split()[0]}; "
+            f"load average {load} at the start")
+
+
+def process_status(pid: int) -> dict[str, int]:
+    """Resident memory (bytes) and thread count of one process, from /proc."""
+    out = {"rss": 0, "threads": 0}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out["rss"] = int(line.split()[1]) * 1024
+            elif line.startswith("Threads:"):
+                out["threads"] = int(line.split()[1])
+    return out
+
+
+# --- PostgreSQL and Redis -------------------------------------------------------------------------
+def _pg_connect(url: str, *, dbname: str | None = None) -> Any:
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432, user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password) if parts.password else None,
+        dbname=dbname or parts.path.lstrip("/"), autocommit=True, connect_timeout=10,
+    )
+
+
+def reset_database(url: str) -> str:
+    """Drop and re-create the benchmark's database; returns the server's version."""
+    from psycopg import sql
+
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    if not name.startswith("bench"):
+        raise SystemExit(f"refusing to drop database {name!r}: a benchmark database's name must start with 'bench' "
+                         f"(set BENCH_DATABASE_URL)")
+    with _pg_connect(url, dbname="postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def database_connections(url: str) -> int:
+    """Connections open to the benchmark's database right now (seen from the maintenance database)."""
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    with _pg_connect(url, dbname="postgres") as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0]
+
+
+def database_setting(url: str, name: str) -> str:
+    with _pg_connect(url, dbname="postgres") as conn:
+        return conn.execute("SELECT setting FROM pg_settings WHERE name = %s", [name]).fetchone()[0]
+
+
+class ConnectionSampler:
+    """Counts the connections to the benchmark's database every `every` seconds, in a thread, and keeps
+    the peak, overall and per process (the console's processes name themselves with PGAPPNAME, see
+    Console). Its own connection goes to the maintenance database (it still counts in max_connections)."""
+
+    def __init__(self, url: str, every: float = 0.02) -> None:
+        self.url, self.every, self.peak = url, every, 0
+        self.peak_by_process: Counter[str] = Counter()  # each process's own peak
+        self.at_peak: Counter[str] = Counter()  # who held the connections at the overall peak
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-sampler", daemon=True)
+
+    def _run(self) -> None:
+        name = unquote(urlsplit(self.url).path.lstrip("/"))
+        with _pg_connect(self.url, dbname="postgres") as conn:
+            while not self._stop.is_set():
+                rows = conn.execute("SELECT coalesce(nullif(application_name, ''), '?'), count(*) "
+                                    "FROM pg_stat_activity WHERE datname = %s GROUP BY 1", [name]).fetchall()
+                now = Counter({app: n for app, n in rows})
+                if now.total() > self.peak:
+                    self.peak, self.at_peak = now.total(), now
+                for app, n in now.items():
+                    self.peak_by_process[app] = max(self.peak_by_process[app], n)
+                self._stop.wait(self.every)
+
+    def __enter__(self) -> ConnectionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def flush_redis(url: str) -> str:
+    """Empty the benchmark's Redis database (queued tasks of an earlier run included); returns the version."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    version = client.info("server").get("redis_version", "?")
+    client.close()
+    return version
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Load Django in this process with the same environment the console's processes get."""
+    os.environ.update(env)
+    os.environ["PGAPPNAME"] = "bench-benchmark"  # its own connections, apart from the console's (see Proc)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- the console's processes ---------------------------------------------------------------------------
+class Proc:
+    """One child in its own process group, its output in `<logs>/<name>.log`."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], logs: Path, ready: str | None = None):
+        # PGAPPNAME names the process's PostgreSQL connections (pg_stat_activity.application_name).
+        self.name, self.argv, self.env, self.ready = name, argv, {**env, "PGAPPNAME": f"bench-{name}"}, ready
+        self.log_path = logs / f"{name}.log"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+
+    def is_ready(self) -> bool:
+        if self.popen is None or self.popen.poll() is not None:
+            code = None if self.popen is None else self.popen.returncode
+            raise RuntimeError(f"{self.name} exited with code {code}; see {self.log_path}")
+        return self.ready is None or self.ready in self.log_path.read_text(errors="replace")
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def stop(self, timeout: float = 10) -> None:
+        """TERM the process group, KILL what is left after `timeout`."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)  # also reaches children whose leader already exited
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(5)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    merchant: str  # "MCHID=KEY" for the sandbox
+    sandbox_port: int
+    daphne_port: int
+    gateway_concurrency: int = 200
+    default_concurrency: int = 8
+    think_time: float = 0.2
+    interactive_timeout: float = 150.0
+
+
+class Console:
+    """Sandbox, `gateway` worker (threads pool), `default` worker, beat and Daphne, as tests/processes.py
+    starts them, but with the gateway pool sized by the benchmark and every file under `workdir`."""
+
+    def __init__(self, env: dict[str, str], config: ConsoleConfig, workdir: Path) -> None:
+        py = sys.executable
+        celery = [py, "-m", "celery", "-A", "store_console"]
+        common = ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+        tag = f"bench{os.getpid()}"
+        logs = workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.url = f"http://127.0.0.1:{config.daphne_port}"
+        self.sandbox_url = f"http://127.0.0.1:{config.sandbox_port}"
+        self.procs = {
+            # The merchant key goes by environment, not argv, where `ps` would show it.
+            "sandbox": Proc("sandbox", [
+                py, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", str(config.sandbox_port),
+                "--think-time", str(config.think_time), "--interactive-timeout", str(config.interactive_timeout),
+                "--late-delay", "6", "--hang-time", "8", "--data", str(workdir / "sandbox.sqlite3")],
+                {**env, "IOTPAY_SANDBOX_MERCHANTS": config.merchant}, logs),
+            "gateway": Proc("gateway", [*celery, "worker", "-Q", "gateway", "-P", "threads",
+                                        "-c", str(config.gateway_concurrency), "-n", f"gateway-{tag}@%h", *common],
+                            env, logs, ready="ready."),
+            "default": Proc("default", [*celery, "worker", "-Q", "default", "-P", "threads",
+                                        "-c", str(config.default_concurrency), "-n", f"default-{tag}@%h", *common],
+                            env, logs, ready="ready."),
+            "beat": Proc("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule",
+                                  str(workdir / "celerybeat-schedule")], env, logs, ready="beat: Starting"),
+            "daphne": Proc("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(config.daphne_port),
+                                      "store_console.asgi:application"], env, logs),
+        }
+
+    def start(self, timeout: float = 90) -> None:
+        for proc in self.procs.values():
+            proc.start()
+        deadline = time.monotonic() + timeout
+        checks: list[Callable[[], bool]] = [
+            lambda: _answers(f"{self.sandbox_url}/_sandbox/health"),
+            lambda: _answers(f"{self.url}/healthz"),
+        ]
+        while not (all(p.is_ready() for p in self.procs.values()) and all(check() for check in checks)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the console did not start within {timeout:.0f}s; logs in {self.log_dir}")
+            time.sleep(0.2)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.procs["sandbox"].log_path.parent
+
+    def status(self, name: str) -> dict[str, int]:
+        return process_status(self.procs[name].pid)
+
+    def log_errors(self) -> dict[str, Counter[str]]:
+        """ERROR lines of each process's log, counted by message (times and task ids left out)."""
+        found: dict[str, Counter[str]] = {}
+        for name, proc in self.procs.items():
+            with contextlib.suppress(OSError):
+                for line in proc.log_path.read_text(errors="replace").splitlines():
+                    if " ERROR " in line:
+                        message = re.sub(r"^[\d-]+ [\d:,]+ ERROR ", "", line)
+                        found.setdefault(name, Counter())[re.sub(r"\[[0-9a-f-]{36}\]", "[…]", message)[:200]] += 1
+        return found
+
+    def stop(self) -> None:
+        # The web and the workers first, the sandbox last: a call still open ends when the sandbox stops.
+        for proc in reversed(list(self.procs.values())):
+            proc.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def login(base_url: str, username: str, password: str) -> requests.Session:
+    """A session logged in through the real login page, ready for the JSON API (CSRF header set)."""
+    session = requests.Session()
+    session.trust_env = False  # 127.0.0.1 only: never through a proxy from the environment
+    session.get(f"{base_url}/accounts/login/", timeout=10)
+    response = session.post(
+        f"{base_url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{base_url}/accounts/login/"}, timeout=10, allow_redirects=False,
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login as {username} failed: HTTP {response.status_code}")
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    session.headers["Referer"] = f"{base_url}/"
+    return session
+
+
+# --- lane websockets ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Received:
+    wall: float  # time.time() when read: comparable with timestamps other processes of this machine wrote
+    mono: float  # time.monotonic() when read: for intervals measured in this process
+    message: dict[str, Any]
+
+    @property
+    def attempt(self) -> dict[str, Any]:
+        return self.message.get("attempt") or {}
+
+    def written_at(self) -> float:
+        """The attempt row's `updated_at` as committed with this change (the snapshot carries it)."""
+        return datetime.fromisoformat(self.attempt["updated_at"]).timestamp()
+
+
+class LaneWatcher:
+    """A lane's websocket as its checkout page holds it; every message is kept with the time it was read."""
+
+    def __init__(self, base_url: str, code: str, session: requests.Session) -> None:
+        from websockets.sync.client import connect
+
+        self.code = code
+        self.received: list[Received] = []
+        self.closed = False
+        self.closing = False  # set when the bench itself closes it: any other close came from the server
+        self._cond = threading.Condition()
+        self.ws = connect(
+            base_url.replace("http://", "ws://", 1) + f"/ws/lanes/{code}/",
+            additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
+            origin=base_url, open_timeout=15, proxy=None,
+        )
+        self._thread = threading.Thread(target=self._read, name=f"ws-{code}", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for raw in self.ws:
+                item = Received(time.time(), time.monotonic(), json.loads(raw))
+                with self._cond:
+                    self.received.append(item)
+                    self._cond.notify_all()
+        except ConnectionClosed:
+            pass
+        finally:
+            with self._cond:
+                self.closed = True
+                self._cond.notify_all()
+
+    def changes(self, attempt_id: int) -> list[Received]:
+        """Pushes of `attempt` messages about one attempt (the snapshot sent on connect is left out)."""
+        with self._cond:
+            return [r for r in self.received if r.message.get("type") == "attempt" and r.attempt.get("id") == attempt_id]
+
+    def wait_status(self, attempt_id: int, statuses: set[str], timeout: float) -> Received:
+        """The first push of the attempt in one of `statuses`."""
+
+        def found() -> Received | None:
+            return next((r for r in self.received if r.message.get("type") == "attempt"
+                         and r.attempt.get("id") == attempt_id and r.attempt.get("status") in statuses), None)
+
+        with self._cond:
+            self._cond.wait_for(lambda: found() is not None or self.closed, timeout)
+            item = found()
+        if item is None:
+            seen = [r.attempt.get("status") for r in self.changes(attempt_id)]
+            raise TimeoutError(f"lane {self.code}: attempt {attempt_id} not {sorted(statuses)} on the websocket "
+                               f"within {timeout:.0f}s (pushed so far: {seen}; closed: {self.closed})")
+        return item
+
+    @property
+    def closed_by_server(self) -> str | None:
+        """How the server closed this websocket (None while open or when the bench closed it)."""
+        if not self.closed or self.closing:
+            return None
+        return f"code {self.ws.close_code} {self.ws.close_reason or ''}".strip()
+
+    def close(self) -> None:
+        self.closing = True
+        with contextlib.suppress(Exception):
+            self.ws.close()
+        self._thread.join(5)
