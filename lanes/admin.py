@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from lanes.models import Lane, Store, Terminal
 
@@ -38,3 +40,28 @@ class TerminalAdmin(admin.ModelAdmin):
     @admin.action(description="Disable the selected terminals")
     def disable(self, request: object, queryset: object) -> None:
         queryset.update(enabled=False)
+
+
+# Users: the lanes each one may use, on the user's own page too.
+
+
+class LaneAccessInline(admin.TabularInline):
+    model = Lane.cashiers.through
+    extra = 0
+    verbose_name = "lane this user may use"
+    verbose_name_plural = "lanes this user may use"
+    autocomplete_fields = ["lane"]
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ConsoleUserAdmin(UserAdmin):
+    inlines = [LaneAccessInline]
+    list_display = [*UserAdmin.list_display, "role_names"]
+
+    @admin.display(description="roles")
+    def role_names(self, user: object) -> str:
+        return ", ".join(group.name for group in user.groups.all())

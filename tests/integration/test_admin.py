@@ -1,0 +1,66 @@
+"""Setup in the Django admin: the merchant key is entered but never shown, the connection test talks to
+IOTPay (the sandbox) with a signed query_order, terminals are enabled and disabled, users get lanes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client
+
+from lanes.models import Terminal
+from payments.models import Merchant
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin_client(live):
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def run_action(client, merchant, action="test_connection"):
+    response = client.post("/admin/payments/merchant/", {"action": action, "_selected_action": [merchant.pk]},
+                           follow=True)
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_connection_action_reports_good_and_bad_keys(admin_client, lane):
+    merchant = lane.store.merchant
+    assert "accepted the signed request" in run_action(admin_client, merchant)
+    merchant.set_key("not-the-right-key")
+    merchant.save()
+    message = run_action(admin_client, merchant)
+    assert "refused" in message and "0013" in message
+
+
+def test_merchant_key_is_entered_never_shown_and_kept_when_left_blank(admin_client, lane):
+    merchant = lane.store.merchant
+    key = os.environ["TEST_SANDBOX_KEY"]
+    page = admin_client.get(f"/admin/payments/merchant/{merchant.pk}/change/").content.decode()
+    assert key not in page and merchant.key_ciphertext not in page
+    response = admin_client.post(f"/admin/payments/merchant/{merchant.pk}/change/", {
+        "name": "Renamed", "mch_id": merchant.mch_id, "job_no": merchant.job_no, "currency": "CAD", "key": "",
+    })
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.name == "Renamed" and merchant.get_key() == key
+    admin_client.post(f"/admin/payments/merchant/{merchant.pk}/change/", {
+        "name": "Renamed", "mch_id": merchant.mch_id, "job_no": merchant.job_no, "currency": "CAD",
+        "key": "a-new-key-123",
+    })
+    assert Merchant.objects.get(pk=merchant.pk).get_key() == "a-new-key-123"
+
+
+def test_terminals_are_disabled_and_enabled_and_users_get_lanes(admin_client, lane):
+    terminal = lane.terminal
+    admin_client.post("/admin/lanes/terminal/", {"action": "disable", "_selected_action": [terminal.pk]})
+    assert not Terminal.objects.get(pk=terminal.pk).enabled
+    admin_client.post("/admin/lanes/terminal/", {"action": "enable", "_selected_action": [terminal.pk]})
+    assert Terminal.objects.get(pk=terminal.pk).enabled
+    user = UserFactory()
+    page = admin_client.get(f"/admin/auth/user/{user.pk}/change/")
+    assert page.status_code == 200 and "lanes this user may use" in page.content.decode().lower()
