@@ -308,3 +308,17 @@ def test_the_wall_shows_a_stuck_lane_and_the_store_chooser(world):
     assert "Approved $12.50 at" in html  # the last result stays on the tile
     assert f'href="?store={other.pk}"' in html
     assert client.get(reverse("lanes-wall"), {"store": "999999"}).status_code == 404
+
+
+def test_every_post_needs_the_csrf_token(all_routes):
+    """Logged in with every permission, a POST without Django's CSRF token is refused everywhere."""
+    admin = user_in("admin", is_staff=True, is_superuser=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    routes = [route for route in all_routes if not route.path.startswith("/admin/")]
+    assert len(routes) > 10
+    for route in routes:
+        response = client.post(route.path, data={})
+        assert response.status_code in (403, 405), (route.path, response.status_code)
+        if response.status_code == 403 and route.path.startswith("/api/"):
+            assert response.json()["code"] == "csrf"
