@@ -3,6 +3,8 @@ or plain text)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -12,7 +14,14 @@ from django.views.decorators.http import require_safe
 
 from lanes.selectors import user_can_operate_lane
 from payments.models import PaymentAttempt, Refund
-from payments.receipts import Copy, ReceiptNotAvailable, build_receipt, build_refund_receipt, render_texts
+from payments.receipts import (
+    Copy,
+    Receipt,
+    ReceiptNotAvailable,
+    build_receipt,
+    build_refund_receipt,
+    render_texts,
+)
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
 COPIES: dict[str, tuple[Copy, ...]] = {
@@ -20,6 +29,44 @@ COPIES: dict[str, tuple[Copy, ...]] = {
     "merchant": ("merchant",),
     "customer": ("customer",),
 }
+
+
+def _receipt_response(
+    request: HttpRequest,
+    attempt: PaymentAttempt,
+    *,
+    build: Callable[[Copy], Receipt],
+    template: str,
+    extra: dict[str, object],
+) -> HttpResponse:
+    """The receipt page or text of a payment or of one of its refunds: same access, copies and formats."""
+    can_operate = user_can_operate_lane(request.user, attempt.lane)
+    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
+        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
+    copy = request.GET.get("copy", "")
+    output = request.GET.get("format", "html")
+    if copy not in COPIES or output not in ("html", "text"):
+        return HttpResponseBadRequest(
+            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
+            content_type=TEXT_PLAIN,
+        )
+    context: dict[str, object] = {
+        **extra,
+        "attempt": attempt,
+        "store": attempt.store,
+        "lane": attempt.lane,
+        "can_operate": can_operate,
+        "copy": copy,
+    }
+    try:
+        receipts = [build(which) for which in COPIES[copy]]
+    except ReceiptNotAvailable as exc:
+        if output == "text":
+            return HttpResponse(exc.reason + "\n", status=409, content_type=TEXT_PLAIN)
+        return render(request, template, {**context, "unavailable": exc}, status=409)
+    if output == "text":
+        return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
+    return render(request, template, {**context, "receipts": receipts})
 
 
 @never_cache
@@ -33,35 +80,8 @@ def receipt(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_object_or_404(
         PaymentAttempt.objects.select_related("store", "lane", "terminal"), pk=attempt_id
     )
-    can_operate = user_can_operate_lane(request.user, attempt.lane)
-    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
-        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
-
-    copy = request.GET.get("copy", "")
-    output = request.GET.get("format", "html")
-    if copy not in COPIES or output not in ("html", "text"):
-        return HttpResponseBadRequest(
-            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
-            content_type=TEXT_PLAIN,
-        )
-
-    context: dict[str, object] = {
-        "attempt": attempt,
-        "store": attempt.store,
-        "lane": attempt.lane,
-        "can_operate": can_operate,
-        "copy": copy,
-    }
-    try:
-        receipts = [build_receipt(attempt, copy=which) for which in COPIES[copy]]
-    except ReceiptNotAvailable as exc:
-        if output == "text":
-            return HttpResponse(exc.reason + "\n", status=409, content_type=TEXT_PLAIN)
-        return render(request, "payments/receipt.html", {**context, "unavailable": exc}, status=409)
-
-    if output == "text":
-        return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
-    return render(request, "payments/receipt.html", {**context, "receipts": receipts})
+    return _receipt_response(request, attempt, build=lambda which: build_receipt(attempt, copy=which),
+                             template="payments/receipt.html", extra={})
 
 
 @never_cache
@@ -75,32 +95,6 @@ def refund_receipt(request: HttpRequest, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(
         Refund.objects.select_related("attempt__store", "attempt__lane", "attempt__terminal"), pk=refund_id
     )
-    attempt = refund.attempt
-    can_operate = user_can_operate_lane(request.user, attempt.lane)
-    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
-        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
-
-    copy = request.GET.get("copy", "")
-    output = request.GET.get("format", "html")
-    if copy not in COPIES or output not in ("html", "text"):
-        return HttpResponseBadRequest(
-            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
-            content_type=TEXT_PLAIN,
-        )
-    context: dict[str, object] = {
-        "refund": refund,
-        "attempt": attempt,
-        "store": attempt.store,
-        "lane": attempt.lane,
-        "can_operate": can_operate,
-        "copy": copy,
-    }
-    try:
-        receipts = [build_refund_receipt(refund, copy=which) for which in COPIES[copy]]
-    except ReceiptNotAvailable as exc:
-        if output == "text":
-            return HttpResponse(exc.reason + "\n", status=409, content_type=TEXT_PLAIN)
-        return render(request, "payments/refund_receipt.html", {**context, "unavailable": exc}, status=409)
-    if output == "text":
-        return HttpResponse(render_texts(receipts), content_type=TEXT_PLAIN)
-    return render(request, "payments/refund_receipt.html", {**context, "receipts": receipts})
+    return _receipt_response(request, refund.attempt,
+                             build=lambda which: build_refund_receipt(refund, copy=which),
+                             template="payments/refund_receipt.html", extra={"refund": refund})

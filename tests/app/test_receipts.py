@@ -360,6 +360,8 @@ def test_cashier_gets_both_copies_merchant_first(make_attempt, cashier, lane):
     assert html.count('class="receipt receipt--approved"') == 2
     assert html.index("MERCHANT COPY") < html.index("CUSTOMER COPY")
     assert 'class="receipt-cut"' in html
+    assert f"/payments/{attempt.pk}/receipt/?copy=customer" in html
+    assert f"/payments/{attempt.pk}/receipt/?format=text" in html
     assert "/static/css/receipt.css" in html and "/static/js/receipt.js" in html
     assert "data-receipt-print" in html and "onclick" not in html
     assert f'href="/lanes/{lane.code}/"' in html and "Back to the lane" in html

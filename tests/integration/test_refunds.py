@@ -247,6 +247,7 @@ def test_the_refund_receipt(live, approved, manager_session):
     html = manager_session.get(f"{live.url}/refunds/{refund_id}/receipt/", timeout=10)
     assert html.status_code == 200
     assert "REFUND" in html.text and approved.card_last4 in html.text and "MERCHANT COPY" in html.text
+    assert f"/refunds/{refund_id}/receipt/?copy=merchant" in html.text  # the copy switch stays on this receipt
     text = manager_session.get(f"{live.url}/refunds/{refund_id}/receipt/?format=text&copy=customer", timeout=10)
     assert text.status_code == 200 and text.headers["Content-Type"].startswith("text/plain")
     assert "REFUND" in text.text and f"************{approved.card_last4}" in text.text
