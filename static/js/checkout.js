@@ -21,10 +21,6 @@
 
   var IN_FLIGHT = ["CREATED", "SENT", "UNKNOWN"];
   var RETRYABLE = ["DECLINED", "FAILED"];
-  var PING_EVERY_MS = 25000;
-  var SILENCE_LIMIT_MS = 60000; // no message (not even a pong) for this long: the socket is dead
-  var BACKOFF_START_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
   var POST_TIMEOUT_MS = 20000;
   var POST_RESENDS = 2; // automatic re-sends of the same request (same Idempotency-Key) on network errors
 
@@ -810,13 +806,6 @@
 
   /* ------------------------------------------------------------------ websocket */
 
-  var ws = null;
-  var failures = 0;
-  var everConnected = false;
-  var refused = false;
-  var reconnectTimer = null;
-  var pingTimer = null;
-  var lastMessageAt = 0;
   var connectionState = "connecting";
 
   function setConnection(state, text) {
@@ -825,75 +814,9 @@
     el.connectionText.textContent = text;
   }
 
-  function socketUrl() {
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.wsPath;
-  }
-
-  function connect() {
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    if (refused || ws) {
-      return;
-    }
-    if (failures >= 3 || navigator.onLine === false) {
-      setConnection("disconnected", "Offline");
-    } else {
-      setConnection("connecting", everConnected ? "Reconnecting\u2026" : "Connecting\u2026");
-    }
-    var sock;
-    try {
-      sock = new WebSocket(socketUrl());
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    ws = sock;
-    sock.onopen = function () {
-      lastMessageAt = Date.now();
-      startPing();
-    };
-    sock.onmessage = function (event) {
-      if (sock !== ws) {
-        return;
-      }
-      lastMessageAt = Date.now();
-      var msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      handleMessage(msg);
-    };
-    sock.onclose = function (event) {
-      if (sock !== ws) {
-        return;
-      }
-      ws = null;
-      stopPing();
-      if (event.code === 4403) {
-        refused = true;
-        setConnection("disconnected", "Not allowed on this lane");
-        showFormError("Not allowed on this lane. Reload the page, or log in as a cashier of this lane.", {
-          kind: "auth",
-          linkText: "Log in",
-          linkHref: cfg.loginUrl,
-        });
-        return;
-      }
-      scheduleReconnect();
-    };
-  }
-
   function handleMessage(msg) {
-    if (!msg || typeof msg !== "object") {
-      return;
-    }
     if (msg.type === "snapshot") {
-      var reconnected = everConnected;
-      everConnected = true;
-      failures = 0;
-      setConnection("connected", "Connected");
+      var reconnected = socket.connected("Connected");
       if (msg.attempt) {
         receive(msg.attempt);
       }
@@ -905,83 +828,28 @@
     } else if (msg.type === "attempt") {
       receive(msg.attempt);
     }
-    // "pong" only refreshes lastMessageAt
+    // "pong" only keeps the socket known to be alive
   }
 
-  function scheduleReconnect() {
-    if (refused || reconnectTimer) {
-      return;
-    }
-    var base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * Math.pow(2, failures));
-    var delay = Math.min(BACKOFF_MAX_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
-    failures += 1;
-    if (failures >= 3 || navigator.onLine === false) {
-      setConnection("disconnected", "Offline");
-    } else {
-      setConnection("connecting", "Reconnecting\u2026");
-    }
-    // While the socket is down, an attempt in flight is still followed over plain HTTP.
-    if (current && inFlight(current.status)) {
-      refreshAttempt(current.id);
-    }
-    reconnectTimer = setTimeout(connect, delay);
-  }
-
-  function dropSocket() {
-    var sock = ws;
-    ws = null;
-    stopPing();
-    if (sock) {
-      try {
-        sock.close();
-      } catch (e) {
-        /* already closing */
+  var socket = window.LiveSocket({
+    path: cfg.wsPath,
+    onMessage: handleMessage,
+    onState: setConnection,
+    refusedCodes: [4403],
+    onRefused: function () {
+      setConnection("disconnected", "Not allowed on this lane");
+      showFormError("Not allowed on this lane. Reload the page, or log in as a cashier of this lane.", {
+        kind: "auth",
+        linkText: "Log in",
+        linkHref: cfg.loginUrl,
+      });
+    },
+    onRetry: function () {
+      // While the socket is down, an attempt in flight is still followed over plain HTTP.
+      if (current && inFlight(current.status)) {
+        refreshAttempt(current.id);
       }
-    }
-    scheduleReconnect();
-  }
-
-  function startPing() {
-    stopPing();
-    pingTimer = setInterval(function () {
-      if (!ws || ws.readyState !== WebSocket.OPEN) {
-        return;
-      }
-      if (Date.now() - lastMessageAt > SILENCE_LIMIT_MS) {
-        dropSocket(); // half-open connection: no pong for too long
-        return;
-      }
-      try {
-        ws.send(JSON.stringify({ type: "ping" }));
-      } catch (e) {
-        dropSocket();
-      }
-    }, PING_EVERY_MS);
-  }
-
-  function stopPing() {
-    clearInterval(pingTimer);
-    pingTimer = null;
-  }
-
-  function reconnectNow() {
-    if (refused || ws) {
-      return;
-    }
-    failures = Math.min(failures, 1);
-    connect();
-  }
-
-  window.addEventListener("online", reconnectNow);
-  window.addEventListener("offline", function () {
-    if (!ws) {
-      setConnection("disconnected", "Offline");
-    }
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
-      reconnectNow();
-    }
+    },
   });
 
   /* ------------------------------------------------------------------ start */
@@ -994,7 +862,7 @@
   updateTotal();
   updateForm();
   focusAmount();
-  connect();
+  socket.start();
 
   window.checkout = {
     render: show,

@@ -25,10 +25,6 @@
 
   var FINAL = ["APPROVED", "DECLINED", "FAILED"];
   var IN_FLIGHT = ["CREATED", "SENT", "UNKNOWN"];
-  var PING_EVERY_MS = 25000;
-  var SILENCE_LIMIT_MS = 60000;
-  var BACKOFF_START_MS = 500;
-  var BACKOFF_MAX_MS = 10000;
 
   var STATE_LABELS = {
     IDLE: "Idle",
@@ -346,7 +342,7 @@
     // A new business day: the counts start again from the server's (once per day seen here, so a
     // browser whose time-zone data disagree with the server's does not reconnect every second).
     var today = local(serverNow()).day;
-    if (ws && connectionState === "connected" && today !== day && today !== rolledTo) {
+    if (connectionState === "connected" && today !== day && today !== rolledTo) {
       rolledTo = today;
       resync();
     }
@@ -354,13 +350,6 @@
 
   /* ------------------------------------------------------------------ websocket */
 
-  var ws = null;
-  var failures = 0;
-  var everConnected = false;
-  var refused = false;
-  var reconnectTimer = null;
-  var pingTimer = null;
-  var lastMessageAt = 0;
   var connectionState = "connecting";
 
   function setConnection(state, text) {
@@ -376,166 +365,35 @@
     show(el.notice, Boolean(text));
   }
 
-  function socketUrl() {
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.wsPath;
+  function handleMessage(msg) {
+    if (msg.type === "wall") {
+      socket.connected("Live");
+      showNotice("");
+      applyWall(msg);
+    } else if (msg.type === "attempt") {
+      applyAttempt(msg.attempt);
+    }
   }
 
-  function connect() {
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    if (refused || ws) {
-      return;
-    }
-    if (failures >= 3 || navigator.onLine === false) {
-      setConnection("disconnected", "Offline");
-    } else {
-      setConnection("connecting", everConnected ? "Reconnecting\u2026" : "Connecting\u2026");
-    }
-    var sock;
-    try {
-      sock = new WebSocket(socketUrl());
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    ws = sock;
-    sock.onopen = function () {
-      lastMessageAt = Date.now();
-      startPing();
-    };
-    sock.onmessage = function (event) {
-      if (sock !== ws) {
-        return;
-      }
-      lastMessageAt = Date.now();
-      var msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (!msg || typeof msg !== "object") {
-        return;
-      }
-      if (msg.type === "wall") {
-        everConnected = true;
-        failures = 0;
-        setConnection("connected", "Live");
-        showNotice("");
-        applyWall(msg);
-      } else if (msg.type === "attempt") {
-        applyAttempt(msg.attempt);
-      }
-    };
-    sock.onclose = function (event) {
-      if (sock !== ws) {
-        return;
-      }
-      ws = null;
-      stopPing();
-      if (event.code === 4403 || event.code === 4404) {
-        refused = true;
-        setConnection("disconnected", "Not allowed");
-        showNotice(
-          event.code === 4404
-            ? "This store does not exist any more. Reload the page."
-            : "Your account may not watch the lanes wall any more. Log in again as a supervisor."
-        );
-        return;
-      }
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    if (refused || reconnectTimer) {
-      return;
-    }
-    var base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * Math.pow(2, failures));
-    var delay = Math.min(BACKOFF_MAX_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
-    failures += 1;
-    if (failures >= 3 || navigator.onLine === false) {
-      setConnection("disconnected", "Offline");
-    } else {
-      setConnection("connecting", "Reconnecting\u2026");
-    }
-    reconnectTimer = setTimeout(connect, delay);
-  }
+  var socket = window.LiveSocket({
+    path: cfg.wsPath,
+    onMessage: handleMessage,
+    onState: setConnection,
+    refusedCodes: [4403, 4404],
+    onRefused: function (code) {
+      setConnection("disconnected", "Not allowed");
+      showNotice(
+        code === 4404
+          ? "This store does not exist any more. Reload the page."
+          : "Your account may not watch the lanes wall any more. Log in again as a supervisor."
+      );
+    },
+  });
 
   /** Drops the socket and connects again at once: the snapshot that follows re-reads everything. */
   function resync() {
-    var sock = ws;
-    ws = null;
-    stopPing();
-    if (sock) {
-      try {
-        sock.close();
-      } catch (e) {
-        /* already closing */
-      }
-    }
-    failures = 0;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    connect();
+    socket.resync();
   }
-
-  function dropSocket() {
-    var sock = ws;
-    ws = null;
-    stopPing();
-    if (sock) {
-      try {
-        sock.close();
-      } catch (e) {
-        /* already closing */
-      }
-    }
-    scheduleReconnect();
-  }
-
-  function startPing() {
-    stopPing();
-    pingTimer = setInterval(function () {
-      if (!ws || ws.readyState !== WebSocket.OPEN) {
-        return;
-      }
-      if (Date.now() - lastMessageAt > SILENCE_LIMIT_MS) {
-        dropSocket(); // half-open connection: no pong for too long
-        return;
-      }
-      try {
-        ws.send(JSON.stringify({ type: "ping" }));
-      } catch (e) {
-        dropSocket();
-      }
-    }, PING_EVERY_MS);
-  }
-
-  function stopPing() {
-    clearInterval(pingTimer);
-    pingTimer = null;
-  }
-
-  function reconnectNow() {
-    if (refused || ws) {
-      return;
-    }
-    failures = Math.min(failures, 1);
-    connect();
-  }
-
-  window.addEventListener("online", reconnectNow);
-  window.addEventListener("offline", function () {
-    if (!ws) {
-      setConnection("disconnected", "Offline");
-    }
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
-      reconnectNow();
-    }
-  });
 
   /* ------------------------------------------------------------------ start */
 
@@ -548,7 +406,7 @@
     }
   }
   setInterval(everySecond, 1000);
-  connect();
+  socket.start();
 
   window.lanesWall = {
     formatMoney: formatMoney,

@@ -45,7 +45,8 @@ def login_page(browser: object, live: object) -> Iterator[object]:
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", PASSWORD)
         page.keyboard.press("Enter")
-        page.wait_for_load_state("networkidle")
+        # Logged in once the login page is left (a cashier lands on a lane, others on the lane list).
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
 
     yield login

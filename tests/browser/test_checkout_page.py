@@ -78,10 +78,14 @@ def test_reload_mid_payment_still_shows_the_live_outcome(login_page, live, lane,
 
 def test_checking_the_outcome_after_a_timeout_shows_the_poll_count(login_page, live, lane, cashier):
     page = open_checkout(login_page, live, lane, cashier)
-    page.fill("#amount-input", "30.05")  # the answer comes after the console's time-out
+    page.fill("#amount-input", "30.99")  # the cardholder takes longer than the console's time-out
     page.keyboard.press("Enter")
-    page.wait_for_selector("#lane-state[data-status=UNKNOWN]")
+    page.wait_for_selector("#lane-state[data-status=UNKNOWN]", timeout=30_000)
+    page.wait_for_function("document.querySelector('#poll-count').textContent.match(/[1-9]/)")
+    assert "Do not charge again" in page.inner_text("#lane-state")
     screenshot(page, "checkout-checking")
+    requests.post(f"{live.sandbox_url}/terminals/{lane.terminal.device}/press", data={"action": "approve"},
+                  timeout=5)
     page.wait_for_selector("#lane-state[data-status=APPROVED]")
 
 

@@ -120,11 +120,15 @@ def test_a_payment_on_a_lane_changes_the_wall_without_reload(login_page, live, s
 def test_an_outcome_being_checked_stands_out_until_it_is_known(login_page, live, lane, cashier):
     page = login_page(user_in("supervisor"))
     open_wall(page, live, lane.store)
-    pay(live, cashier, lane, 3005)  # IOTPay answers after the console's time-out: UNKNOWN, then polled
-    page.wait_for_selector(f'{tile(lane.code)}[data-status="UNKNOWN"][data-stuck="true"]')
+    # Interactive: nobody presses, the console's create_order times out and the outcome is UNKNOWN
+    # (polled) until the cardholder finally approves on the terminal.
+    pay(live, cashier, lane, 3099)
+    page.wait_for_selector(f'{tile(lane.code)}[data-status="UNKNOWN"][data-stuck="true"]', timeout=30_000)
     assert "Do not charge again" in page.inner_text(f"{tile(lane.code)} .tile-alert")
     assert page.inner_text("#wall-attention") == "1"
     screenshot(page, "lanes-wall-checking")
+    requests.post(f"{live.sandbox_url}/terminals/{lane.terminal.device}/press", data={"action": "approve"},
+                  timeout=5)
     page.wait_for_selector(f'{tile(lane.code)}[data-status="IDLE"][data-stuck="false"]', timeout=30_000)
     assert page.inner_text(f"{tile(lane.code)} .tile-count") == "1"
     assert page.is_hidden(f"{tile(lane.code)} .tile-alert")
