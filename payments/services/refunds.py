@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from payments.iotpay import (
 )
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
+from payments.services.transitions import record_exchange, transition
 
 S = AttemptStatus
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ IN_FLIGHT = (S.CREATED, S.SENT, S.UNKNOWN)
 # What counts against the refundable balance: done, in flight, and those whose outcome nobody knows yet
 # (a refund needing review may have gone through; counting it keeps a second one from doubling it).
 HELD = (S.APPROVED, *IN_FLIGHT, S.NEEDS_REVIEW)
-FINAL = (S.APPROVED, S.FAILED)
 ALLOWED = {
     S.CREATED: {S.SENT, S.FAILED},
     S.SENT: {S.APPROVED, S.FAILED, S.UNKNOWN, S.NEEDS_REVIEW},
@@ -191,45 +190,13 @@ def _enqueue(task_name: str, refund_id: int, *, countdown: float = 0) -> None:
 # ------------------------------------------------------------------------------------- state changes
 
 
-def _transition(
-    refund_id: int,
-    *,
-    from_statuses: Iterable[str],
-    to: str,
-    cause: str,
-    data: dict[str, Any] | None = None,
-    **fields: Any,
-) -> Refund | None:
-    """Move the refund to `to` if it is in one of `from_statuses`; None when it is not (idempotent).
-
-    Mirrors `transitions.transition`: short locked transaction, an event carrying both the attempt and the
-    refund, and the attempt's snapshot pushed after commit (the payment page follows its refunds).
-    """
-    allowed = [s for s in from_statuses if to in ALLOWED.get(S(s), set())]
-    with transaction.atomic():
-        refund = Refund.objects.select_for_update().filter(pk=refund_id, status__in=allowed).first()
-        if refund is None:
-            return None
-        previous = refund.status
-        for name, value in fields.items():
-            setattr(refund, name, value)
-        refund.status = to
-        if to in FINAL:
-            refund.finalized_at = timezone.now()
-        refund.save()
-        PaymentEvent.objects.create(
-            attempt_id=refund.attempt_id, refund=refund, kind=PaymentEvent.Kind.STATE,
-            from_status=previous, to_status=to, cause=cause[:255], data=data or {},
-        )
-        broadcast.attempt_changed(PaymentAttempt.objects.select_related("lane").get(pk=refund.attempt_id))
-    return refund
+def _transition(refund_id: int, **kwargs: Any) -> Refund | None:
+    """The attempts' state machine mechanism, with the refunds' own table of allowed moves."""
+    return transition(refund_id, model=Refund, allowed=ALLOWED, **kwargs)
 
 
 def _record_exchange(refund: Refund, exchange: Exchange | None, *, cause: str) -> None:
-    data = exchange.as_log() if exchange is not None else {}
-    PaymentEvent.objects.create(
-        attempt_id=refund.attempt_id, refund=refund, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255], data=data
-    )
+    record_exchange(refund.attempt_id, exchange, cause=cause, refund=refund)
 
 
 # ------------------------------------------------------------------------------------- gateway steps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from lanes import broadcast
 from payments.iotpay import Exchange
-from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
+from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 
 S = AttemptStatus
 
@@ -28,34 +28,41 @@ ALLOWED = {
 
 
 def transition(
-    attempt_id: int,
+    obj_id: int,
     *,
     from_statuses: Iterable[str],
     to: str,
     cause: str,
     actor: AbstractBaseUser | None = None,
     data: dict[str, Any] | None = None,
+    model: type[PaymentAttempt] | type[Refund] = PaymentAttempt,
+    allowed: Mapping[str, set[str]] = ALLOWED,
     **fields: Any,
-) -> PaymentAttempt | None:
-    """Move the attempt to `to` if it is in one of `from_statuses`; None when it is not (idempotent).
+) -> Any:
+    """Move the attempt (or refund: `model=Refund` with its own `allowed` table) to `to` if it is in one of
+    `from_statuses`; None when it is not (idempotent).
 
-    The row is locked only for this short transaction; the snapshot is pushed after commit.
+    The row is locked only for this short transaction; the event names the attempt (and the refund), and
+    the attempt's snapshot is pushed after commit.
     """
-    allowed_from = [s for s in from_statuses if to in ALLOWED[S(s)]]
+    allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     now = timezone.now()
     with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().filter(pk=attempt_id, status__in=allowed_from).first()
-        if attempt is None:
+        row = model.objects.select_for_update().filter(pk=obj_id, status__in=allowed_from).first()
+        if row is None:
             return None
-        previous = attempt.status
+        previous = row.status
         for name, value in fields.items():
-            setattr(attempt, name, value)
-        attempt.status = to
+            setattr(row, name, value)
+        row.status = to
         if to in FINAL_STATUSES:
-            attempt.finalized_at = now
-        attempt.save()
+            row.finalized_at = now
+        row.save()
+        refund = row if isinstance(row, Refund) else None
+        attempt = row if refund is None else PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
         PaymentEvent.objects.create(
             attempt=attempt,
+            refund=refund,
             kind=PaymentEvent.Kind.STATE,
             from_status=previous,
             to_status=to,
@@ -64,7 +71,7 @@ def transition(
             actor=actor,
         )
         broadcast.attempt_changed(attempt)
-    return attempt
+    return row
 
 
 def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
@@ -80,10 +87,12 @@ def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> Pay
     return attempt
 
 
-def record_exchange(attempt_id: int, exchange: Exchange | None, *, cause: str) -> None:
+def record_exchange(attempt_id: int, exchange: Exchange | None, *, cause: str, refund: Refund | None = None) -> None:
     """Keep the request and the answer (redacted) of one gateway call."""
     data = exchange.as_log() if exchange is not None else {}
-    PaymentEvent.objects.create(attempt_id=attempt_id, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255], data=data)
+    PaymentEvent.objects.create(
+        attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255], data=data
+    )
 
 
 def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
