@@ -7,13 +7,15 @@ Every figure is computed by PostgreSQL (or SQLite) over the day's range of `crea
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, Lag
 from django.utils import timezone
@@ -138,6 +140,20 @@ def _add(line: Line, status: str, count: int, amount: int, tip: int) -> None:
         line.failed += count
     else:
         line.open += count
+
+
+@contextmanager
+def sorting_memory() -> Iterator[None]:
+    """A read-only transaction in which PostgreSQL may sort and aggregate a busy day in memory.
+
+    The dashboard's aggregates and its duplicate search sort a whole day; with PostgreSQL's default
+    work_mem (4 MB) a day of 100,000 attempts spills those sorts to disk.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = %s", [settings.CONSOLE_DASHBOARD_WORK_MEM])
+        yield
 
 
 def day_totals(store: Store, day: date) -> DayTotals:

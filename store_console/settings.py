@@ -146,10 +146,15 @@ WHITENOISE_USE_FINDERS = True
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
 
+# capacity: channels_redis queues every message for one Daphne process's websockets in ONE sorted set and
+# drops (silently, an INFO log) what arrives while it holds `capacity` messages. A burst of payments pushes
+# ~4 messages per lane (CREATED, SENT, answer, final): at 1500, 500 lanes paying at once lost the final
+# snapshot on 57 checkout pages (bench/push_latency.py). Messages are small (~1 KB): 20000 is ~20 MB of
+# Redis at worst and covers ~5000 lanes per Daphne process.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [channels_host(REDIS_URL)], "capacity": 1500, "expiry": 30},
+        "CONFIG": {"hosts": [channels_host(REDIS_URL)], "capacity": 20000, "expiry": 30},
     }
 }
 
@@ -221,3 +226,5 @@ CSRF_FAILURE_VIEW = "lanes.views.csrf_failure"
 CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
 # "Verify the day" sends at most this many query_order calls per second to IOTPay.
 CONSOLE_VERIFY_RATE = env.float("CONSOLE_VERIFY_RATE", default=5.0)
+# PostgreSQL memory for the dashboard's sorts (one transaction at a time): a busy day sorts in memory.
+CONSOLE_DASHBOARD_WORK_MEM = env.str("CONSOLE_DASHBOARD_WORK_MEM", default="64MB")

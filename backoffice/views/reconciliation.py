@@ -28,6 +28,7 @@ from backoffice.selectors import (
     day_totals,
     duplicate_window,
     latest_run,
+    sorting_memory,
     store_today,
     stores_for_user,
 )
@@ -105,10 +106,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     store = choice.store
     if store is not None:
         currency = store.merchant.currency
-        exceptions, closed = day_exception_report(store, choice.day)
+        with sorting_memory():
+            exceptions, closed = day_exception_report(store, choice.day)
+            totals = day_totals(store, choice.day)
         run = latest_run(store, choice.day)
         context.update(
-            totals=_present(day_totals(store, choice.day), currency),
+            totals=_present(totals, currency),
             exceptions=exceptions[:EXCEPTIONS_SHOWN],
             exception_count=len(exceptions),
             exceptions_hidden=max(0, len(exceptions) - EXCEPTIONS_SHOWN),

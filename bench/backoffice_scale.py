@@ -1,0 +1,368 @@
+"""The back office at scale: the reconciliation dashboard and the CSV export on a million attempts.
+
+Claim: with 1,000,000 attempts of one store over 90 days in PostgreSQL, the reconciliation dashboard of one
+day renders in ≤ 300 ms (median of warm requests), and the CSV export of a day of 100,000 attempts streams
+at ≥ 20,000 rows per second.
+
+How: a throw-away PostgreSQL database, migrated; `seed_attempts` writes the 1,000,000 attempts over the 90
+days that end yesterday (store "Main Street", America/Toronto, 12 lanes), then 100,000 more on one day
+before those (`--day`); ANALYZE. Daphne alone serves the console (production settings: DEBUG off), and a
+`supervisor` logs in through the login page. Then, with `requests`:
+
+1. the dashboard of the busiest of the 90 days (~16,000 attempts): warm-up, then `--repeat` requests
+   (median, p95, max; the body read to its end);
+2. the dashboard of the 100,000-attempt day, the same way;
+3. the CSV export of the 100,000-attempt day, streamed (`--exports` times): rows per second over the whole
+   download, and the time to the first byte;
+4. `EXPLAIN ANALYZE` of the dashboard's main queries on both days (the indexes they use, their time).
+
+    .venv/bin/python -m bench.backoffice_scale [--count 1000000] [--day-count 100000] [--repeat 15]
+
+Needs PostgreSQL (BENCH_DATABASE_URL, dropped and re-created, and dropped again at the end unless
+--keep-db). The Redis database (BENCH_REDIS_URL) is only configured, never written by these pages.
+Prints figures and asserts nothing about time; exits 1 when a page does not answer 200 or the export
+misses rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench import figures, harness
+from bench.figures import Row, summarize
+
+BENCH = "backoffice_scale"
+STORE = "Main Street"
+TIME_ZONE = "America/Toronto"
+DASHBOARD_TARGET_MS = 300.0
+EXPORT_TARGET_ROWS_S = 20_000.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.backoffice_scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1_000_000, help="attempts over --days (1,000,000)")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--day-count", type=int, default=100_000, help="attempts of the one big day (100,000)")
+    parser.add_argument("--repeat", type=int, default=15, help="warm dashboard requests per day (≥ 10; 15)")
+    parser.add_argument("--exports", type=int, default=3, help="CSV downloads of the big day (3)")
+    parser.add_argument("--batch", type=int, default=20_000, help="seed_attempts --batch")
+    parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE of the queries")
+    parser.add_argument("--keep-db", action="store_true", help="keep the seeded database (default: drop it)")
+    parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
+    args = parser.parse_args(argv)
+    if args.repeat < 10:
+        parser.error("--repeat must be at least 10")
+    return args
+
+
+def console_env(workdir: Path) -> dict[str, str]:
+    """Production settings (store_console.settings, DEBUG off) on the bench's database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "store_console.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "DATABASE_URL": harness.database_url(),
+        "REDIS_URL": harness.redis_url(),
+        "CONSOLE_VAR_DIR": str(workdir / "var"),
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "0"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> tuple[float, str]:
+    """Run `manage.py <args>` in a child process; (seconds, its output). Raises when it fails."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=harness.ROOT, env=env, capture_output=True,
+                          text=True, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return seconds, done.stdout
+
+
+def seed(env: dict[str, str], args: argparse.Namespace, notes: list[str]) -> tuple[int, date, int, date, float]:
+    """(store id, busiest of the 90 days, its attempts, the big day, total seconds)."""
+    common = ["seed_attempts", "--store", STORE, "--yes", "--batch", str(args.batch), "--time-zone", TIME_ZONE]
+    spread_s, out = manage(env, *common, "--count", str(args.count), "--days", str(args.days), "--seed", "42")
+    found = re.search(r"Busiest day: (\d{4}-\d\d-\d\d) \(([\d,]+) attempts\); store id (\d+)", out)
+    refunds = re.search(r"and ([\d,]+) refunds", out)
+    if not found:
+        raise RuntimeError(f"unexpected seed_attempts output:\n{out}")
+    busy_day, busy_count, store_id = date.fromisoformat(found[1]), int(found[2].replace(",", "")), int(found[3])
+    first_day = re.search(r"over \d+ days \((\d{4}-\d\d-\d\d) to", out)
+    big_day = date.fromisoformat(first_day[1]) - timedelta(days=1) if first_day else busy_day - timedelta(days=120)
+    day_s, out_day = manage(env, *common, "--count", str(args.day_count), "--day", big_day.isoformat(),
+                            "--seed", "43")
+    refunds_day = re.search(r"and ([\d,]+) refunds", out_day)
+    notes.append(f"seed_attempts (COPY, --batch {args.batch:,}): {args.count:,} attempts over {args.days} days "
+                 f"(+ {refunds[1] if refunds else '?'} refunds) in {spread_s:.1f} s ({args.count / spread_s:,.0f} "
+                 f"rows/s, process start and ANALYZE included); {args.day_count:,} attempts on {big_day} "
+                 f"(+ {refunds_day[1] if refunds_day else '?'} refunds) in {day_s:.1f} s")
+    return store_id, busy_day, busy_count, big_day, spread_s + day_s
+
+
+def analyze(url: str) -> float:
+    started = time.monotonic()
+    with harness._pg_connect(url) as conn:
+        conn.execute("ANALYZE")
+    return time.monotonic() - started
+
+
+def make_supervisor() -> tuple[str, str]:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    password = secrets.token_urlsafe(16)
+    user = get_user_model().objects.create_user("bench-supervisor", password=password)
+    user.groups.add(Group.objects.get(name="supervisor"))
+    connection.close()
+    return user.username, password
+
+
+def explain(store_id: int, day: date) -> list[str]:
+    """EXPLAIN ANALYZE of the dashboard's heavy queries (this process, same database): plan nodes that
+    name an index or scan a table, and the execution time."""
+    from django.db import connection
+    from django.db.models import Count, Sum
+
+    from backoffice import selectors
+    from lanes.models import Store
+    from payments.models import AttemptStatus
+
+    store = Store.objects.get(pk=store_id)
+    queries = {
+        "totals (GROUP BY lane, terminal, batch, brand, status)": (
+            selectors.day_attempts(store, day).values("lane_id", "terminal_id", "batch_num", "card_brand", "status")
+            .annotate(n=Count("id"), amount=Sum("amount"), tip=Sum("tip")).order_by()),
+        "open exceptions (UNKNOWN / NEEDS_REVIEW)": (
+            selectors.day_attempts(store, day).filter(status__in=[AttemptStatus.UNKNOWN, AttemptStatus.NEEDS_REVIEW])
+            .values("id").order_by()),
+        "CSV export rows": selectors.day_export_values(store, day),
+    }
+    lines = []
+    for name, qs in queries.items():
+        plan = qs.explain(analyze=True, buffers=True)
+        keep = [ln.strip() for ln in plan.splitlines()
+                if re.search(r"Index|Seq Scan|Bitmap|Aggregate|Sort Method|Execution Time|Window|Hash Join", ln)]
+        lines.append(f"{name}: " + " | ".join(_short(ln) for ln in keep))
+    # The window query of possible duplicates is built inside possible_duplicates(): time it as it runs.
+    started = time.monotonic()
+    pairs = selectors.possible_duplicates(store, day)
+    lines.append(f"possible duplicates (LAG window over the day's approvals): {len(pairs)} pairs in "
+                 f"{(time.monotonic() - started) * 1000:.0f} ms (query and rows to Python)")
+    connection.close()
+    return lines
+
+
+def _short(line: str) -> str:
+    line = line.lstrip("-> ").strip()
+    line = re.sub(r"\(cost=[^)]*\)\s*", "", line)
+    return re.sub(r"\(actual time=([\d.]+)\.\.([\d.]+) rows=(\d+) loops=(\d+)\)", r"(\2 ms, \3 rows)", line)
+
+
+def time_dashboard(session: requests.Session, url: str, repeat: int, pid: int,
+                   warmup: int = 2) -> tuple[list[float], int, float]:
+    """Seconds per warm request (the body read to its end), the page's size in bytes, and Daphne's CPU
+    seconds per request (what the page costs when the machine is not busy with anything else)."""
+    size = 0
+    for _ in range(warmup):
+        response = session.get(url, timeout=120)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
+        size = len(response.content)
+    seconds = []
+    cpu = harness.cpu_seconds(pid)
+    for _ in range(repeat):
+        started = time.monotonic()
+        response = session.get(url, timeout=120)
+        _ = response.content
+        seconds.append(time.monotonic() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+    return seconds, size, (harness.cpu_seconds(pid) - cpu) / repeat
+
+
+def day_count(store_id: int, day: date) -> int:
+    from django.db import connection
+
+    from backoffice import selectors
+    from lanes.models import Store
+
+    n = selectors.day_attempts(Store.objects.get(pk=store_id), day).count()
+    connection.close()
+    return n
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    harness.stop_on_sigterm()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-backoffice-scale-"))
+    (workdir / "logs").mkdir()
+    env = console_env(workdir)
+    db_url = env["DATABASE_URL"]
+    machine = harness.machine_summary()
+    notes: list[str] = []
+    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}; work files in {workdir}", flush=True)
+    services = (f"PostgreSQL {harness.reset_database(db_url)} (shared_buffers "
+                f"{harness.database_setting(db_url, 'shared_buffers')} x 8 kB, work_mem "
+                f"{harness.database_setting(db_url, 'work_mem')} kB)")
+    daphne: harness.Proc | None = None
+    ok = True
+    try:
+        started = time.monotonic()
+        migrate_s, _ = manage(env, "migrate", "--verbosity", "0")
+        print(f"{BENCH}: migrated in {migrate_s:.1f} s; seeding…", flush=True)
+        store_id, busy_day, busy_n, big_day, seed_s = seed(env, args, notes)
+        analyze_s = analyze(db_url)
+        setup_s = time.monotonic() - started
+        size = harness.database_size(db_url)
+        notes.append(f"set-up: migrate {migrate_s:.1f} s, seeding {seed_s:.1f} s, ANALYZE {analyze_s:.1f} s; "
+                     f"database {size / 1024**2:,.0f} MB")
+        print(f"{BENCH}: {notes[-2]}\n{BENCH}: {notes[-1]}", flush=True)
+
+        harness.setup_django(env)
+        username, password = make_supervisor()
+        big_n = day_count(store_id, big_day)
+        if not args.no_explain:
+            for label, day in (("busiest day", busy_day), ("big day", big_day)):
+                for line in explain(store_id, day):
+                    notes.append(f"EXPLAIN {label} {day}: {line}")
+
+        port = harness.free_port()
+        daphne = harness.Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                         "store_console.asgi:application"], env, workdir / "logs")
+        daphne.start()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not harness._answers(f"{base}/healthz"):
+            daphne.is_ready()  # raises if it exited
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Daphne did not answer within 60 s; see {daphne.log_path}")
+            time.sleep(0.2)
+        session = harness.login(base, username, password)
+
+        dash = {}
+        for label, day, n in (("busy", busy_day, busy_n), ("big", big_day, big_n)):
+            url = f"{base}/backoffice/reconciliation/?store={store_id}&day={day.isoformat()}"
+            seconds, page, cpu = time_dashboard(session, url, args.repeat, daphne.pid)
+            dash[label] = (day, n, seconds, page)
+            notes.append(f"dashboard of {day} ({n:,} attempts): Daphne CPU {cpu * 1000:.0f} ms per request")
+            print(f"{BENCH}: dashboard of {day} ({n:,} attempts): median {statistics.median(seconds) * 1000:.0f} ms, "
+                  f"Daphne CPU {cpu * 1000:.0f} ms per request", flush=True)
+        export_url = f"{base}/backoffice/reconciliation/export.csv?store={store_id}&day={big_day.isoformat()}"
+        downloads = []
+        for _ in range(args.exports):
+            cpu = harness.cpu_seconds(daphne.pid)
+            d = harness.timed_download(session, export_url)
+            cpu = harness.cpu_seconds(daphne.pid) - cpu
+            downloads.append(d)
+            rows_in = d.lines - 1  # the header line
+            if d.status != 200 or rows_in != big_n:
+                ok = False
+                notes.append(f"EXPORT BROKEN: HTTP {d.status}, {rows_in:,} rows for {big_n:,} attempts")
+            print(f"{BENCH}: export of {big_day}: {rows_in:,} rows, {d.size / 1024**2:.1f} MB in {d.total:.2f} s "
+                  f"({rows_in / d.total:,.0f} rows/s), first byte after {d.first_byte * 1000:.0f} ms; Daphne CPU {cpu:.2f} s "
+                  f"({rows_in / max(cpu, 0.01):,.0f} rows per CPU-second)", flush=True)
+            notes.append(f"export of {big_day}: {d.total:.2f} s, Daphne CPU {cpu:.2f} s "
+                         f"({rows_in / max(cpu, 0.01):,.0f} rows per Daphne CPU-second)")
+        daphne_rss = harness.process_status(daphne.pid)["rss"]
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; Daphne's log is kept in {workdir / 'logs'}", flush=True)
+        raise
+    finally:
+        if daphne is not None:
+            daphne.stop()
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep_db:
+            harness.drop_database(db_url)
+
+    busy_day_, busy_n_, busy_s, busy_page = dash["busy"]
+    big_day_, big_n_, big_s, big_page = dash["big"]
+    rate = [(d.lines - 1) / d.total for d in downloads]
+    rows = [
+        summarize(BENCH, f"dashboard, busiest of 90 days ({busy_n_:,} attempts)", busy_s, DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"dashboard, the {big_n_:,}-attempt day", big_s, DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"CSV export {big_n_:,} rows: whole download (≥ 20,000 rows/s = ≤ "
+                         f"{big_n_ / EXPORT_TARGET_ROWS_S:.0f} s)", [d.total for d in downloads],
+                  big_n_ / EXPORT_TARGET_ROWS_S * 1000),
+        summarize(BENCH, f"CSV export {big_n_:,} rows: time to first byte", [d.first_byte for d in downloads]),
+    ]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: reconciliation dashboard and CSV export on {args.count + args.day_count:,} attempts of one store")
+    print(f"settings: store_console.settings, DEBUG off, Daphne alone (one process), CONN_MAX_AGE "
+          f"{env['CONN_MAX_AGE']}; {args.repeat} warm dashboard requests per day after 2 warm-ups; "
+          f"{args.exports} CSV downloads streamed with requests (64 KiB chunks)")
+    print(f"machine: {machine}, {load} at the end; {services}")
+    print(f"seeding: {seed_s:.1f} s (whole set-up {setup_s:.1f} s)")
+    print(f"- dashboard pages: {busy_page / 1024:.0f} KiB ({busy_day_}), {big_page / 1024:.0f} KiB ({big_day_}); "
+          f"Daphne's resident memory at the end {daphne_rss / 1024**2:.0f} MiB")
+    for note in notes:
+        print(f"- {note}")
+    print()
+    print(target_table(busy_s, big_s, busy_n_, big_n_, rate, downloads))
+    print(f"\n{figures.format_table(rows)}\n", flush=True)
+    if args.rows_json:
+        figures.write_rows(args.rows_json, rows)
+    shutil.rmtree(workdir, ignore_errors=True)
+    if not ok:
+        raise SystemExit(1)
+    return rows
+
+
+def target_table(busy_s: list[float], big_s: list[float], busy_n: int, big_n: int, rate: list[float],
+                 downloads: list[Any]) -> str:
+    """The issue's own terms: the dashboard judged on its median, the export on rows per second."""
+
+    def ms(values: list[float]) -> str:
+        v = [x * 1000 for x in values]
+        return (f"{figures.percentile(v, 50):.0f} / {figures.percentile(v, 95):.0f} / {max(v):.0f} ms "
+                f"(n={len(v)})")
+
+    def verdict(good: bool) -> str:
+        return "yes" if good else "NO"
+
+    busy_med = statistics.median(busy_s) * 1000
+    big_med = statistics.median(big_s) * 1000
+    slowest = min(rate)
+    lines = [
+        "| what | median / p95 / max | target | met |",
+        "|---|---|---|---|",
+        f"| dashboard, busiest of the 90 days ({busy_n:,} attempts) | {ms(busy_s)} | ≤ 300 ms (median) | "
+        f"{verdict(busy_med <= DASHBOARD_TARGET_MS)} |",
+        f"| dashboard, the {big_n:,}-attempt day | {ms(big_s)} | ≤ 300 ms (median) | "
+        f"{verdict(big_med <= DASHBOARD_TARGET_MS)} |",
+        f"| CSV export of the {big_n:,}-attempt day | {statistics.median(rate):,.0f} rows/s median, slowest "
+        f"{slowest:,.0f} (n={len(rate)}); {statistics.median([d.total for d in downloads]):.2f} s, "
+        f"{downloads[0].size / 1024**2:.1f} MB | ≥ 20,000 rows/s | {verdict(slowest >= EXPORT_TARGET_ROWS_S)} |",
+        f"| CSV export: time to first byte | {ms([d.first_byte for d in downloads])} | - | - |",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
