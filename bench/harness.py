@@ -417,3 +417,199 @@ class LaneWatcher:
         with contextlib.suppress(Exception):
             self.ws.close()
         self._thread.join(5)
+
+
+# --- memory of a set of processes, and the sandbox's wire protocol ---------------------------------------
+class RssSampler:
+    """Sums the resident memory (RSS) of some processes and all their children every `every` seconds, in a
+    thread (psutil), and keeps the peak of the sum, each process tree's own peak, and the threads at the peak.
+    A process tree is given by its root pid; children (e.g. a prefork pool, a reloader) are found each time."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.25) -> None:
+        self.pids, self.every = pids, every
+        self.peak = 0  # bytes, sum over every tree
+        self.peak_by_tree: Counter[str] = Counter()  # bytes, each tree's own peak
+        self.at_peak: dict[str, int] = {}  # bytes per tree at the moment of the overall peak
+        self.threads_at_peak: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    @staticmethod
+    def tree(pid: int) -> tuple[int, int]:
+        """(RSS bytes, threads) of one process and all its descendants; (0, 0) once it is gone."""
+        import psutil
+
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0, 0
+        rss = threads = 0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error), proc.oneshot():
+                rss += proc.memory_info().rss
+                threads += proc.num_threads()
+        return rss, threads
+
+    def sample(self) -> None:
+        now = {name: self.tree(pid) for name, pid in self.pids.items()}
+        total = sum(rss for rss, _ in now.values())
+        self.samples += 1
+        if total > self.peak:
+            self.peak = total
+            self.at_peak = {name: rss for name, (rss, _) in now.items()}
+            self.threads_at_peak = {name: threads for name, (_, threads) in now.items()}
+        for name, (rss, _) in now.items():
+            self.peak_by_tree[name] = max(self.peak_by_tree[name], rss)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def iotpay_body(fields: dict[str, Any], key: str) -> bytes:
+    """A signed IOTPay request body (`params=<JSON>`, form-encoded), signed with the sandbox's own signing
+    code (the bench talks to the sandbox without the console's client)."""
+    from urllib.parse import urlencode
+
+    from iotpay_sandbox.signing import sign
+
+    signed = {**fields, "sign": sign(fields, key)}
+    return urlencode({"params": json.dumps(signed, separators=(",", ":"))}).encode()
+
+
+# --- helpers shared by push_latency.py and overhead_recovery.py ------------------------------------------
+def open_lane_watchers(base_url: str, codes: list[str], session: requests.Session,
+                       workers: int = 16) -> dict[str, LaneWatcher]:
+    """Open many lanes' websockets at once (a few at a time: Daphne authenticates each on connect)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        watchers = list(pool.map(lambda code: LaneWatcher(base_url, code, session), codes))
+    return dict(zip(codes, watchers, strict=True))
+
+
+def post_payment(session: requests.Session, base_url: str, code: str, amount: int) -> dict[str, Any]:
+    """POST a payment on a lane as its checkout page does; returns the attempt (201 answer)."""
+    import uuid
+
+    response = session.post(f"{base_url}/api/lanes/{code}/payments", json={"amount": amount},
+                            headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
+    if response.status_code != 201:
+        raise RuntimeError(f"lane {code}: POST payment answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def sandbox_request(port: int, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request to the sandbox on a fresh connection (see waiting_lanes.Run.sandbox for why)."""
+    import http.client
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        body = urlencode(form) if form is not None else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def sandbox_order_times(data_path: Path, mch_id: str) -> dict[str, dict[str, float | None]]:
+    """receivedAt / paidAt / answeredAt (epoch seconds) of every order of a merchant, by mchOrderNo, read
+    from the sandbox's data file (`Console` keeps it at `<workdir>/sandbox.sqlite3`)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from iotpay_sandbox.store import read_order_times
+
+    return read_order_times(str(data_path), mch_id)
+
+
+def attempt_rows(attempt_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The attempts as committed (status, updated_at, finalized_at, answered_at, mch_order_no), by id;
+    needs setup_django() first. Closes its connection afterwards."""
+    from django.db import connection
+
+    from payments.models import PaymentAttempt
+
+    rows = {row["pk"]: row for row in PaymentAttempt.objects.filter(pk__in=attempt_ids).values(
+        "pk", "status", "updated_at", "finalized_at", "answered_at", "mch_order_no")}
+    connection.close()
+    return rows
+
+
+# --- helpers of backoffice_scale.py -----------------------------------------------------------------------
+def drop_database(url: str) -> None:
+    """Drop the benchmark's database when done (frees its disk); same name rule as reset_database."""
+    from psycopg import sql
+
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    if not name.startswith("bench"):
+        raise SystemExit(f"refusing to drop database {name!r}: its name must start with 'bench'")
+    with _pg_connect(url, dbname="postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_size(url: str) -> int:
+    """Bytes on disk of the benchmark's database."""
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    with _pg_connect(url, dbname="postgres") as conn:
+        return conn.execute("SELECT pg_database_size(%s)", [name]).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Download:
+    status: int
+    first_byte: float  # seconds from sending the request to the first body bytes read
+    total: float  # seconds from sending the request to the last byte read
+    size: int  # bytes of the body
+    lines: int  # newline characters in the body
+
+
+def timed_download(session: requests.Session, url: str, chunk: int = 65536, timeout: float = 120) -> Download:
+    """GET `url` streaming (as a browser downloads), reading and counting the body as it arrives."""
+    started = time.monotonic()
+    first = None
+    size = lines = 0
+    with session.get(url, stream=True, timeout=timeout) as response:
+        for part in response.iter_content(chunk):
+            if first is None:
+                first = time.monotonic() - started
+            size += len(part)
+            lines += part.count(b"\n")
+        total = time.monotonic() - started
+    return Download(response.status_code, first if first is not None else total, total, size, lines)
+
+
+def cpu_seconds_by_process(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system, seconds) each process has used so far, its own threads and its reaped
+    children included; 0 for a process that is gone. Differences over a run give the CPU it cost."""
+    import psutil
+
+    out = {}
+    for name, pid in pids.items():
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[name] = t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            out[name] = 0.0
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time one process has used so far (from /proc/<pid>/stat), in seconds."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0

@@ -125,6 +125,7 @@ class Gateway:
     def handle(self, endpoint: str, method: str, content_type: str, body: bytes) -> Reply:
         """Answer one request to /v1/<endpoint> (endpoint is one of ENDPOINTS)."""
         started = time.monotonic()
+        received_at = time.time()
         fields: dict[str, str | None] = {}
         reply: Reply | None = None
         try:
@@ -137,12 +138,15 @@ class Gateway:
         )
         if reply is None:
             try:
-                reply = self._dispatch(endpoint, fields)
+                reply = self._dispatch(endpoint, fields, received_at)
             except ProtocolError as exc:
                 reply = self._fail(exc)
         duration = int((time.monotonic() - started) * 1000)
         self.store.log_result(log_id, http_status=None if reply.drop else reply.status, ret_code=reply.ret_code,
                               res_code=reply.res_code, err_code=reply.err_code, duration_ms=duration)
+        if endpoint == "create_order" and not reply.drop and fields.get("mchId") and fields.get("mchOrderNo"):
+            # Timed after every write of this call: what is left is handing the bytes to the socket.
+            self.store.note_time(str(fields["mchId"]), str(fields["mchOrderNo"]), "answeredAt", time.time())
         if self.config.verbose:
             shown = "dropped" if reply.drop else f"{reply.status} {reply.ret_code}/{reply.res_code}"
             print(f"iotpay-sandbox {endpoint} mchId={fields.get('mchId')} mchOrderNo={fields.get('mchOrderNo')}"
@@ -150,7 +154,7 @@ class Gateway:
                   file=sys.stderr, flush=True)
         return reply
 
-    def _dispatch(self, endpoint: str, fields: dict[str, str | None]) -> Reply:
+    def _dispatch(self, endpoint: str, fields: dict[str, str | None], received_at: float) -> Reply:
         mch_id = fields.get("mchId")
         if not mch_id or len(mch_id) > 30:
             raise parameter_error("mchId", "mchId is required (at most 30 characters)")
@@ -163,7 +167,7 @@ class Gateway:
         if endpoint == "create_order":
             self._count_open(+1)
             try:
-                return self._create(mch_id, key, clean)
+                return self._create(mch_id, key, clean, received_at)
             finally:
                 self._count_open(-1)
         if endpoint == "query_order":
@@ -200,7 +204,7 @@ class Gateway:
         return not self.stopping.is_set()
 
     # ---- create_order ------------------------------------------------------------------------------
-    def _create(self, mch_id: str, key: str, f: dict[str, str]) -> Reply:
+    def _create(self, mch_id: str, key: str, f: dict[str, str], received_at: float) -> Reply:
         """Called with no lock held: blocks on the virtual cardholder for the think time (or a press)."""
         mch_order_no, device, amount = f["mchOrderNo"], f["device"], int(f["amount"])
         tip = int(f.get("tip", "0"))
@@ -224,9 +228,12 @@ class Gateway:
             if not self.store.insert_order(row):
                 return self._refuse(key, ERR_PARAMETER, f"mchOrderNo {mch_order_no} already used",
                                     mchOrderNo=mch_order_no)
+            self.store.note_time(mch_id, mch_order_no, "receivedAt", received_at)
             finished = self._await_interactive(row, session) if interactive else self._wait_until(row.resolve_ms)
             if not finished:
                 return Reply(drop=True)
+            if not interactive:  # an interactive order's paidAt is its press, noted in _await_interactive
+                self.store.note_time(mch_id, mch_order_no, "paidAt", row.resolve_ms / 1000)
             screen = self._screen_text(outcome, row)
         finally:
             self.terminals.release(device, session, screen)
@@ -259,6 +266,7 @@ class Gateway:
     def _await_interactive(self, row: OrderRow, session: Session) -> bool:
         """Wait for Approve / Decline / Cancel on the terminal page; no press in time = not completed."""
         session.event.wait(self.config.interactive_timeout)
+        pressed_at = time.time()
         choice = self.terminals.finish_interactive(session)
         if self.stopping.is_set():
             return False
@@ -270,6 +278,8 @@ class Gateway:
         row.channel_order_no = _seq_num(row.final_extra) if row.final_status == 2 else ""
         self.store.resolve_order(row.pay_order_id, final_status=row.final_status, final_extra=row.final_extra,
                                  channel_order_no=row.channel_order_no, resolve_ms=row.resolve_ms)
+        if choice is not None:
+            self.store.note_time(row.mch_id, row.mch_order_no, "paidAt", pressed_at)
         return True
 
     @staticmethod

@@ -40,7 +40,14 @@ CREATE TABLE IF NOT EXISTS request_log (
 );
 CREATE INDEX IF NOT EXISTS log_by_order ON request_log (endpoint, mch_id, mch_order_no);
 CREATE INDEX IF NOT EXISTS log_by_pay_order ON request_log (endpoint, mch_id, pay_order_id);
+CREATE TABLE IF NOT EXISTS order_times (
+    mch_id TEXT NOT NULL, mch_order_no TEXT NOT NULL,
+    received_at REAL, paid_at REAL, answered_at REAL,
+    PRIMARY KEY (mch_id, mch_order_no)
+);
 """
+
+TIME_COLUMNS = {"receivedAt": "received_at", "paidAt": "paid_at", "answeredAt": "answered_at"}
 
 
 @dataclass
@@ -220,6 +227,23 @@ class Store:
         rows = self._all(sql, args)
         return {(row["mch_id"], row["pay_order_id"]): row["n"] for row in rows}
 
+    # ---- timestamps (benchmarks) -------------------------------------------------------------------
+    def note_time(self, mch_id: str, mch_order_no: str, name: str, at: float) -> None:
+        """Record one moment of an order's life, epoch seconds: receivedAt (create_order arrived), paidAt
+        (the order became final at the gateway: the end of the think time, or the press) or answeredAt
+        (the create_order answer handed to the HTTP server to be written)."""
+        column = TIME_COLUMNS[name]
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO order_times (mch_id, mch_order_no) VALUES (?, ?)",
+                             (mch_id, mch_order_no))
+            self._db.execute(f"UPDATE order_times SET {column}=? WHERE mch_id=? AND mch_order_no=?",  # noqa: S608
+                             (at, mch_id, mch_order_no))
+
+    def order_times(self, mch_id: str, mch_order_no: str) -> dict[str, float | None]:
+        rows = self._all("SELECT received_at, paid_at, answered_at FROM order_times WHERE mch_id=? AND mch_order_no=?",
+                         (mch_id, mch_order_no))
+        return order_times_view(rows[0] if rows else None)
+
     # ---- refunds -----------------------------------------------------------------------------------
     def refund_by_no(self, mch_id: str, mch_refund_no: str) -> RefundRow | None:
         rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refunds WHERE mch_id=? AND mch_refund_no=?",  # noqa: S608
@@ -276,3 +300,20 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+
+def order_times_view(row: sqlite3.Row | tuple[Any, ...] | None) -> dict[str, float | None]:
+    """{receivedAt, paidAt, answeredAt} (epoch seconds, None when that moment has not happened)."""
+    values = tuple(row) if row is not None else (None, None, None)
+    return dict(zip(TIME_COLUMNS, values, strict=True))
+
+
+def read_order_times(path: str, mch_id: str) -> dict[str, dict[str, float | None]]:
+    """Every order's timestamps by mchOrderNo, read from a running sandbox's data file (read-only)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = db.execute("SELECT mch_order_no, received_at, paid_at, answered_at FROM order_times WHERE mch_id=?",
+                          (mch_id,)).fetchall()
+    finally:
+        db.close()
+    return {row[0]: order_times_view(row[1:]) for row in rows}

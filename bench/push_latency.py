@@ -1,0 +1,312 @@
+"""Push latency: from IOTPay's answer to create_order to the final snapshot on the lane's websocket.
+
+Claim (target from the issue): with 500 lanes paying at about the same time, p99 ≤ 100 ms from the
+moment the gateway answers create_order to the moment the lane's websocket client reads the final
+(APPROVED) snapshot.
+
+How: the real processes (IOTPay sandbox, both Celery workers, beat, Daphne) on PostgreSQL and Redis, every
+lane's websocket open as its checkout page would hold it (one thread per websocket in this process). For
+each round of N lanes (10, 100, 500), the N payments ($12.50, approved after the sandbox's think time,
+1.0 s, the same for every order) are POSTed together from a pool of threads; `--jitter S` adds a uniform
+random 0..S s pause before each POST (default 0: the answers come out as close together as the POSTs
+went in, the worst case). Clocks, all this machine's:
+
+- answered: the sandbox's `answeredAt` (the create_order answer handed to its HTTP server, after its own
+  writes; iotpay_sandbox/store.py `order_times`, read from its data file);
+- committed: the final row's `updated_at` as the pushed snapshot carries it (written in the transaction
+  that commits the final state, after the confirming query_order);
+- received: `time.time()` when the websocket client read the message.
+
+    .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--gateway-concurrency 600] [--jitter 0]
+
+Prints figures, asserts nothing about time; exits 1 when a payment did not end APPROVED or a step broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests.adapters
+
+from bench import figures, harness
+from bench.figures import Row, percentile, summarize
+from bench.harness import Console, ConsoleConfig, LaneWatcher
+
+BENCH = "push_latency"
+TARGET_MS = 100.0
+MCH_ID = "10000576"
+APPROVED_AMOUNT = 1250  # approved after the think time
+FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.push_latency", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lanes", default="10,100,500", help="lanes paying together, one round each (10,100,500)")
+    parser.add_argument("--gateway-concurrency", type=int, default=600, help="gateway worker threads (600)")
+    parser.add_argument("--default-concurrency", type=int, default=8)
+    parser.add_argument("--think-time", type=float, default=1.0, help="the sandbox cardholder's think time (1.0)")
+    parser.add_argument("--jitter", type=float, default=0.0,
+                        help="uniform random 0..S s pause before each POST (default 0: worst case)")
+    parser.add_argument("--post-threads", type=int, default=32, help="threads POSTing the payments (32)")
+    parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
+    parser.add_argument("--keep-logs", action="store_true")
+    args = parser.parse_args(argv)
+    args.rounds = [int(n) for n in args.lanes.split(",") if n.strip()]
+    if args.gateway_concurrency < max(args.rounds):
+        parser.error("--gateway-concurrency must be at least the largest round")
+    return args
+
+
+def console_env(args: argparse.Namespace, sandbox_port: int, workdir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": harness.database_url(),
+        "REDIS_URL": harness.redis_url(),
+        "CONSOLE_VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "TEST_SANDBOX_KEY": secrets.token_hex(16),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
+        "IOTPAY_CREATE_TIMEOUT": "120",
+        "IOTPAY_CONNECT_TIMEOUT": "5",
+        "IOTPAY_QUERY_TIMEOUT": "10",
+        "IOTPAY_POLL_INTERVAL": "2",
+        "IOTPAY_POLL_WINDOW": "180",
+        "CONSOLE_RESUME_INTERVAL": "10",
+        "CONSOLE_STALE_CREATED_AFTER": "15",
+        "CELERY_GATEWAY_CONCURRENCY": str(args.gateway_concurrency),
+        "CELERY_DEFAULT_CONCURRENCY": str(args.default_concurrency),
+        "CONN_MAX_AGE": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def device(code: str) -> str:
+    return f"BENCH-PAX-{int(code):03d}"
+
+
+def set_up_store(password: str, lanes: int) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    lane_args = [arg for n in range(1, lanes + 1) for arg in ("--lane", f"{n}={device(str(n))}")]
+    call_command("setup_store", "--merchant-id", MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
+                 "--job-no", "bench", "--store-name", "Bench Store", *lane_args, "--cashier", "bench",
+                 "--password", password, stdout=io.StringIO())
+
+
+class Round:
+    """One round: N lanes pay together; the three clocks of each payment."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.answer_to_received: list[float] = []
+        self.answer_to_commit: list[float] = []
+        self.commit_to_received: list[float] = []
+        self.answers_spread = 0.0
+        self.posted_in = 0.0
+        self.failures: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds each process used during the round
+        self.load = ""
+        self.lost: list[str] = []  # lanes whose final snapshot never reached the websocket
+        self.backlog_peak = 0
+
+
+class BacklogSampler:
+    """Peak number of messages waiting in the channel layer (channels_redis keeps a Daphne process's
+    messages for all its websockets in one sorted set, `…specific.<id>!`), sampled every 20 ms."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client, self.peak = redis.Redis.from_url(url), 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            with contextlib.suppress(Exception):
+                for key in self.client.scan_iter(match="*specific.*", count=1000):
+                    self.peak = max(self.peak, int(self.client.zcard(key)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.client.close()
+
+
+def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher], n: int,
+              args: argparse.Namespace, data_path: Path) -> Round:
+    result = Round(n)
+    codes = [str(i) for i in range(1, n + 1)]
+    rng = random.Random(n)
+
+    def pay(code: str) -> dict:
+        if args.jitter:
+            time.sleep(rng.uniform(0, args.jitter))
+        return harness.post_payment(session, console.url, code, APPROVED_AMOUNT)  # type: ignore[arg-type]
+
+    pids = {name: proc.pid for name, proc in console.procs.items()} | {"bench (this process)": os.getpid()}
+    cpu_before = harness.cpu_seconds_by_process(pids)
+    backlog = BacklogSampler(harness.redis_url())
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
+        attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
+    result.posted_in = time.monotonic() - started
+    received = {}
+    deadline = time.monotonic() + 60 + args.think_time
+    for code in codes:
+        try:
+            received[code] = watchers[code].wait_status(attempts[code]["id"], FINAL,
+                                                        timeout=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            result.lost.append(code)
+    backlog.stop()
+    result.backlog_peak = backlog.peak
+    cpu_after = harness.cpu_seconds_by_process(pids)
+    result.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
+    result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    times = harness.sandbox_order_times(data_path, MCH_ID)
+    answered = []
+    for code in codes:
+        if code not in received:
+            continue
+        final, no = received[code], attempts[code]["mch_order_no"]
+        status = final.attempt["status"]
+        if status != "APPROVED":
+            result.failures[status] = result.failures.get(status, 0) + 1
+            continue
+        answered_at = times.get(no, {}).get("answeredAt")
+        if answered_at is None:
+            raise RuntimeError(f"lane {code}: the sandbox has no answeredAt for {no}")
+        answered.append(answered_at)
+        committed = final.written_at()
+        result.answer_to_received.append(final.wall - answered_at)
+        result.answer_to_commit.append(committed - answered_at)
+        result.commit_to_received.append(final.wall - committed)
+    result.answers_spread = max(answered) - min(answered) if answered else 0.0
+    return result
+
+
+def p99_text(seconds: list[float]) -> str:
+    return f"p99 {percentile([s * 1000 for s in seconds], 99):.1f} ms"
+
+
+def table(rounds: list[Round]) -> list[Row]:
+    rows = []
+    for r in rounds:
+        tag = f"[{r.n} lanes{f', {len(r.lost)} finals never received' if r.lost else ''}]"
+        rows.append(summarize(BENCH, f"answer → final on websocket {tag} ({p99_text(r.answer_to_received)})",
+                              r.answer_to_received, TARGET_MS))
+        rows.append(summarize(BENCH, f"  answer → final committed {tag} ({p99_text(r.answer_to_commit)})",
+                              r.answer_to_commit))
+        rows.append(summarize(BENCH, f"  committed → websocket {tag} ({p99_text(r.commit_to_received)})",
+                              r.commit_to_received))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    harness.stop_on_sigterm()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-push-latency-"))
+    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
+    env = console_env(args, sandbox_port, workdir)
+    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
+    machine = harness.machine_summary()
+    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
+          f"{workdir}", flush=True)
+    services = (f"PostgreSQL {harness.reset_database(db_url)}; Redis {harness.flush_redis(redis_url)}")
+    harness.setup_django(env)
+    password = secrets.token_urlsafe(12)
+    lanes = max(args.rounds)
+    set_up_store(password, lanes)
+    from django.db import connection
+
+    connection.close()
+    config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
+                           daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
+                           default_concurrency=args.default_concurrency, think_time=args.think_time)
+    console = Console(env, config, workdir)
+    watchers: dict[str, LaneWatcher] = {}
+    rounds: list[Round] = []
+    notes: list[str] = []
+    try:
+        console.start()
+        session = harness.login(console.url, "bench", password)
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.post_threads))
+        t0 = time.monotonic()
+        watchers = harness.open_lane_watchers(console.url, [str(i) for i in range(1, lanes + 1)], session)
+        notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s")
+        run_round(console, session, watchers, min(args.rounds), args, workdir / "sandbox.sqlite3")  # warm-up
+        for n in args.rounds:
+            r = run_round(console, session, watchers, n, args, workdir / "sandbox.sqlite3")
+            rounds.append(r)
+            notes.append(f"{n} lanes: POSTed in {r.posted_in:.2f} s; the sandbox's answers spread over "
+                         f"{r.answers_spread:.2f} s (first to last answeredAt); not approved: {r.failures or 'none'}; final snapshot never received "
+                         f"on {len(r.lost)} lanes; peak channel-layer backlog {r.backlog_peak} messages; "
+                         f"load average {r.load} after the round; CPU used per payment: "
+                         + ", ".join(f"{name} {sec / n * 1000:.1f} ms" for name, sec in r.cpu.items()))
+        gateway = console.status("gateway")
+        notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "
+                     f"{gateway['rss'] / 1024**2:.0f} MiB resident")
+        closed = [code for code, w in watchers.items() if w.closed_by_server]
+        notes.append(f"lane websockets closed by the server: {len(closed)}")
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {workdir / 'logs'}", flush=True)
+        raise
+    finally:
+        for watcher in watchers.values():
+            watcher.closing = True
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            list(pool.map(LaneWatcher.close, watchers.values()))
+        console.stop()
+
+    rows = table(rounds)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: N lanes pay at once, create_order answer (sandbox answeredAt) → final snapshot read "
+          f"on the lane's websocket")
+    print(f"settings: gateway worker -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
+          f"{env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -c "
+          f"{args.default_concurrency}; sandbox think time {args.think_time} s (fixed); POSTs from "
+          f"{args.post_threads} threads, jitter 0..{args.jitter} s before each; one Daphne process; "
+          f"channel layer {channel_layer_backend()}")
+    print(f"machine: {machine}, {load} at the end; {services}")
+    for note in notes:
+        print(f"- {note}")
+    print(f"\n{figures.format_table(rows)}\n", flush=True)
+    if args.rows_json:
+        figures.write_rows(args.rows_json, rows)
+    ok = all(not r.failures and not r.lost for r in rounds)
+    if ok and not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"logs kept in {workdir / 'logs'}")
+    if not ok:
+        raise SystemExit(1)
+    return rows
+
+
+def channel_layer_backend() -> str:
+    from django.conf import settings
+
+    return settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

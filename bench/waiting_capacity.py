@@ -1,0 +1,351 @@
+"""Waiting capacity: 1,000 payments held open at the gateway at once.
+
+Claim: with 1,000 lanes each waiting on a cardholder who takes 20 s (1,000 create_order calls open at
+IOTPay at once), every payment ends correctly, a new payment started meanwhile reaches IOTPay within 1 s,
+and all the console's processes together (Daphne, both Celery workers, beat) stay within 1.5 GB resident.
+
+How: the real processes (IOTPay sandbox with `--think-time 20`, the gateway worker on one process with a
+threads pool of `-c 1100`, the default worker, beat, Daphne) on PostgreSQL and Redis; 1,001 lanes with a
+terminal each. Lanes 1..1,000 get an approving payment ($12.50) POSTed as fast as Daphne answers, from a
+pool of client threads sharing one logged-in session's cookie. Once the sandbox counts ~1,000 open
+create_order calls, a payment on lane 1,001 is timed from its POST to its create_order at the sandbox
+(probed every 10 ms). Then all 1,001 must end APPROVED. Meanwhile psutil sums the RSS of each console
+process and its children every 250 ms, and pg_stat_activity is sampled every 100 ms.
+
+    .venv/bin/python -m bench.waiting_capacity [--lanes 1000] [--gateway-concurrency 1100] [--clients 16]
+
+Needs PostgreSQL and Redis (bench/harness.py: the database is dropped and re-created, the Redis database
+flushed). Prints figures and asserts nothing about time; exits 1 when a payment did not end APPROVED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from bench import figures, harness
+from bench.figures import Row, summarize
+from bench.harness import Console, ConsoleConfig
+
+BENCH = "waiting_capacity"
+MCH_ID = "10000576"
+AMOUNT = 1250  # approved after the think time
+TARGET_MS = 1000.0
+TARGET_RSS = 1.5e9  # bytes (1.5 GB)
+CREATE_TIMEOUT = 120.0
+FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
+MIB = 1024**2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.waiting_capacity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lanes", type=int, default=1000, help="payments held open at once (1000)")
+    parser.add_argument("--gateway-concurrency", type=int, default=1100, help="gateway worker threads (1100)")
+    parser.add_argument("--default-concurrency", type=int, default=8)
+    parser.add_argument("--think-time", type=float, default=20.0, help="the sandbox cardholder's think time (20)")
+    parser.add_argument("--clients", type=int, default=16, help="client threads POSTing the payments (16)")
+    parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
+    parser.add_argument("--keep-logs", action="store_true")
+    return parser.parse_args(argv)
+
+
+def console_env(args: argparse.Namespace, sandbox_port: int, workdir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": harness.database_url(),
+        "REDIS_URL": harness.redis_url(),
+        "CONSOLE_VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "TEST_SANDBOX_KEY": secrets.token_hex(16),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
+        "IOTPAY_CREATE_TIMEOUT": str(CREATE_TIMEOUT),
+        "IOTPAY_CONNECT_TIMEOUT": "5",
+        "IOTPAY_QUERY_TIMEOUT": "10",
+        "IOTPAY_POLL_INTERVAL": "2",
+        "IOTPAY_POLL_WINDOW": "180",
+        "CONSOLE_RESUME_INTERVAL": "10",
+        "CONSOLE_STALE_CREATED_AFTER": "15",
+        "CONSOLE_REVIEW_REQUERY_INTERVAL": "300",
+        "CELERY_GATEWAY_CONCURRENCY": str(args.gateway_concurrency),
+        "CELERY_DEFAULT_CONCURRENCY": str(args.default_concurrency),
+        "CONN_MAX_AGE": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def device(n: int) -> str:
+    return f"CAP-PAX-{n:04d}"
+
+
+def set_up_store(password: str, lanes: int) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    lane_args = [arg for n in range(1, lanes + 2) for arg in ("--lane", f"{n}={device(n)}")]
+    call_command("setup_store", "--merchant-id", MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
+                 "--job-no", "bench", "--store-name", "Capacity Store", *lane_args, "--cashier", "bench",
+                 "--password", password, stdout=io.StringIO())
+
+
+def sandbox_get(port: int, path: str) -> tuple[int, dict | list]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+class OpenCalls:
+    """Polls the sandbox's open create_order count every 100 ms in a thread; keeps the peak."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.now, self.peak, self.peak_at, self.received = port, 0, 0, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="open-calls", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                stats = sandbox_get(self.port, "/_sandbox/stats")[1]
+                self.now, self.received = stats["open_create_calls"], stats["create_order"]
+            if self.now > self.peak:
+                self.peak, self.peak_at = self.now, time.monotonic()
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> OpenCalls:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def clone(session: requests.Session) -> requests.Session:
+    """Another session (one per client thread: requests.Session is not thread-safe) with the same login."""
+    other = requests.Session()
+    other.trust_env = False
+    other.cookies.update(session.cookies)
+    other.headers.update(session.headers)
+    return other
+
+
+def pay(session: requests.Session, url: str, code: int) -> tuple[int, float, float, dict]:
+    """POST one payment; (status, wall time of the POST, seconds to the answer, body)."""
+    wall, t0 = time.time(), time.monotonic()
+    try:
+        response = session.post(f"{url}/api/lanes/{code}/payments", json={"amount": AMOUNT},
+                                headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
+    except requests.RequestException as exc:
+        return 0, wall, time.monotonic() - t0, {"error": f"{type(exc).__name__}: {exc}"}
+    body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+    return response.status_code, wall, time.monotonic() - t0, body
+
+
+def post_all(console: Console, session: requests.Session, lanes: int, clients: int, notes: list[str]) \
+        -> tuple[dict[int, dict], list[float], dict[str, float]]:
+    """POST a payment on lanes 1..lanes from `clients` threads; (snapshots by lane, POST→answer, POST wall times
+    by mch_order_no)."""
+    local = threading.local()
+
+    def one(code: int) -> tuple[int, int, float, float, dict]:
+        if not hasattr(local, "session"):
+            local.session = clone(session)
+        return (code, *pay(local.session, console.url, code))
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients, thread_name_prefix="post") as pool:
+        results = list(pool.map(one, range(1, lanes + 1)))
+    took = time.monotonic() - started
+    snapshots, answers, posted_at, refused = {}, [], {}, {}
+    for code, status, wall, seconds, body in results:
+        answers.append(seconds)
+        if status == 201:
+            snapshots[code] = body
+            posted_at[body["mch_order_no"]] = wall
+        else:
+            refused[code] = f"{status} {str(body)[:150]}"
+    notes.append(f"{lanes} payments POSTed from {clients} client threads in {took:.1f} s ({lanes / took:.0f} POST/s); "
+                 f"{len(snapshots)} answered 201, {len(refused)} not"
+                 + (f" (e.g. {list(refused.items())[:3]})" if refused else ""))
+    return snapshots, answers, posted_at
+
+
+def arrival_times(port: int, posted_at: dict[str, float]) -> list[float]:
+    """POST → create_order received by the sandbox (its order's createDate, this machine's clock), per order."""
+    _, orders = sandbox_get(port, f"/_sandbox/orders?mchId={MCH_ID}")
+    return [row["createDate"] / 1000 - posted_at[row["mchOrderNo"]] for row in orders
+            if row["mchOrderNo"] in posted_at]
+
+
+def probe(console: Console, session: requests.Session, port: int, code: int) -> tuple[float, float, dict]:
+    """The new payment: (POST → 201, POST → create_order at the sandbox probed every 10 ms, snapshot)."""
+    status, _, answered, body = pay(session, console.url, code)
+    t0 = time.monotonic() - answered
+    if status != 201:
+        raise RuntimeError(f"new payment on lane {code} answered {status}: {body}")
+    path = f"/_sandbox/orders/{MCH_ID}/{body['mch_order_no']}"
+    while sandbox_get(port, path)[1].get("create_calls", 0) < 1:
+        if time.monotonic() > t0 + 60:
+            raise RuntimeError("create_order of the new payment not received by the sandbox in 60 s")
+        time.sleep(0.01)
+    return answered, time.monotonic() - t0, body
+
+
+def wait_final(ids: list[int], timeout: float) -> dict[str, int]:
+    """Wait until every attempt is final (or the time-out); their counts by status."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from payments.models import PaymentAttempt
+
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = dict(PaymentAttempt.objects.filter(pk__in=ids).values("status").annotate(n=Count("pk"))
+                      .values_list("status", "n"))
+        connection.close()
+        if sum(n for status, n in counts.items() if status in FINAL) >= len(ids) or time.monotonic() > deadline:
+            return counts
+        time.sleep(1)
+
+
+def by_name(values: dict[str, int], scale: float = 1, unit: str = "") -> str:
+    return ", ".join(f"{name.removeprefix('bench-')} {v / scale:.0f}{unit}"
+                     for name, v in sorted(values.items(), key=lambda i: -i[1])) or "none"
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    harness.stop_on_sigterm()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-waiting-capacity-"))
+    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
+    env = console_env(args, sandbox_port, workdir)
+    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
+    machine = harness.machine_summary()
+    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
+          f"{workdir}", flush=True)
+    max_connections = harness.database_setting(db_url, "max_connections") if harness.reset_database(db_url) else "?"
+    services = f"PostgreSQL max_connections {max_connections}; Redis {harness.flush_redis(redis_url)}"
+    harness.setup_django(env)
+    password = secrets.token_urlsafe(12)
+    t0 = time.monotonic()
+    set_up_store(password, args.lanes)
+    from django.db import connection
+
+    connection.close()
+    notes = [f"store set up with {args.lanes + 1} lanes and terminals in {time.monotonic() - t0:.1f} s"]
+    config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
+                           daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
+                           default_concurrency=args.default_concurrency, think_time=args.think_time,
+                           interactive_timeout=CREATE_TIMEOUT + 30)
+    console = Console(env, config, workdir)
+    ok = False
+    probe_lane = args.lanes + 1
+    try:
+        console.start()
+        session = harness.login(console.url, "bench", password)
+        pids = {name: console.procs[name].pid for name in ("daphne", "gateway", "default", "beat")}
+        idle = harness.RssSampler(pids)
+        idle.sample()
+        notes.append(f"console processes idle: {idle.peak / MIB:.0f} MiB resident ({by_name(idle.at_peak, MIB, ' MiB')})")
+        with harness.RssSampler(pids) as rss, harness.ConnectionSampler(db_url, every=0.1) as pg, \
+                OpenCalls(sandbox_port) as open_calls:
+            started = time.monotonic()
+            snapshots, post_answers, posted_at = post_all(console, session, args.lanes, args.clients, notes)
+            # The new payment goes once every earlier one has reached the sandbox (no backlog left in the
+            # gateway queue), or after 60 s.
+            deadline = time.monotonic() + 60
+            while open_calls.received < len(snapshots) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            notes.append(f"{open_calls.received} create_order calls received and {open_calls.now} open at the sandbox "
+                         f"{time.monotonic() - started:.1f} s after the first POST (peak so far {open_calls.peak})")
+            gateway_status = harness.process_status(pids["gateway"])
+            probe_open = open_calls.now
+            new_answer, new_to_gateway, new_snapshot = probe(console, clone(session), sandbox_port, probe_lane)
+            notes.append(f"new payment on lane {probe_lane} started with {open_calls.now} calls open: POST → 201 "
+                         f"{new_answer * 1000:.0f} ms, POST → create_order at the sandbox {new_to_gateway * 1000:.0f} ms")
+            ids = [s["id"] for s in snapshots.values()] + [new_snapshot["id"]]
+            counts = wait_final(ids, args.think_time + CREATE_TIMEOUT)
+            ended = time.monotonic() - started
+        arrivals = arrival_times(sandbox_port, posted_at)
+        approved = counts.get("APPROVED", 0)
+        failures = len(ids) - approved + (args.lanes - len(snapshots))
+        ok = failures == 0
+        notes.append(f"peak create_order calls open at once: {open_calls.peak} "
+                     f"({open_calls.peak_at - started:.1f} s after the first POST)")
+        notes.append(f"gateway worker with the calls open: {gateway_status['threads']} threads, "
+                     f"{gateway_status['rss'] / MIB:.0f} MiB resident")
+        notes.append(f"all {len(ids)} payments final {ended:.1f} s after the first POST: {counts}; failures {failures}")
+        notes.append(f"peak RSS of the console's processes together: {rss.peak / MIB:.0f} MiB "
+                     f"({rss.peak / 1e9:.2f} GB; target ≤ 1.5 GB: {'yes' if rss.peak <= TARGET_RSS else 'NO'}) "
+                     f"sampled every 250 ms ({rss.samples} samples); at that peak: {by_name(rss.at_peak, MIB, ' MiB')}; "
+                     f"threads then: {by_name(rss.threads_at_peak)}; each one's own peak: "
+                     f"{by_name(dict(rss.peak_by_tree), MIB, ' MiB')}")
+        notes.append(f"peak PostgreSQL connections to the database {pg.peak} of max_connections {max_connections} "
+                     f"(sampled every 100 ms); at that peak: {by_name(dict(pg.at_peak))}; each one's own peak: "
+                     f"{by_name(dict(pg.peak_by_process))}")
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {workdir / 'logs'}", flush=True)
+        for name, messages in console.log_errors().items():
+            for message, n in messages.most_common(3):
+                print(f"- {name}.log: {n} times: ERROR {message}")
+        raise
+    finally:
+        console.stop()
+
+    rows = [
+        summarize(BENCH, f"POST → 201 answer ({args.lanes} payments, {args.clients} clients)", post_answers),
+        summarize(BENCH, f"POST → create_order at IOTPay ({args.lanes} payments)", arrivals),
+        summarize(BENCH, f"new payment, {probe_open} calls open: POST → 201 answer", [new_answer], TARGET_MS),
+        summarize(BENCH, f"new payment, {probe_open} calls open: POST → create_order at IOTPay",
+                  [new_to_gateway], TARGET_MS),
+    ]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: {args.lanes} payments held open at the gateway (cardholder think time {args.think_time:g} s), "
+          f"then a new one on lane {probe_lane}")
+    print(f"settings: gateway worker: 1 process -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
+          f"{env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -P threads -c "
+          f"{args.default_concurrency}; beat; 1 Daphne; IOTPAY_POLL_INTERVAL 2 s; IOTPAY_CREATE_TIMEOUT "
+          f"{CREATE_TIMEOUT:.0f} s; sandbox --think-time {args.think_time:g}")
+    print(f"machine: {machine}, {load} at the end; {services}")
+    for note in notes:
+        print(f"- {note}")
+    for name, messages in console.log_errors().items():
+        for message, n in messages.most_common(3):
+            print(f"- {name}.log: {n} times: ERROR {message}")
+    print(f"\n{figures.format_table(rows)}\n", flush=True)
+    if args.rows_json:
+        figures.write_rows(args.rows_json, rows)
+    if ok and not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"logs kept in {workdir / 'logs'}")
+    if not ok:
+        raise SystemExit(1)
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
