@@ -226,5 +226,7 @@ CSRF_FAILURE_VIEW = "lanes.views.csrf_failure"
 CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
 # "Verify the day" sends at most this many query_order calls per second to IOTPay.
 CONSOLE_VERIFY_RATE = env.float("CONSOLE_VERIFY_RATE", default=5.0)
+# The dashboard lists at most this many open exceptions, most serious first (the CSV has the whole day).
+CONSOLE_EXCEPTIONS_SHOWN = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=200)
 # PostgreSQL memory for the dashboard's sorts (one transaction at a time): a busy day sorts in memory.
 CONSOLE_DASHBOARD_WORK_MEM = env.str("CONSOLE_DASHBOARD_WORK_MEM", default="64MB")

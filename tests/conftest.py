@@ -168,3 +168,26 @@ def sandbox_order(live: Console) -> Callable[[str], dict]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def enqueued(redis_url: str) -> Iterator[Callable[[], list[tuple[str, str]]]]:
+    """The tasks this test sent to the real broker, as (task name, args repr), read from Redis's queues.
+
+    For tests that run without workers (the `db` tests): the queues are emptied before and after.
+    """
+    import json
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete("default", "gateway")
+
+    def read() -> list[tuple[str, str]]:
+        out = []
+        for queue in ("default", "gateway"):
+            for raw in client.lrange(queue, 0, -1):
+                headers = json.loads(raw)["headers"]
+                out.append((headers["task"], headers["argsrepr"]))
+        return out
+
+    yield read
+    client.delete("default", "gateway")

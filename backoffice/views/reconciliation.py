@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.handlers.asgi import ASGIRequest
@@ -91,7 +92,6 @@ def _present(totals: DayTotals, currency: str) -> dict[str, Any]:
 
 
 # A day with more open exceptions than this shows the most serious first; the CSV has every attempt.
-EXCEPTIONS_SHOWN = 200
 
 
 @login_required
@@ -112,9 +112,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         run = latest_run(store, choice.day)
         context.update(
             totals=_present(totals, currency),
-            exceptions=exceptions[:EXCEPTIONS_SHOWN],
+            exceptions=exceptions[:settings.CONSOLE_EXCEPTIONS_SHOWN],
             exception_count=len(exceptions),
-            exceptions_hidden=max(0, len(exceptions) - EXCEPTIONS_SHOWN),
+            exceptions_hidden=max(0, len(exceptions) - settings.CONSOLE_EXCEPTIONS_SHOWN),
             closed=closed,
             run=run_progress(run),
             today=store_today(store),

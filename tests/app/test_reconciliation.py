@@ -301,19 +301,16 @@ def test_closing_an_attempt_needing_review_resolves_it(store, day):
     assert "needs_review" not in {e.kind for e in day_exceptions(store, DAY)}
 
 
-def test_requery_of_an_unknown_attempt_queues_one_more_poll(store, day, monkeypatch):
-    queued = []
-    monkeypatch.setattr("payments.tasks.poll_attempt.delay", queued.append)
+def test_requery_of_an_unknown_attempt_queues_one_more_poll(store, day, enqueued):
     response = client_for(user_in("manager")).post(reverse("payment-requery", args=[day["a9"].pk]), follow=True)
-    assert queued == [day["a9"].pk]
+    assert enqueued() == [("payments.tasks.poll_attempt", f"({day['a9'].pk},)")]
     assert "asking IOTPay again" in response.content.decode()
 
 
 # --------------------------------------------------------------------------------- verify the day
 
 
-def test_a_manager_starts_verifying_the_day_once(store, day, monkeypatch):
-    monkeypatch.setattr("backoffice.tasks.verify_day_step.delay", lambda *args: None)
+def test_a_manager_starts_verifying_the_day_once(store, day, enqueued):
     client = client_for(user_in("manager"))
     VerificationRun.objects.filter(status="RUNNING").delete()
     response = client.post(reverse("reconciliation-verify"), {"store": store.pk, "day": DAY.isoformat()},
@@ -331,10 +328,8 @@ def test_a_manager_starts_verifying_the_day_once(store, day, monkeypatch):
     assert VerificationRun.objects.filter(status="RUNNING").count() == 1
 
 
-def test_a_run_whose_task_died_is_resumed_where_it_stopped(store, day, monkeypatch,
+def test_a_run_whose_task_died_is_resumed_where_it_stopped(store, day, enqueued,
                                                            django_capture_on_commit_callbacks):
-    queued = []
-    monkeypatch.setattr("backoffice.tasks.verify_day_step.delay", lambda *args: queued.append(args))
     run = VerificationRun.objects.get(store=store, status="RUNNING")
     VerificationRun.objects.filter(pk=run.pk).update(cursor=day["a5"].pk, done=5,
                                                      updated_at=timezone.now() - timedelta(minutes=5))
@@ -346,11 +341,11 @@ def test_a_run_whose_task_died_is_resumed_where_it_stopped(store, day, monkeypat
         response = client.post(reverse("reconciliation-verify"), {"store": store.pk, "day": DAY.isoformat()},
                                HTTP_ACCEPT="application/json")
     assert response.json()["run"]["id"] == run.pk
-    assert queued == [(run.pk, day["a5"].pk)]
+    assert enqueued() == [("backoffice.tasks.verify_day_step", f"({run.pk}, {day['a5'].pk})")]
 
 
-def test_a_day_with_very_many_exceptions_shows_the_first_ones(store, day, monkeypatch):
-    monkeypatch.setattr("backoffice.views.reconciliation.EXCEPTIONS_SHOWN", 2)
+def test_a_day_with_very_many_exceptions_shows_the_first_ones(store, day, settings):
+    settings.CONSOLE_EXCEPTIONS_SHOWN = 2
     html = client_for(user_in("supervisor")).get(page_url(store)).content.decode()
     assert html.count('class="bo-exception ') == 2
     assert "4 more not shown" in html
