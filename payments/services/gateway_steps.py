@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -50,7 +51,6 @@ def _db_slot() -> Iterator[None]:
             yield
         finally:
             connection.close()
-NOT_FINAL_AFTER_SEND = [S.SENT, S.UNKNOWN]
 
 
 def _poll_later(attempt_id: int, *, countdown: float) -> None:
@@ -59,11 +59,11 @@ def _poll_later(attempt_id: int, *, countdown: float) -> None:
     transaction.on_commit(lambda: poll_attempt.apply_async((attempt_id,), countdown=countdown))
 
 
-def _go_unknown(attempt: PaymentAttempt, *, cause: str, from_statuses: list[str]) -> None:
+def _go_unknown(attempt: PaymentAttempt, *, cause: str, from_statuses: list[str], **fields: Any) -> None:
     deadline = timezone.now() + timedelta(seconds=settings.IOTPAY_POLL_WINDOW)
     with transaction.atomic():
         moved = transition(
-            attempt.pk, from_statuses=from_statuses, to=S.UNKNOWN, cause=cause, poll_deadline=deadline
+            attempt.pk, from_statuses=from_statuses, to=S.UNKNOWN, cause=cause, poll_deadline=deadline, **fields
         )
         if moved is not None:
             _poll_later(attempt.pk, countdown=settings.IOTPAY_POLL_INTERVAL)
@@ -107,32 +107,34 @@ def attempt_send(*, attempt_id: int) -> None:
         outcome = exc
     else:
         outcome = result
-    with _db_slot():
-        answered = _apply_send_outcome(attempt, outcome)
-    if not answered:
-        return
-    # payOrder is not covered by the response signature: a verifiable query_order decides. No slot is
-    # held during the call, so a slow IOTPay does not hold up the claims and answers of other lanes.
-    confirmation: QueryOrderResult | ValueError | IOTPayError
-    try:
-        confirmation = client.query_order(mch_order_no=attempt.mch_order_no)
-    except (IOTPayError, ValueError) as exc:
-        confirmation = exc
-    with _db_slot():
-        _apply_confirmation(attempt, confirmation)
+    # payOrder is not covered by the response signature: a verifiable query_order decides. It is asked at
+    # once, with no slot held, so a slow IOTPay does not hold up the claims and answers of other lanes; then
+    # the answer, the confirmation and the outcome are recorded in one transaction (one push).
+    confirmation: QueryOrderResult | ValueError | IOTPayError | None = None
+    if isinstance(outcome, CreateOrderResult):
+        try:
+            confirmation = client.query_order(mch_order_no=attempt.mch_order_no)
+        except (IOTPayError, ValueError) as exc:
+            confirmation = exc
+    with _db_slot(), transaction.atomic():
+        _apply_send_outcome(attempt, outcome, confirmation)
 
 
-def _apply_send_outcome(attempt: PaymentAttempt, outcome: CreateOrderResult | ValueError | IOTPayError) -> bool:
-    """Record create_order's outcome; True when IOTPay answered and the answer must now be confirmed."""
+def _apply_send_outcome(
+    attempt: PaymentAttempt,
+    outcome: CreateOrderResult | ValueError | IOTPayError,
+    confirmation: QueryOrderResult | ValueError | IOTPayError | None,
+) -> None:
+    """Record create_order's outcome and, when IOTPay answered, the query_order that confirms it."""
     attempt_id = attempt.pk
     if isinstance(outcome, ValueError):
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="not sent: request refused locally",
                    message=str(outcome)[:255])
-        return False
+        return
     if isinstance(outcome, NO_ANSWER):
         record_exchange(attempt_id, outcome.exchange, cause=f"create_order: {outcome}")
         _go_unknown(attempt, cause=f"no clear answer to create_order ({outcome})", from_statuses=[S.SENT])
-        return False
+        return
     if isinstance(outcome, GatewayRefused):
         record_exchange(attempt_id, outcome.exchange, cause=f"create_order refused: {outcome.message}")
         transition(
@@ -143,34 +145,26 @@ def _apply_send_outcome(attempt: PaymentAttempt, outcome: CreateOrderResult | Va
             message=(outcome.message or outcome.err_code or "refused by IOTPay")[:255],
             answered_at=timezone.now(),
         )
-        return False
+        return
     if isinstance(outcome, IOTPayError):  # a plain IOTPayError: the request never left (bad URL)
         record_exchange(attempt_id, outcome.exchange, cause=f"create_order not sent: {outcome}")
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="create_order could not be sent",
                    message=str(outcome)[:255])
-        return False
+        return
     record_exchange(attempt_id, outcome.exchange, cause="create_order answered")
-    update(
-        attempt_id,
-        in_statuses=NOT_FINAL_AFTER_SEND,
-        answered_at=timezone.now(),
-        pay_order_id=outcome.pay_order_id or "",
-        response_verified=outcome.verified,
-    )
-    return True
-
-
-def _apply_confirmation(attempt: PaymentAttempt, confirmation: QueryOrderResult | ValueError | IOTPayError) -> None:
-    attempt_id = attempt.pk
-    if isinstance(confirmation, (IOTPayError, ValueError)):
+    answered = {"answered_at": timezone.now(), "pay_order_id": outcome.pay_order_id or "",
+                "response_verified": outcome.verified}
+    if not isinstance(confirmation, QueryOrderResult):
         record_exchange(attempt_id, getattr(confirmation, "exchange", None),
                         cause=f"confirming query_order: {confirmation}")
         _go_unknown(attempt, cause=f"answer not yet confirmed by query_order ({confirmation})",
-                    from_statuses=[S.SENT])
+                    from_statuses=[S.SENT], **answered)
         return
     record_exchange(attempt_id, confirmation.exchange, cause="query_order confirming the answer")
-    if not _apply_order(attempt, confirmation.order, source="create_order answer confirmed by query_order"):
-        _go_unknown(attempt, cause="IOTPay reports the order still in progress", from_statuses=[S.SENT])
+    if not _apply_order(attempt, confirmation.order, source="create_order answer confirmed by query_order",
+                        **answered):
+        _go_unknown(attempt, cause="IOTPay reports the order still in progress", from_statuses=[S.SENT],
+                    **answered)
 
 
 def _mismatch(attempt: PaymentAttempt, order: PayOrder) -> str:
@@ -202,10 +196,11 @@ def _card_fields(order: PayOrder) -> dict[str, object]:
     }
 
 
-def _apply_order(attempt: PaymentAttempt, order: PayOrder, *, source: str) -> bool:
+def _apply_order(attempt: PaymentAttempt, order: PayOrder, *, source: str, **answered: Any) -> bool:
     """Apply a verified order state; False when IOTPay does not have a final outcome yet."""
     from_statuses = [S.SENT, S.UNKNOWN, S.NEEDS_REVIEW]
-    common = {"gateway_status": order.status, "pay_order_id": order.pay_order_id or attempt.pay_order_id}
+    common = {**answered, "gateway_status": order.status,
+              "pay_order_id": order.pay_order_id or answered.get("pay_order_id") or attempt.pay_order_id}
     if problems := _mismatch(attempt, order):
         transition(attempt.pk, from_statuses=[S.SENT, S.UNKNOWN], to=S.NEEDS_REVIEW,
                    cause=f"{source}: IOTPay's order differs from ours ({problems})",
