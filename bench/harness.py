@@ -613,3 +613,53 @@ def cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return 0.0
+
+
+# --- the console's environment and store, shared by the benchmarks that run payments ------------------------
+BENCH_MCH_ID = "10000576"
+
+
+def console_env(sandbox_port: int, workdir: Path, **overrides: object) -> dict[str, str]:
+    """The environment of every console process of a benchmark: production timings unless overridden.
+
+    tests.settings only sets defaults, so what is given here wins, in this process and every child.
+    """
+    import secrets
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url(),
+        "CONSOLE_VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "TEST_SANDBOX_KEY": secrets.token_hex(16),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
+        "IOTPAY_CREATE_TIMEOUT": "120",
+        "IOTPAY_CONNECT_TIMEOUT": "5",
+        "IOTPAY_QUERY_TIMEOUT": "10",
+        "IOTPAY_POLL_INTERVAL": "2",
+        "IOTPAY_POLL_WINDOW": "180",
+        "CONSOLE_RESUME_INTERVAL": "10",
+        "CONSOLE_STALE_CREATED_AFTER": "15",
+        "CONSOLE_REVIEW_REQUERY_INTERVAL": "300",
+        "CONN_MAX_AGE": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({name: str(value) for name, value in overrides.items()})
+    return env
+
+
+def set_up_store(*, password: str, devices: list[str], store_name: str = "Bench Store") -> None:
+    """Migrate, then one merchant, one store, lanes 1..N (lane n has devices[n-1]) and one cashier on all."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    lanes = [arg for n, device in enumerate(devices, start=1) for arg in ("--lane", f"{n}={device}")]
+    call_command("setup_store", "--merchant-id", BENCH_MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
+                 "--job-no", "bench", "--store-name", store_name, *lanes, "--cashier", "bench",
+                 "--password", password, stdout=io.StringIO())

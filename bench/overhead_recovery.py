@@ -65,27 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def console_env(args: argparse.Namespace, sandbox_port: int, workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": harness.database_url(),
-        "REDIS_URL": harness.redis_url(),
-        "CONSOLE_VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "TEST_SANDBOX_KEY": secrets.token_hex(16),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
-        "IOTPAY_CREATE_TIMEOUT": f"{args.create_timeout:g}",
-        "IOTPAY_CONNECT_TIMEOUT": "5",
-        "IOTPAY_QUERY_TIMEOUT": "10",
-        "IOTPAY_POLL_INTERVAL": f"{args.poll_interval:g}",
-        "IOTPAY_POLL_WINDOW": "180",
-        "CONSOLE_RESUME_INTERVAL": "10",
-        "CONSOLE_STALE_CREATED_AFTER": "15",
-        "CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return harness.console_env(sandbox_port, workdir, IOTPAY_CREATE_TIMEOUT=f"{args.create_timeout:g}",
+                               IOTPAY_POLL_INTERVAL=f"{args.poll_interval:g}")
 
 
 def device(code: str) -> str:
@@ -93,14 +74,7 @@ def device(code: str) -> str:
 
 
 def set_up_store(password: str) -> None:
-    import io
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    call_command("setup_store", "--merchant-id", MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
-                 "--job-no", "bench", "--store-name", "Bench Store", "--lane", f"1={device('1')}",
-                 "--lane", f"2={device('2')}", "--cashier", "bench", "--password", password, stdout=io.StringIO())
+    harness.set_up_store(password=password, devices=[device("1"), device("2")])
 
 
 def measure_overhead(console: Console, session: object, lane: LaneWatcher, count: int,

@@ -69,29 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def console_env(args: argparse.Namespace, sandbox_port: int, workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": harness.database_url(),
-        "REDIS_URL": harness.redis_url(),
-        "CONSOLE_VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "TEST_SANDBOX_KEY": secrets.token_hex(16),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
-        "IOTPAY_CREATE_TIMEOUT": "120",
-        "IOTPAY_CONNECT_TIMEOUT": "5",
-        "IOTPAY_QUERY_TIMEOUT": "10",
-        "IOTPAY_POLL_INTERVAL": "2",
-        "IOTPAY_POLL_WINDOW": "180",
-        "CONSOLE_RESUME_INTERVAL": "10",
-        "CONSOLE_STALE_CREATED_AFTER": "15",
-        "CELERY_GATEWAY_CONCURRENCY": str(args.gateway_concurrency),
-        "CELERY_DEFAULT_CONCURRENCY": str(args.default_concurrency),
-        "CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return harness.console_env(sandbox_port, workdir, CELERY_GATEWAY_CONCURRENCY=args.gateway_concurrency,
+                               CELERY_DEFAULT_CONCURRENCY=args.default_concurrency)
 
 
 def device(code: str) -> str:
@@ -99,15 +78,7 @@ def device(code: str) -> str:
 
 
 def set_up_store(password: str, lanes: int) -> None:
-    import io
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    lane_args = [arg for n in range(1, lanes + 1) for arg in ("--lane", f"{n}={device(str(n))}")]
-    call_command("setup_store", "--merchant-id", MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
-                 "--job-no", "bench", "--store-name", "Bench Store", *lane_args, "--cashier", "bench",
-                 "--password", password, stdout=io.StringIO())
+    harness.set_up_store(password=password, devices=[device(str(n)) for n in range(1, lanes + 1)])
 
 
 class Round:

@@ -130,45 +130,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def console_env(args: argparse.Namespace, sandbox_port: int, workdir: Path) -> dict[str, str]:
-    """tests.settings only sets defaults, so what is given here wins, in this process and every child."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": harness.database_url(),
-        "REDIS_URL": harness.redis_url(),
-        "CONSOLE_VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "TEST_SANDBOX_KEY": secrets.token_hex(16),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "IOTPAY_BASE_URL": f"http://127.0.0.1:{sandbox_port}/v1",
-        # Production values but the poll interval; the waiting calls must outlast the measurements.
-        "IOTPAY_CREATE_TIMEOUT": str(CREATE_TIMEOUT),
-        "IOTPAY_CONNECT_TIMEOUT": "5",
-        "IOTPAY_QUERY_TIMEOUT": "10",
-        "IOTPAY_POLL_INTERVAL": str(args.poll_interval),
-        "IOTPAY_POLL_WINDOW": "180",
-        "CONSOLE_RESUME_INTERVAL": "10",
-        "CONSOLE_STALE_CREATED_AFTER": "15",
-        "CONSOLE_REVIEW_REQUERY_INTERVAL": "300",
-        "CELERY_GATEWAY_CONCURRENCY": str(args.gateway_concurrency),
-        "CELERY_DEFAULT_CONCURRENCY": str(args.default_concurrency),
-        "CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+    # Production values but the poll interval; the waiting calls must outlast the measurements.
+    return harness.console_env(sandbox_port, workdir, IOTPAY_CREATE_TIMEOUT=CREATE_TIMEOUT,
+                               IOTPAY_POLL_INTERVAL=args.poll_interval,
+                               CELERY_GATEWAY_CONCURRENCY=args.gateway_concurrency,
+                               CELERY_DEFAULT_CONCURRENCY=args.default_concurrency)
 
 
 def set_up_store(password: str) -> None:
     """One merchant, one store, lanes 1..101 with a terminal each, one cashier on all of them."""
-    import io
-
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    lanes = [arg for n in range(1, WAITING + 2) for arg in ("--lane", f"{n}={device(str(n))}")]
-    call_command("setup_store", "--merchant-id", MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
-                 "--job-no", "bench", "--store-name", "Bench Store", *lanes, "--cashier", "bench",
-                 "--password", password, stdout=io.StringIO())
+    harness.set_up_store(password=password, devices=[device(str(n)) for n in range(1, WAITING + 2)])
 
 
 def device(code: str) -> str:
