@@ -31,7 +31,6 @@ import contextlib
 import os
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -325,13 +324,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         print(f"- {note}")
     print()
     print(target_table(busy_s, big_s, busy_n_, big_n_, rate, downloads))
-    print(f"\n{figures.format_table(rows)}\n", flush=True)
-    if args.rows_json:
-        figures.write_rows(args.rows_json, rows)
-    shutil.rmtree(workdir, ignore_errors=True)
-    if not ok:
-        raise SystemExit(1)
-    return rows
+    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok)
 
 
 def target_table(busy_s: list[float], big_s: list[float], busy_n: int, big_n: int, rate: list[float],

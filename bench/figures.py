@@ -70,3 +70,21 @@ def write_rows(path: str | Path, rows: Iterable[Row]) -> None:
 
 def read_rows(path: str | Path) -> list[Row]:
     return [Row(**item) for item in json.loads(Path(path).read_text())]
+
+
+def finish(rows: list[Row], *, rows_json: str | None, workdir: Path, ok: bool = True,
+           keep_logs: bool = False) -> list[Row]:
+    """The end of every benchmark: print its table, hand its rows to run_all.py, clean its work files up
+    (kept when asked, or when something failed), and exit 1 if something failed."""
+    import shutil
+
+    print(f"\n{format_table(rows)}\n", flush=True)
+    if rows_json:
+        write_rows(rows_json, rows)
+    if ok and not keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"logs kept in {workdir}")
+    if not ok:
+        raise SystemExit(1)
+    return rows

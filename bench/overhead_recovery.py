@@ -27,7 +27,6 @@ import argparse
 import os
 import random
 import secrets
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -216,12 +215,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print(f"machine: {machine}, {load} at the end; {services}")
     print("- overhead ratios (Pay → result ÷ gateway's own), sorted: "
           + " ".join(f"{r:.3f}" for r in sorted(over["ratio"])))
-    print(f"\n{figures.format_table(rows)}\n", flush=True)
-    if args.rows_json:
-        figures.write_rows(args.rows_json, rows)
-    if not args.keep_logs:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return rows
+    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import contextlib
 import os
 import random
 import secrets
-import shutil
 import sys
 import tempfile
 import threading
@@ -260,17 +259,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print(f"machine: {machine}, {load} at the end; {services}")
     for note in notes:
         print(f"- {note}")
-    print(f"\n{figures.format_table(rows)}\n", flush=True)
-    if args.rows_json:
-        figures.write_rows(args.rows_json, rows)
     ok = all(not r.failures and not r.lost for r in rounds)
-    if ok and not args.keep_logs:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"logs kept in {workdir / 'logs'}")
-    if not ok:
-        raise SystemExit(1)
-    return rows
+    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
 
 
 def channel_layer_backend() -> str:

@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import threading
@@ -262,16 +261,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print(f"machine: {machine}, {load} at the end")
     for note in notes:
         print(f"- {note}")
-    print(f"\n{figures.format_table(rows)}\n", flush=True)
-    if args.rows_json:
-        figures.write_rows(args.rows_json, rows)
-    if ok and not args.keep_logs:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"logs kept in {workdir}")
-    if not ok:
-        raise SystemExit(1)
-    return rows
+    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

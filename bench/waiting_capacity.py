@@ -26,7 +26,6 @@ import http.client
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import threading
@@ -307,16 +306,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     for name, messages in console.log_errors().items():
         for message, n in messages.most_common(3):
             print(f"- {name}.log: {n} times: ERROR {message}")
-    print(f"\n{figures.format_table(rows)}\n", flush=True)
-    if args.rows_json:
-        figures.write_rows(args.rows_json, rows)
-    if ok and not args.keep_logs:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"logs kept in {workdir / 'logs'}")
-    if not ok:
-        raise SystemExit(1)
-    return rows
+    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":
