@@ -31,8 +31,8 @@ from lanes.models import Store
 from payments.gateway import client_for
 from payments.iotpay import IOTPayClient, IOTPayError, OrderNotFound, PayOrder
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt
-from payments.money import format_money
 from payments.services import attempt_requery, attempt_resolve
+from payments.services.gateway_steps import order_differences
 from payments.services.transitions import record_exchange, record_note
 
 S = AttemptStatus
@@ -66,9 +66,8 @@ def compare_with_gateway(attempt: PaymentAttempt, order: PayOrder | None) -> str
     if attempt.status in (S.DECLINED, S.FAILED) and paid:
         return (f"{attempt.status.title()} here, but {_gateway_text(status)}: "
                 "the customer may have been charged.")
-    if attempt.status == S.APPROVED and order is not None and order.amount not in (None, attempt.amount):
-        return (f"IOTPay's amount {format_money(order.amount, attempt.currency)} differs from ours "
-                f"{format_money(attempt.amount, attempt.currency)}.")
+    if attempt.status == S.APPROVED and order is not None and (differences := order_differences(attempt, order)):
+        return f"IOTPay's order differs from ours: {differences}."
     return ""
 
 

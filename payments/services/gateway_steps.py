@@ -167,7 +167,7 @@ def _apply_send_outcome(
                     **answered)
 
 
-def _mismatch(attempt: PaymentAttempt, order: PayOrder) -> str:
+def order_differences(attempt: PaymentAttempt, order: PayOrder) -> str:
     """What in IOTPay's order differs from ours; a missing amount or currency counts as different."""
     problems = []
     if order.mch_order_no != attempt.mch_order_no:
@@ -201,7 +201,7 @@ def _apply_order(attempt: PaymentAttempt, order: PayOrder, *, source: str, **ans
     from_statuses = [S.SENT, S.UNKNOWN, S.NEEDS_REVIEW]
     common = {**answered, "gateway_status": order.status,
               "pay_order_id": order.pay_order_id or answered.get("pay_order_id") or attempt.pay_order_id}
-    if problems := _mismatch(attempt, order):
+    if problems := order_differences(attempt, order):
         transition(attempt.pk, from_statuses=[S.SENT, S.UNKNOWN], to=S.NEEDS_REVIEW,
                    cause=f"{source}: IOTPay's order differs from ours ({problems})",
                    message=f"IOTPay's record differs from this sale: {problems}"[:255], **common)
