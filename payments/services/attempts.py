@@ -36,10 +36,15 @@ class AttemptCreation:
     created: bool
 
 
-def new_mch_order_no() -> str:
-    """Our mchOrderNo: 'SC' + UTC time to the millisecond + 6 random characters, 23 characters in all."""
+def new_merchant_reference(prefix: str) -> str:
+    """Our mchOrderNo ('SC') or mchRefundNo ('RF'): prefix + UTC time to the millisecond + 6 random
+    characters, 23 characters in all (IOTPay allows 30)."""
     now = datetime.now(UTC)
-    return f"SC{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(3).upper()}"
+    return f"{prefix}{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(3).upper()}"
+
+
+def new_mch_order_no() -> str:
+    return new_merchant_reference("SC")
 
 
 def _existing_for_key(lane: Lane, idempotency_key: str | None) -> PaymentAttempt | None:

@@ -10,9 +10,8 @@ then needs review. As for attempts, no transaction or database connection is hel
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +34,7 @@ from payments.iotpay import (
 )
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
+from payments.services.attempts import new_merchant_reference
 from payments.services.transitions import record_exchange, transition
 
 S = AttemptStatus
@@ -78,9 +78,7 @@ class RefundCreation:
 
 
 def new_mch_refund_no() -> str:
-    """Our mchRefundNo: 'RF' + UTC time to the millisecond + 6 random characters, 23 characters in all."""
-    now = datetime.now(UTC)
-    return f"RF{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(3).upper()}"
+    return new_merchant_reference("RF")
 
 
 def refundable_balance(attempt: PaymentAttempt) -> int:
