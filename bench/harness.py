@@ -237,6 +237,9 @@ class ConsoleConfig:
     default_concurrency: int = 8
     think_time: float = 0.2
     interactive_timeout: float = 150.0
+    # A second Daphne process that serves only the lanes' websockets (nginx's `location /ws/` sending
+    # to its own upstream, docs/running.md): pushes do not queue behind the POSTs' Django work.
+    websocket_port: int | None = None
 
 
 class Console:
@@ -252,14 +255,13 @@ class Console:
         logs.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.url = f"http://127.0.0.1:{config.daphne_port}"
+        # Where the benchmark opens the lanes' websockets: the websocket-only Daphne when there is one.
+        self.websocket_url = f"http://127.0.0.1:{config.websocket_port or config.daphne_port}"
         self.sandbox_url = f"http://127.0.0.1:{config.sandbox_port}"
+        self._env, self._logs = env, logs
+        self.sandbox_data = workdir / "sandbox.sqlite3"
         self.procs = {
-            # The merchant key goes by environment, not argv, where `ps` would show it.
-            "sandbox": Proc("sandbox", [
-                py, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", str(config.sandbox_port),
-                "--think-time", str(config.think_time), "--interactive-timeout", str(config.interactive_timeout),
-                "--late-delay", "6", "--hang-time", "8", "--data", str(workdir / "sandbox.sqlite3")],
-                {**env, "IOTPAY_SANDBOX_MERCHANTS": config.merchant}, logs),
+            "sandbox": self._sandbox_proc(config.think_time, self.sandbox_data),
             "gateway": Proc("gateway", [*celery, "worker", "-Q", "gateway", "-P", "threads",
                                         "-c", str(config.gateway_concurrency), "-n", f"gateway-{tag}@%h", *common],
                             env, logs, ready="ready."),
@@ -271,6 +273,32 @@ class Console:
             "daphne": Proc("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(config.daphne_port),
                                       "store_console.asgi:application"], env, logs),
         }
+        if config.websocket_port:
+            self.procs["daphne-ws"] = Proc("daphne-ws", [
+                py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(config.websocket_port),
+                "store_console.asgi:application"], env, logs)
+
+    def _sandbox_proc(self, think_time: float, data: Path) -> Proc:
+        config = self.config
+        # The merchant key goes by environment, not argv, where `ps` would show it.
+        return Proc("sandbox", [
+            sys.executable, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", str(config.sandbox_port),
+            "--think-time", str(think_time), "--interactive-timeout", str(config.interactive_timeout),
+            "--late-delay", "6", "--hang-time", "8", "--data", str(data)],
+            {**self._env, "IOTPAY_SANDBOX_MERCHANTS": config.merchant}, self._logs)
+
+    def restart_sandbox(self, *, think_time: float, data: Path, timeout: float = 30) -> None:
+        """Another cardholder speed between rounds: the sandbox again, on the same port, with its own file.
+        Only while no call is open."""
+        self.procs["sandbox"].stop()
+        self.sandbox_data = data
+        self.procs["sandbox"] = self._sandbox_proc(think_time, data)
+        self.procs["sandbox"].start()
+        deadline = time.monotonic() + timeout
+        while not _answers(f"{self.sandbox_url}/_sandbox/health"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not restart within {timeout:.0f}s; logs in {self.log_dir}")
+            time.sleep(0.1)
 
     def start(self, timeout: float = 90) -> None:
         for proc in self.procs.values():
@@ -279,6 +307,7 @@ class Console:
         checks: list[Callable[[], bool]] = [
             lambda: _answers(f"{self.sandbox_url}/_sandbox/health"),
             lambda: _answers(f"{self.url}/healthz"),
+            lambda: _answers(f"{self.websocket_url}/healthz"),
         ]
         while not (all(p.is_ready() for p in self.procs.values()) and all(check() for check in checks)):
             if time.monotonic() > deadline:

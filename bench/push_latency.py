@@ -5,11 +5,16 @@ moment the gateway answers create_order to the moment the lane's websocket clien
 (APPROVED) snapshot.
 
 How: the real processes (IOTPay sandbox, both Celery workers, beat, Daphne) on PostgreSQL and Redis, every
-lane's websocket open as its checkout page would hold it (one thread per websocket in this process). For
-each round of N lanes (10, 100, 500), the N payments ($12.50, approved after the sandbox's think time,
-1.0 s, the same for every order) are POSTed together from a pool of threads; `--jitter S` adds a uniform
-random 0..S s pause before each POST (default 0: the answers come out as close together as the POSTs
-went in, the worst case). Clocks, all this machine's:
+lane's websocket open as its checkout page would hold it (one thread per websocket in this process). By
+default the websockets are served by a Daphne process of their own, as nginx's `location /ws/` sends them
+to their own upstream in docs/running.md (`--no-websocket-daphne`: one Daphne for everything). For each
+round of N lanes (10, 100, 500), the N payments ($12.50, approved after the sandbox's think time, the same
+for every order) are POSTed together from a pool of threads; `--jitter S` adds a uniform random 0..S s pause
+before each POST. The think time (20 s) is longer than the console takes to accept 500 POSTs, so every lane
+of a round is waiting on its cardholder when the first answer comes: N lanes paying concurrently, and the
+answers come back as close together as the POSTs went in. The round says how many were waiting. A last
+*burst* round runs the largest N again with a 1 s cardholder (`--burst-think-time`): the answers then come
+back while the POSTs are still arriving, and both compete for the two cores. Clocks, all this machine's:
 
 - answered: the sandbox's `answeredAt` (the create_order answer handed to its HTTP server, after its own
   writes; iotpay_sandbox/store.py `order_times`, read from its data file);
@@ -17,7 +22,8 @@ went in, the worst case). Clocks, all this machine's:
   that commits the final state, after the confirming query_order);
 - received: `time.time()` when the websocket client read the message.
 
-    .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--gateway-concurrency 600] [--jitter 0]
+    .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
+                                           [--gateway-concurrency 600] [--jitter 0] [--no-websocket-daphne]
 
 Prints figures, asserts nothing about time; exits 1 when a payment did not end APPROVED or a step broke.
 """
@@ -54,9 +60,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lanes", default="10,100,500", help="lanes paying together, one round each (10,100,500)")
     parser.add_argument("--gateway-concurrency", type=int, default=600, help="gateway worker threads (600)")
     parser.add_argument("--default-concurrency", type=int, default=8)
-    parser.add_argument("--think-time", type=float, default=1.0, help="the sandbox cardholder's think time (1.0)")
+    parser.add_argument("--think-time", type=float, default=20.0,
+                        help="the sandbox cardholder's think time (20: every lane of a round is waiting on its "
+                             "cardholder before the first answer comes, i.e. N lanes paying concurrently)")
+    parser.add_argument("--burst-think-time", type=float, default=1.0,
+                        help="then the largest round once more with this think time (1.0): the answers come back "
+                             "while the POSTs are still arriving; 0 skips it")
     parser.add_argument("--jitter", type=float, default=0.0,
                         help="uniform random 0..S s pause before each POST (default 0: worst case)")
+    parser.add_argument("--websocket-daphne", action=argparse.BooleanOptionalAction, default=True,
+                        help="serve the lanes' websockets from a second Daphne process, as nginx's `location /ws/` "
+                             "would (default); --no-websocket-daphne: one Daphne for everything")
     parser.add_argument("--post-threads", type=int, default=32, help="threads POSTing the payments (32)")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     parser.add_argument("--keep-logs", action="store_true")
@@ -95,6 +109,8 @@ class Round:
         self.load = ""
         self.lost: list[str] = []  # lanes whose final snapshot never reached the websocket
         self.backlog_peak = 0
+        self.think_time = 0.0
+        self.in_flight_at_first_answer = 0  # orders the sandbox had received before it sent its first answer
 
 
 class BacklogSampler:
@@ -122,8 +138,10 @@ class BacklogSampler:
 
 
 def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher], n: int,
-              args: argparse.Namespace, data_path: Path) -> Round:
+              args: argparse.Namespace, think_time: float) -> Round:
     result = Round(n)
+    result.think_time = think_time
+    data_path = console.sandbox_data
     codes = [str(i) for i in range(1, n + 1)]
     rng = random.Random(n)
 
@@ -140,7 +158,7 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
         attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
     result.posted_in = time.monotonic() - started
     received = {}
-    deadline = time.monotonic() + 60 + args.think_time
+    deadline = time.monotonic() + 60 + think_time
     for code in codes:
         try:
             received[code] = watchers[code].wait_status(attempts[code]["id"], FINAL,
@@ -171,7 +189,17 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
         result.answer_to_commit.append(committed - answered_at)
         result.commit_to_received.append(final.wall - committed)
     result.answers_spread = max(answered) - min(answered) if answered else 0.0
+    if answered:
+        first_answer = min(answered)
+        received_at = [times.get(a["mch_order_no"], {}).get("receivedAt") for a in attempts.values()]
+        result.in_flight_at_first_answer = sum(1 for t in received_at if t is not None and t < first_answer)
     return result
+
+
+def backlog_text(r: Round) -> str:
+    if channel_layer_backend() != "RedisChannelLayer":
+        return ""  # the pubsub layer queues nothing in Redis
+    return f"peak channel-layer backlog {r.backlog_peak} messages; "
 
 
 def p99_text(seconds: list[float]) -> str:
@@ -181,9 +209,12 @@ def p99_text(seconds: list[float]) -> str:
 def table(rounds: list[Round]) -> list[Row]:
     rows = []
     for r in rounds:
-        tag = f"[{r.n} lanes{f', {len(r.lost)} finals never received' if r.lost else ''}]"
+        burst = r.in_flight_at_first_answer < r.n
+        tag = (f"[{r.n} lanes{f', {r.think_time:g} s cardholder, burst' if burst else ''}"
+               f"{f', {len(r.lost)} finals never received' if r.lost else ''}]")
+        # The target is for N lanes paying concurrently: every one waiting on its cardholder at once.
         rows.append(summarize(BENCH, f"answer → final on websocket {tag} ({p99_text(r.answer_to_received)})",
-                              r.answer_to_received, TARGET_MS))
+                              r.answer_to_received, None if burst else TARGET_MS))
         rows.append(summarize(BENCH, f"  answer → final committed {tag} ({p99_text(r.answer_to_commit)})",
                               r.answer_to_commit))
         rows.append(summarize(BENCH, f"  committed → websocket {tag} ({p99_text(r.commit_to_received)})",
@@ -196,6 +227,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     harness.stop_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="bench-push-latency-"))
     sandbox_port, daphne_port = harness.free_port(), harness.free_port()
+    websocket_port = harness.free_port() if args.websocket_daphne else None
     env = console_env(args, sandbox_port, workdir)
     db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
     machine = harness.machine_summary()
@@ -211,7 +243,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     connection.close()
     config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
                            daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
-                           default_concurrency=args.default_concurrency, think_time=args.think_time)
+                           default_concurrency=args.default_concurrency, think_time=args.think_time,
+                           websocket_port=websocket_port)
     console = Console(env, config, workdir)
     watchers: dict[str, LaneWatcher] = {}
     rounds: list[Round] = []
@@ -221,16 +254,22 @@ def main(argv: list[str] | None = None) -> list[Row]:
         session = harness.login(console.url, "bench", password)
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.post_threads))
         t0 = time.monotonic()
-        watchers = harness.open_lane_watchers(console.url, [str(i) for i in range(1, lanes + 1)], session)
+        watchers = harness.open_lane_watchers(console.websocket_url, [str(i) for i in range(1, lanes + 1)], session)
         notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s")
-        run_round(console, session, watchers, min(args.rounds), args, workdir / "sandbox.sqlite3")  # warm-up
-        for n in args.rounds:
-            r = run_round(console, session, watchers, n, args, workdir / "sandbox.sqlite3")
+        run_round(console, session, watchers, min(args.rounds), args, args.think_time)  # warm-up
+        plan = [(n, args.think_time) for n in args.rounds]
+        if args.burst_think_time:
+            plan.append((max(args.rounds), args.burst_think_time))
+        for n, think_time in plan:
+            if think_time != args.think_time:
+                console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
+            r = run_round(console, session, watchers, n, args, think_time)
             rounds.append(r)
-            notes.append(f"{n} lanes: POSTed in {r.posted_in:.2f} s; the sandbox's answers spread over "
-                         f"{r.answers_spread:.2f} s (first to last answeredAt); not approved: {r.failures or 'none'}; final snapshot never received "
-                         f"on {len(r.lost)} lanes; peak channel-layer backlog {r.backlog_peak} messages; "
-                         f"load average {r.load} after the round; CPU used per payment: "
+            notes.append(f"{n} lanes, {think_time:g} s cardholder: POSTed in {r.posted_in:.2f} s; "
+                         f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
+                         f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
+                         f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
+                         f"lanes; {backlog_text(r)}load average {r.load} after the round; CPU used per payment: "
                          + ", ".join(f"{name} {sec / n * 1000:.1f} ms" for name, sec in r.cpu.items()))
         gateway = console.status("gateway")
         notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "
@@ -253,8 +292,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
           f"on the lane's websocket")
     print(f"settings: gateway worker -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
           f"{env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -c "
-          f"{args.default_concurrency}; sandbox think time {args.think_time} s (fixed); POSTs from "
-          f"{args.post_threads} threads, jitter 0..{args.jitter} s before each; one Daphne process; "
+          f"{args.default_concurrency}; sandbox think time {args.think_time} s (fixed; burst round {args.burst_think_time} s); POSTs from "
+          f"{args.post_threads} threads, jitter 0..{args.jitter} s before each; "
+          f"{'two Daphne processes (HTTP; websockets)' if args.websocket_daphne else 'one Daphne process'}; "
+          f"database pool {env.get('CONSOLE_DB_POOL_SIZE', '20 (default)')} per process; "
           f"channel layer {channel_layer_backend()}")
     print(f"machine: {machine}, {load} at the end; {services}")
     for note in notes:

@@ -119,6 +119,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Never ATOMIC_REQUESTS: views enqueue tasks on commit and must not hold a transaction open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# PostgreSQL: each process keeps a pool of at most CONSOLE_DB_POOL_SIZE connections (psycopg_pool, through
+# Django's "pool" option) and lends one to a request or a task step for as long as Django would have kept
+# its own. Without it, every request and every step of a payment opened a new connection: a new
+# PostgreSQL backend process each time (bench/push_latency.py). A thread that finds the pool empty waits up
+# to CONSOLE_DB_POOL_TIMEOUT seconds. 0 turns the pool off (then CONN_MAX_AGE applies).
+CONSOLE_DB_POOL_SIZE = env.int("CONSOLE_DB_POOL_SIZE", default=20)
+CONSOLE_DB_POOL_TIMEOUT = env.float("CONSOLE_DB_POOL_TIMEOUT", default=60.0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and CONSOLE_DB_POOL_SIZE > 0:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise environ.ImproperlyConfigured(
+            "CONN_MAX_AGE must be 0 while the connection pool is on (CONSOLE_DB_POOL_SIZE > 0)")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, CONSOLE_DB_POOL_SIZE),
+        "max_size": CONSOLE_DB_POOL_SIZE,
+        "timeout": CONSOLE_DB_POOL_TIMEOUT,
+        "name": "console",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -153,8 +170,8 @@ REDIS_URL = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
 # Redis at worst and covers ~5000 lanes per Daphne process.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [channels_host(REDIS_URL)], "capacity": 20000, "expiry": 30},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [channels_host(REDIS_URL)]},
     }
 }
 

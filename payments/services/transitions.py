@@ -47,8 +47,12 @@ def transition(
     """
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     now = timezone.now()
-    with transaction.atomic():
-        row = model.objects.select_for_update().filter(pk=obj_id, status__in=allowed_from).first()
+    # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
+    with transaction.atomic(savepoint=False):
+        rows = model.objects.select_for_update(of=("self",)).filter(pk=obj_id, status__in=allowed_from)
+        if model is PaymentAttempt:
+            rows = rows.select_related("lane")  # the pushed snapshot names the lane; only the attempt is locked
+        row = rows.first()
         if row is None:
             return None
         previous = row.status
@@ -76,8 +80,9 @@ def transition(
 
 def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
     """Change fields other than the status (answer details, poll count) while the status is one of these."""
-    with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().filter(pk=attempt_id, status__in=list(in_statuses)).first()
+    with transaction.atomic(savepoint=False):
+        attempt = (PaymentAttempt.objects.select_for_update(of=("self",)).select_related("lane")
+                   .filter(pk=attempt_id, status__in=list(in_statuses)).first())
         if attempt is None:
             return None
         for name, value in fields.items():
