@@ -163,11 +163,11 @@ WHITENOISE_USE_FINDERS = True
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
 
-# capacity: channels_redis queues every message for one Daphne process's websockets in ONE sorted set and
-# drops (silently, an INFO log) what arrives while it holds `capacity` messages. A burst of payments pushes
-# ~4 messages per lane (CREATED, SENT, answer, final): at 1500, 500 lanes paying at once lost the final
-# snapshot on 57 checkout pages (bench/push_latency.py). Messages are small (~1 KB): 20000 is ~20 MB of
-# Redis at worst and covers ~5000 lanes per Daphne process.
+# The pubsub layer (channels_redis.pubsub): a push is one Redis PUBLISH, and each Daphne process takes its
+# websockets' messages off one subscribed connection. The default RedisChannelLayer queued every message for
+# a Daphne process in one sorted set and took them off one round trip at a time: with 500 lanes paying at
+# once the last results reached their pages 15 s late (bench/push_latency.py; docs/performance.md §1).
+# Nothing is kept for a page that is not connected: a page re-reads the attempt when its socket (re)opens.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -217,6 +217,11 @@ CONSOLE_CLIENT_IP = env.str("CONSOLE_CLIENT_IP", default="127.0.0.1")
 CONSOLE_GATEWAY_DB_CONNECTIONS = env.int("CONSOLE_GATEWAY_DB_CONNECTIONS", default=20)
 if CONSOLE_GATEWAY_DB_CONNECTIONS < 1:
     raise environ.ImproperlyConfigured("CONSOLE_GATEWAY_DB_CONNECTIONS must be at least 1")
+if "pool" in DATABASES["default"].get("OPTIONS", {}) and CONSOLE_GATEWAY_DB_CONNECTIONS > CONSOLE_DB_POOL_SIZE:
+    # Every slot must find a pooled connection at once, or the answers of finished payments would queue twice.
+    raise environ.ImproperlyConfigured(
+        f"CONSOLE_GATEWAY_DB_CONNECTIONS ({CONSOLE_GATEWAY_DB_CONNECTIONS}) must not exceed CONSOLE_DB_POOL_SIZE "
+        f"({CONSOLE_DB_POOL_SIZE})")
 
 LOGGING = {
     "version": 1,
