@@ -240,6 +240,8 @@ class ConsoleConfig:
     # A second Daphne process that serves only the lanes' websockets (nginx's `location /ws/` sending
     # to its own upstream, docs/running.md): pushes do not queue behind the POSTs' Django work.
     websocket_port: int | None = None
+    # Gateway worker processes, each `-c gateway_concurrency`: one process runs Python on one core at a time.
+    gateway_processes: int = 1
 
 
 class Console:
@@ -273,6 +275,10 @@ class Console:
             "daphne": Proc("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(config.daphne_port),
                                       "store_console.asgi:application"], env, logs),
         }
+        for n in range(2, config.gateway_processes + 1):
+            self.procs[f"gateway-{n}"] = Proc(f"gateway-{n}", [
+                *celery, "worker", "-Q", "gateway", "-P", "threads", "-c", str(config.gateway_concurrency),
+                "-n", f"gateway{n}-{tag}@%h", *common], env, logs, ready="ready.")
         if config.websocket_port:
             self.procs["daphne-ws"] = Proc("daphne-ws", [
                 py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(config.websocket_port),

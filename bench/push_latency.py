@@ -23,7 +23,7 @@ back while the POSTs are still arriving, and both compete for the two cores. Clo
 - received: `time.time()` when the websocket client read the message.
 
     .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
-                                           [--gateway-concurrency 600] [--jitter 0] [--no-websocket-daphne]
+                                           [--gateway-processes 2] [--gateway-concurrency 300] [--jitter 0] [--no-websocket-daphne]
 
 Prints figures, asserts nothing about time; exits 1 when a payment did not end APPROVED or a step broke.
 """
@@ -58,7 +58,11 @@ FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.push_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--lanes", default="10,100,500", help="lanes paying together, one round each (10,100,500)")
-    parser.add_argument("--gateway-concurrency", type=int, default=600, help="gateway worker threads (600)")
+    parser.add_argument("--gateway-concurrency", type=int, default=300,
+                        help="threads of each gateway worker process (300)")
+    parser.add_argument("--gateway-processes", type=int, default=2,
+                        help="gateway worker processes, each with --gateway-concurrency threads (2: one per core, "
+                             "as docs/running.md advises)")
     parser.add_argument("--default-concurrency", type=int, default=8)
     parser.add_argument("--think-time", type=float, default=20.0,
                         help="the sandbox cardholder's think time (20: every lane of a round is waiting on its "
@@ -76,8 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
     args.rounds = [int(n) for n in args.lanes.split(",") if n.strip()]
-    if args.gateway_concurrency < max(args.rounds):
-        parser.error("--gateway-concurrency must be at least the largest round")
+    if args.gateway_concurrency * args.gateway_processes < max(args.rounds):
+        parser.error("--gateway-concurrency times --gateway-processes must be at least the largest round")
     return args
 
 
@@ -244,7 +248,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
                            daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
                            default_concurrency=args.default_concurrency, think_time=args.think_time,
-                           websocket_port=websocket_port)
+                           websocket_port=websocket_port, gateway_processes=args.gateway_processes)
     console = Console(env, config, workdir)
     watchers: dict[str, LaneWatcher] = {}
     rounds: list[Round] = []
@@ -290,7 +294,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n{BENCH}: N lanes pay at once, create_order answer (sandbox answeredAt) → final snapshot read "
           f"on the lane's websocket")
-    print(f"settings: gateway worker -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
+    print(f"settings: {args.gateway_processes} gateway worker process(es), each -P threads -c "
+          f"{args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
           f"{env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -c "
           f"{args.default_concurrency}; sandbox think time {args.think_time} s (fixed; burst round {args.burst_think_time} s); POSTs from "
           f"{args.post_threads} threads, jitter 0..{args.jitter} s before each; "

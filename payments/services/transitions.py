@@ -52,8 +52,9 @@ def transition(
         rows = model.objects.select_for_update(of=("self",)).filter(pk=obj_id, status__in=allowed_from)
         if model is PaymentAttempt:
             rows = rows.select_related("lane")  # the pushed snapshot names the lane; only the attempt is locked
-        row = rows.first()
-        if row is None:
+        try:
+            row = rows.get()  # get(), not first(): no ORDER BY for a primary key
+        except model.DoesNotExist:
             return None
         previous = row.status
         for name, value in fields.items():
@@ -81,9 +82,10 @@ def transition(
 def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
     """Change fields other than the status (answer details, poll count) while the status is one of these."""
     with transaction.atomic(savepoint=False):
-        attempt = (PaymentAttempt.objects.select_for_update(of=("self",)).select_related("lane")
-                   .filter(pk=attempt_id, status__in=list(in_statuses)).first())
-        if attempt is None:
+        try:
+            attempt = (PaymentAttempt.objects.select_for_update(of=("self",)).select_related("lane")
+                       .get(pk=attempt_id, status__in=list(in_statuses)))
+        except PaymentAttempt.DoesNotExist:
             return None
         for name, value in fields.items():
             setattr(attempt, name, value)
