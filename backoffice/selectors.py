@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, Lag
+from django.db.models.functions import Coalesce, Collate, Lag
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
@@ -297,25 +297,32 @@ def duplicate_window() -> timedelta:
 def possible_duplicates(store: Store, day: date) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Approvals of the day that follow another approval with the same card last 4 and total, on any lane
     of the store, within the window: (later attempt, earlier attempt). One window query (LAG over
-    card_last4, total ordered by time); the range starts one window early so a pair across midnight counts."""
+    card_last4, total ordered by time) on the few columns it needs, then the pairs' details; the range
+    starts one window early so a pair across midnight counts."""
     start, end = day_bounds(store, day)
     window = duplicate_window()
-    partition = [F("card_last4"), F("amount") + F("tip")]
+    last4: Any = F("card_last4")
+    if connection.vendor == "postgresql":
+        # Grouping needs equality only: bytewise comparison sorts a busy day's approvals several times
+        # faster than the database's language collation.
+        last4 = Collate(last4, "C")
+    partition = [last4, F("amount") + F("tip")]
     order = [F("created_at").asc(), F("id").asc()]
-    rows = list(
+    pairs = [
+        (later, earlier) for later, earlier, at in
         PaymentAttempt.objects.filter(store=store, status=S.APPROVED, created_at__gte=start - window,
                                       created_at__lt=end)
         .exclude(card_last4="")
         .annotate(prev_id=Window(Lag("id"), partition_by=partition, order_by=order),
                   prev_at=Window(Lag("created_at"), partition_by=partition, order_by=order))
         .filter(prev_at__gte=F("created_at") - window)
-        .values(*_EXCEPTION_FIELDS, "prev_id", "prev_at")
+        .values_list("id", "prev_id", "created_at")
         .order_by()
-    )
-    rows = [r for r in rows if r["created_at"] >= start]
-    earlier = {r["id"]: r for r in PaymentAttempt.objects.filter(pk__in={r["prev_id"] for r in rows})
+        if at >= start
+    ]
+    details = {r["id"]: r for r in PaymentAttempt.objects.filter(pk__in={i for pair in pairs for i in pair})
                .values(*_EXCEPTION_FIELDS)}
-    return [(r, earlier[r["prev_id"]]) for r in rows if r["prev_id"] in earlier]
+    return [(details[later], details[earlier]) for later, earlier in pairs if later in details and earlier in details]
 
 
 def latest_run(store: Store, day: date, *, finished: bool = False) -> VerificationRun | None:
