@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 NO_ANSWER = (OutcomeUnknown, InvalidSignature, InvalidResponse)
 
 # A gateway worker holds hundreds of calls open with no database connection; when many end at once,
-# each would open one. These slots bound the connections one worker process opens at a time.
+# each would want one. These slots bound the connections one worker process uses at a time; close()
+# gives the connection back to the process's pool (or closes it when the pool is off).
 _db_slots = threading.BoundedSemaphore(settings.CONSOLE_GATEWAY_DB_CONNECTIONS)
 
 
