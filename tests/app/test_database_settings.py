@@ -1,0 +1,69 @@
+"""The PostgreSQL connection pool as the settings build it from the environment (no database needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.processes import ROOT
+
+SHOW = ("import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}), "
+        "'slots': s.CONSOLE_GATEWAY_DB_CONNECTIONS}))")
+
+
+def settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    base.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="console.example.com",
+                DATABASE_URL="postgres://console@db.example.invalid:5432/console",
+                REDIS_URL="redis://127.0.0.1:6379/0", CONSOLE_VAR_DIR=str(tmp_path),
+                DJANGO_SETTINGS_MODULE="store_console.settings")
+    base.update(env)
+    return subprocess.run([sys.executable, "-c", SHOW], cwd=ROOT, env=base, capture_output=True, text=True,
+                          timeout=60)
+
+
+def shown(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_postgresql_gets_a_pool_of_twenty_connections_by_default(tmp_path: Path) -> None:
+    pool = shown(settings_with(tmp_path))["options"]["pool"]
+
+    assert pool["max_size"] == 20
+    assert pool["min_size"] == 2
+    assert pool["timeout"] == 60.0
+
+
+def test_the_pool_size_and_wait_come_from_the_environment(tmp_path: Path) -> None:
+    pool = shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="8", CONSOLE_DB_POOL_TIMEOUT="5"))["options"]["pool"]
+
+    assert (pool["max_size"], pool["timeout"]) == (8, 5.0)
+
+
+def test_a_pool_size_of_zero_turns_the_pool_off(tmp_path: Path) -> None:
+    assert "pool" not in shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="0"))["options"]
+
+
+def test_sqlite_never_gets_a_pool(tmp_path: Path) -> None:
+    result = settings_with(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    assert "pool" not in shown(result)["options"]
+
+
+def test_persistent_connections_and_the_pool_together_are_refused_with_a_clear_error(tmp_path: Path) -> None:
+    result = settings_with(tmp_path, CONN_MAX_AGE="60")
+
+    assert result.returncode != 0
+    assert "CONN_MAX_AGE must be 0 while the connection pool is on" in result.stderr
+
+
+def test_a_gateway_worker_never_takes_more_slots_than_its_pool_holds(tmp_path: Path) -> None:
+    assert shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="8"))["slots"] == 8
+    assert shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="0", CONSOLE_GATEWAY_DB_CONNECTIONS="30"))["slots"] == 30
