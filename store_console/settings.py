@@ -130,6 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and CONSOLE
     if DATABASES["default"]["CONN_MAX_AGE"]:
         raise environ.ImproperlyConfigured(
             "CONN_MAX_AGE must be 0 while the connection pool is on (CONSOLE_DB_POOL_SIZE > 0)")
+    # The pool checks a connection (one empty round trip) before lending it: one that PostgreSQL closed (a
+    # restart, a failover) is replaced, not handed to the next payment (tests/integration/test_database_pool.py).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, CONSOLE_DB_POOL_SIZE),
         "max_size": CONSOLE_DB_POOL_SIZE,

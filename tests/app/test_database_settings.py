@@ -14,7 +14,7 @@ from tests.processes import ROOT
 
 SHOW = ("import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}), "
-        "'slots': s.CONSOLE_GATEWAY_DB_CONNECTIONS}))")
+        "'checks': s.DATABASES['default']['CONN_HEALTH_CHECKS'], 'slots': s.CONSOLE_GATEWAY_DB_CONNECTIONS}))")
 
 
 def settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -33,8 +33,11 @@ def shown(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def test_postgresql_gets_a_pool_of_twenty_connections_by_default(tmp_path: Path) -> None:
-    pool = shown(settings_with(tmp_path))["options"]["pool"]
+def test_postgresql_gets_a_pool_of_twenty_checked_connections_by_default(tmp_path: Path) -> None:
+    settings = shown(settings_with(tmp_path))
+    pool = settings["options"]["pool"]
+
+    assert settings["checks"] is True  # a connection the server closed is replaced before it is lent
 
     assert pool["max_size"] == 20
     assert pool["min_size"] == 2
