@@ -35,7 +35,7 @@ def _login_required() -> JsonResponse:
 def create_payment(request: HttpRequest, code: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return _login_required()
-    lane = Lane.objects.select_related("store", "store__merchant").filter(code=code).first()
+    lane = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code).first()
     if lane is None:
         return _error(404, f"Unknown lane {code!r}.", code="unknown_lane")
     if not user_can_operate_lane(request.user, lane):
