@@ -60,9 +60,11 @@ def transition(
         for name, value in fields.items():
             setattr(row, name, value)
         row.status = to
+        changed = [*fields, "status", "updated_at"]  # only what changed: the row has some 40 columns
         if to in FINAL_STATUSES:
             row.finalized_at = now
-        row.save()
+            changed.append("finalized_at")
+        row.save(update_fields=changed)
         refund = row if isinstance(row, Refund) else None
         attempt = row if refund is None else PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
         PaymentEvent.objects.create(
@@ -89,7 +91,7 @@ def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> Pay
             return None
         for name, value in fields.items():
             setattr(attempt, name, value)
-        attempt.save()
+        attempt.save(update_fields=[*fields, "updated_at"])
         broadcast.attempt_changed(attempt)
     return attempt
 
