@@ -32,7 +32,7 @@ from payments.iotpay import (
 )
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
-from payments.services.transitions import record_exchange, transition, update
+from payments.services.transitions import record_exchange, record_exchanges, transition, update
 
 S = AttemptStatus
 log = logging.getLogger(__name__)
@@ -152,16 +152,16 @@ def _apply_send_outcome(
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="create_order could not be sent",
                    message=str(outcome)[:255])
         return
-    record_exchange(attempt_id, outcome.exchange, cause="create_order answered")
+    answer = (outcome.exchange, "create_order answered")
     answered = {"answered_at": timezone.now(), "pay_order_id": outcome.pay_order_id or "",
                 "response_verified": outcome.verified}
     if not isinstance(confirmation, QueryOrderResult):
-        record_exchange(attempt_id, getattr(confirmation, "exchange", None),
-                        cause=f"confirming query_order: {confirmation}")
+        record_exchanges(attempt_id, [answer, (getattr(confirmation, "exchange", None),
+                                               f"confirming query_order: {confirmation}")])
         _go_unknown(attempt, cause=f"answer not yet confirmed by query_order ({confirmation})",
                     from_statuses=[S.SENT], **answered)
         return
-    record_exchange(attempt_id, confirmation.exchange, cause="query_order confirming the answer")
+    record_exchanges(attempt_id, [answer, (confirmation.exchange, "query_order confirming the answer")])
     if not _apply_order(attempt, confirmation.order, source="create_order answer confirmed by query_order",
                         **answered):
         _go_unknown(attempt, cause="IOTPay reports the order still in progress", from_statuses=[S.SENT],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -98,10 +98,17 @@ def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> Pay
 
 def record_exchange(attempt_id: int, exchange: Exchange | None, *, cause: str, refund: Refund | None = None) -> None:
     """Keep the request and the answer (redacted) of one gateway call."""
-    data = exchange.as_log() if exchange is not None else {}
-    PaymentEvent.objects.create(
-        attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255], data=data
-    )
+    record_exchanges(attempt_id, [(exchange, cause)], refund=refund)
+
+
+def record_exchanges(attempt_id: int, exchanges: Sequence[tuple[Exchange | None, str]], *,
+                     refund: Refund | None = None) -> None:
+    """Several gateway calls (exchange, cause), in this order, in one INSERT."""
+    PaymentEvent.objects.bulk_create([
+        PaymentEvent(attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255],
+                     data=exchange.as_log() if exchange is not None else {})
+        for exchange, cause in exchanges
+    ])
 
 
 def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
