@@ -14,6 +14,7 @@ The console's own DATABASE_URL / REDIS_URL are never read here, so a developer's
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +45,22 @@ def database_url() -> str:
 
 def redis_url() -> str:
     return os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL
+
+
+@contextlib.contextmanager
+def no_collector_pauses() -> Iterator[None]:
+    """No full garbage collection in this process while it reads the clocks of a round.
+
+    The benchmark's own process (Django loaded, hundreds of websocket threads) stopped for up to 100 ms
+    in a full collection, and every message read meanwhile was stamped that much late. Collect before,
+    not during (as timeit does); reference counting still frees what it can.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def free_port() -> int:

@@ -158,17 +158,18 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
     cpu_before = harness.cpu_seconds_by_process(pids)
     backlog = BacklogSampler(harness.redis_url())
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
-        attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
-    result.posted_in = time.monotonic() - started
     received = {}
-    deadline = time.monotonic() + 60 + think_time
-    for code in codes:
-        try:
-            received[code] = watchers[code].wait_status(attempts[code]["id"], FINAL,
-                                                        timeout=max(0.1, deadline - time.monotonic()))
-        except TimeoutError:
-            result.lost.append(code)
+    with harness.no_collector_pauses():
+        with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
+            attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
+        result.posted_in = time.monotonic() - started
+        deadline = time.monotonic() + 60 + think_time
+        for code in codes:
+            try:
+                received[code] = watchers[code].wait_status(attempts[code]["id"], FINAL,
+                                                            timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                result.lost.append(code)
     backlog.stop()
     result.backlog_peak = backlog.peak
     cpu_after = harness.cpu_seconds_by_process(pids)

@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from lanes.routing import websocket_urlpatterns  # noqa: E402
+from store_console.gc_tuning import freeze_startup_objects  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,3 +20,5 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+freeze_startup_objects()  # after Django, Channels and the routes are loaded: see store_console/gc_tuning.py
