@@ -63,6 +63,43 @@ def no_collector_pauses() -> Iterator[None]:
         gc.enable()
 
 
+@dataclass(frozen=True)
+class BenchStart:
+    """What start_bench prepared."""
+
+    workdir: Path
+    sandbox_port: int
+    daphne_port: int
+    env: dict[str, str]  # every console process's environment (console_env)
+    machine: str  # machine_summary() at the start
+    max_connections: str  # PostgreSQL's
+    services: str  # PostgreSQL's and Redis's versions, for the printed settings
+    password: str  # the benchmark cashier's
+
+
+def start_bench(bench: str, make_env: Callable[[int, Path], dict[str, str]]) -> BenchStart:
+    """The first steps of every benchmark that runs the console: stop cleanly on SIGTERM, a fresh work
+    directory, free ports, the console's environment (`make_env(sandbox_port, workdir)`), the benchmark's
+    database re-created and its Redis database emptied, Django loaded in this process."""
+    import secrets
+    import tempfile
+
+    stop_on_sigterm()
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{bench.replace('_', '-')}-"))
+    sandbox_port, daphne_port = free_port(), free_port()
+    env = make_env(sandbox_port, workdir)
+    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
+    machine = machine_summary()
+    print(f"{bench}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
+          f"{workdir}", flush=True)
+    postgres = reset_database(db_url)
+    max_connections = database_setting(db_url, "max_connections")
+    services = f"PostgreSQL {postgres} (max_connections {max_connections}); Redis {flush_redis(redis_url)}"
+    setup_django(env)
+    return BenchStart(workdir, sandbox_port, daphne_port, env, machine, max_connections, services,
+                      secrets.token_urlsafe(12))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -563,7 +600,9 @@ def post_payment(session: requests.Session, base_url: str, code: str, amount: in
 
 
 def sandbox_request(port: int, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, Any]:
-    """One request to the sandbox on a fresh connection (see waiting_lanes.Run.sandbox for why)."""
+    """One request to the sandbox on a fresh connection: its keep-alive answers lag ~40 ms (headers and body
+    leave in two writes, the second held by Nagle until the client's delayed ACK), which would blur a 10 ms
+    probe."""
     import http.client
     from urllib.parse import urlencode
 
@@ -714,4 +753,4 @@ def set_up_store(*, password: str, devices: list[str], store_name: str = "Bench 
     lanes = [arg for n, device in enumerate(devices, start=1) for arg in ("--lane", f"{n}={device}")]
     call_command("setup_store", "--merchant-id", BENCH_MCH_ID, "--merchant-key", os.environ["TEST_SANDBOX_KEY"],
                  "--job-no", "bench", "--store-name", store_name, *lanes, "--cashier", "bench",
-                 "--password", password, stdout=io.StringIO())
+                 f"--password={password}", stdout=io.StringIO())  # "=": a random password may start with "-"

@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -171,17 +169,9 @@ def table(over: dict[str, list[float]], rec: dict[str, list[float]], args: argpa
 
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-overhead-recovery-"))
-    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
-    env = console_env(args, sandbox_port, workdir)
-    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
-    machine = harness.machine_summary()
-    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
-          f"{workdir}", flush=True)
-    services = f"PostgreSQL {harness.reset_database(db_url)}; Redis {harness.flush_redis(redis_url)}"
-    harness.setup_django(env)
-    password = secrets.token_urlsafe(12)
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
+    machine, services, password = begun.machine, begun.services, begun.password
     set_up_store(password)
     from django.db import connection
 

@@ -31,13 +31,9 @@ Prints figures, asserts nothing about time; exits 1 when a payment did not end A
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import secrets
 import sys
-import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -112,33 +108,8 @@ class Round:
         self.cpu: dict[str, float] = {}  # CPU seconds each process used during the round
         self.load = ""
         self.lost: list[str] = []  # lanes whose final snapshot never reached the websocket
-        self.backlog_peak = 0
         self.think_time = 0.0
         self.in_flight_at_first_answer = 0  # orders the sandbox had received before it sent its first answer
-
-
-class BacklogSampler:
-    """Peak number of messages waiting in the channel layer (channels_redis keeps a Daphne process's
-    messages for all its websockets in one sorted set, `…specific.<id>!`), sampled every 20 ms."""
-
-    def __init__(self, url: str) -> None:
-        import redis
-
-        self.client, self.peak = redis.Redis.from_url(url), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            with contextlib.suppress(Exception):
-                for key in self.client.scan_iter(match="*specific.*", count=1000):
-                    self.peak = max(self.peak, int(self.client.zcard(key)))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.client.close()
 
 
 def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher], n: int,
@@ -156,7 +127,6 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
 
     pids = {name: proc.pid for name, proc in console.procs.items()} | {"bench (this process)": os.getpid()}
     cpu_before = harness.cpu_seconds_by_process(pids)
-    backlog = BacklogSampler(harness.redis_url())
     started = time.monotonic()
     received = {}
     with harness.no_collector_pauses():
@@ -170,8 +140,6 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
                                                             timeout=max(0.1, deadline - time.monotonic()))
             except TimeoutError:
                 result.lost.append(code)
-    backlog.stop()
-    result.backlog_peak = backlog.peak
     cpu_after = harness.cpu_seconds_by_process(pids)
     result.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -201,12 +169,6 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
     return result
 
 
-def backlog_text(r: Round) -> str:
-    if channel_layer_backend() != "RedisChannelLayer":
-        return ""  # the pubsub layer queues nothing in Redis
-    return f"peak channel-layer backlog {r.backlog_peak} messages; "
-
-
 def p99_text(seconds: list[float]) -> str:
     return f"p99 {percentile([s * 1000 for s in seconds], 99):.1f} ms"
 
@@ -229,18 +191,10 @@ def table(rounds: list[Round]) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-push-latency-"))
-    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
+    machine, services, password = begun.machine, begun.services, begun.password
     websocket_port = harness.free_port() if args.websocket_daphne else None
-    env = console_env(args, sandbox_port, workdir)
-    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
-    machine = harness.machine_summary()
-    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
-          f"{workdir}", flush=True)
-    services = (f"PostgreSQL {harness.reset_database(db_url)}; Redis {harness.flush_redis(redis_url)}")
-    harness.setup_django(env)
-    password = secrets.token_urlsafe(12)
     lanes = max(args.rounds)
     set_up_store(password, lanes)
     from django.db import connection
@@ -274,7 +228,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
                          f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
                          f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
                          f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
-                         f"lanes; {backlog_text(r)}load average {r.load} after the round; CPU used per payment: "
+                         f"lanes; load average {r.load} after the round; CPU used per payment: "
                          + ", ".join(f"{name} {sec / n * 1000:.1f} ms" for name, sec in r.cpu.items()))
         gateway = console.status("gateway")
         notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "

@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
-import json
 import os
-import secrets
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -77,16 +73,6 @@ def set_up_store(password: str, lanes: int) -> None:
                          store_name="Capacity Store")
 
 
-def sandbox_get(port: int, path: str) -> tuple[int, dict | list]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        conn.close()
-
-
 class OpenCalls:
     """Polls the sandbox's open create_order count every 100 ms in a thread; keeps the peak."""
 
@@ -98,7 +84,7 @@ class OpenCalls:
     def _run(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(OSError, KeyError, ValueError):
-                stats = sandbox_get(self.port, "/_sandbox/stats")[1]
+                stats = harness.sandbox_request(self.port, "GET", "/_sandbox/stats")[1]
                 self.now, self.received = stats["open_create_calls"], stats["create_order"]
             if self.now > self.peak:
                 self.peak, self.peak_at = self.now, time.monotonic()
@@ -165,7 +151,7 @@ def post_all(console: Console, session: requests.Session, lanes: int, clients: i
 
 def arrival_times(port: int, posted_at: dict[str, float]) -> list[float]:
     """POST → create_order received by the sandbox (its order's createDate, this machine's clock), per order."""
-    _, orders = sandbox_get(port, f"/_sandbox/orders?mchId={MCH_ID}")
+    _, orders = harness.sandbox_request(port, "GET", f"/_sandbox/orders?mchId={MCH_ID}")
     return [row["createDate"] / 1000 - posted_at[row["mchOrderNo"]] for row in orders
             if row["mchOrderNo"] in posted_at]
 
@@ -177,7 +163,7 @@ def probe(console: Console, session: requests.Session, port: int, code: int) -> 
     if status != 201:
         raise RuntimeError(f"new payment on lane {code} answered {status}: {body}")
     path = f"/_sandbox/orders/{MCH_ID}/{body['mch_order_no']}"
-    while sandbox_get(port, path)[1].get("create_calls", 0) < 1:
+    while harness.sandbox_request(port, "GET", path)[1].get("create_calls", 0) < 1:
         if time.monotonic() > t0 + 60:
             raise RuntimeError("create_order of the new payment not received by the sandbox in 60 s")
         time.sleep(0.01)
@@ -208,18 +194,10 @@ def by_name(values: dict[str, int], scale: float = 1, unit: str = "") -> str:
 
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-waiting-capacity-"))
-    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
-    env = console_env(args, sandbox_port, workdir)
-    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
-    machine = harness.machine_summary()
-    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
-          f"{workdir}", flush=True)
-    max_connections = harness.database_setting(db_url, "max_connections") if harness.reset_database(db_url) else "?"
-    services = f"PostgreSQL max_connections {max_connections}; Redis {harness.flush_redis(redis_url)}"
-    harness.setup_django(env)
-    password = secrets.token_urlsafe(12)
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
+    machine, services, password = begun.machine, begun.services, begun.password
+    max_connections = begun.max_connections
     t0 = time.monotonic()
     set_up_store(password, args.lanes)
     from django.db import connection
@@ -240,7 +218,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         idle = harness.RssSampler(pids)
         idle.sample()
         notes.append(f"console processes idle: {idle.peak / MIB:.0f} MiB resident ({by_name(idle.at_peak, MIB, ' MiB')})")
-        with harness.RssSampler(pids) as rss, harness.ConnectionSampler(db_url, every=0.1) as pg, \
+        with harness.RssSampler(pids) as rss, harness.ConnectionSampler(env["DATABASE_URL"], every=0.1) as pg, \
                 OpenCalls(sandbox_port) as open_calls:
             started = time.monotonic()
             snapshots, post_answers, posted_at = post_all(console, session, args.lanes, args.clients, notes)

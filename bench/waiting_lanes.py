@@ -29,12 +29,8 @@ APPROVED or a step broke.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
-import secrets
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -85,18 +81,7 @@ class Run:
         return response.json()
 
     def sandbox(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict]:
-        """One request on a fresh connection: the sandbox's keep-alive answers lag ~40 ms (headers and body
-        leave in two writes, the second held by Nagle until the client's delayed ACK), which would blur
-        a 10 ms probe."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.console.config.sandbox_port, timeout=10)
-        try:
-            body = "&".join(f"{k}={v}" for k, v in (form or {}).items()) if form is not None else None
-            headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"{}")
-        finally:
-            conn.close()
+        return harness.sandbox_request(self.console.config.sandbox_port, method, path, form)
 
     def open_create_calls(self) -> int:
         return self.sandbox("GET", "/_sandbox/stats")[1]["open_create_calls"]
@@ -301,18 +286,9 @@ def held_notes(run: Run, console: Console, ids: dict[str, int], held_for: float,
 
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
-    harness.stop_on_sigterm()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-waiting-lanes-"))
-    sandbox_port, daphne_port = harness.free_port(), harness.free_port()
-    env = console_env(args, sandbox_port, workdir)
-    db_url, redis_url = env["DATABASE_URL"], env["REDIS_URL"]
-    machine = harness.machine_summary()
-    print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}, flushing Redis {redis_url}; work files in "
-          f"{workdir}", flush=True)
-    services = (f"PostgreSQL {harness.reset_database(db_url)} (max_connections "
-                f"{harness.database_setting(db_url, 'max_connections')}); Redis {harness.flush_redis(redis_url)}")
-    harness.setup_django(env)
-    password = secrets.token_urlsafe(12)
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
+    machine, services, password = begun.machine, begun.services, begun.password
     set_up_store(password)
     from django.db import connection
 
@@ -336,10 +312,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
         ids = open_waiting_calls(run, list(waiting))
         held_since = time.monotonic()
         run.notes.append(f"PostgreSQL connections to the database while the {WAITING} calls wait: "
-                         f"{harness.database_connections(db_url)}")
+                         f"{harness.database_connections(env['DATABASE_URL'])}")
         held = measure(run, lane, args.repeat)
         ok = held_notes(run, console, ids, time.monotonic() - held_since, idle_gateway)
-        with harness.ConnectionSampler(db_url) as sampler:
+        with harness.ConnectionSampler(env["DATABASE_URL"]) as sampler:
             drain, counts = release_waiting(run, waiting, ids, args.press_spread)
         failures = WAITING - counts.get("APPROVED", 0)
         ok = ok and failures == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -27,22 +28,17 @@ def _current_snapshot(lane_id: int) -> dict[str, Any] | None:
     return dict(attempt_snapshot(attempt)) if attempt is not None else None
 
 
-class LaneConsumer(AsyncJsonWebsocketConsumer):
-    """Session-authenticated; refused (close code 4403) for users not allowed on the lane."""
+class _GroupConsumer(AsyncJsonWebsocketConsumer):
+    """A page following one group: joined, then its first snapshot, then every attempt change pushed to it."""
 
     group: str | None = None
 
-    async def connect(self) -> None:
-        code = self.scope["url_route"]["kwargs"]["code"]
-        lane = await _lane_for(self.scope["user"], code)
-        if lane is None:
-            await self.close(code=4403)
-            return
-        self.group = lane_group(lane.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+    async def follow(self, group: str, snapshot: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         # Joined first, then read: a change committed in between arrives as a push, never lost.
-        await self.send_json({"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)})
+        await self.send_json(await snapshot())
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -54,6 +50,22 @@ class LaneConsumer(AsyncJsonWebsocketConsumer):
 
     async def attempt_changed(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "attempt", "attempt": event["attempt"]})
+
+
+class LaneConsumer(_GroupConsumer):
+    """Session-authenticated; refused (close code 4403) for users not allowed on the lane."""
+
+    async def connect(self) -> None:
+        code = self.scope["url_route"]["kwargs"]["code"]
+        lane = await _lane_for(self.scope["user"], code)
+        if lane is None:
+            await self.close(code=4403)
+            return
+
+        async def snapshot() -> dict[str, Any]:
+            return {"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)}
+
+        await self.follow(lane_group(lane.pk), snapshot)
 
 
 @database_sync_to_async
@@ -70,32 +82,15 @@ def _wall_snapshot(store: Store) -> dict[str, Any]:
     return dict(lanes_wall_snapshot(store))
 
 
-class StoreLanesConsumer(AsyncJsonWebsocketConsumer):
+class StoreLanesConsumer(_GroupConsumer):
     """The lanes wall of one store: a full snapshot on connect, then every attempt change of its lanes.
 
     Session-authenticated; refused (close code 4403) for users without `lanes.view_lanes_wall`.
     """
-
-    group: str | None = None
 
     async def connect(self) -> None:
         store, refusal = await _wall_store(self.scope["user"], self.scope["url_route"]["kwargs"]["store_id"])
         if store is None:
             await self.close(code=refusal)
             return
-        self.group = store_group(store.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        # Joined first, then read: a change committed in between arrives as a push, never lost.
-        await self.send_json(await _wall_snapshot(store))
-
-    async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-
-    async def attempt_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "attempt", "attempt": event["attempt"]})
+        await self.follow(store_group(store.pk), lambda: _wall_snapshot(store))

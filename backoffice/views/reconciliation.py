@@ -91,9 +91,6 @@ def _present(totals: DayTotals, currency: str) -> dict[str, Any]:
     }
 
 
-# A day with more open exceptions than this shows the most serious first; the CSV has every attempt.
-
-
 @login_required
 @permission_required("payments.view_reconciliation", raise_exception=True)
 @require_GET
@@ -112,6 +109,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         run = latest_run(store, choice.day)
         context.update(
             totals=_present(totals, currency),
+            # A day with more open exceptions shows the most serious first; the CSV has every attempt.
             exceptions=exceptions[:settings.CONSOLE_EXCEPTIONS_SHOWN],
             exception_count=len(exceptions),
             exceptions_hidden=max(0, len(exceptions) - settings.CONSOLE_EXCEPTIONS_SHOWN),
