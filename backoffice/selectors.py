@@ -16,8 +16,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, Collate, Lag
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
@@ -251,6 +264,7 @@ class DayException:
     card_last4: str
     detail: str
     related_id: int | None = None
+    past_window: bool = False  # UNKNOWN only: its polling window has ended, so a person may close it
 
     @property
     def label(self) -> str:
@@ -262,7 +276,13 @@ class DayException:
 
     @property
     def closable(self) -> bool:
-        return self.kind in ExceptionKind.CLOSABLE_BY_NOTE or self.kind == ExceptionKind.NEEDS_REVIEW
+        return (self.kind in ExceptionKind.CLOSABLE_BY_NOTE or self.kind == ExceptionKind.NEEDS_REVIEW
+                or (self.kind == ExceptionKind.UNKNOWN and self.past_window))
+
+    @property
+    def needs_outcome(self) -> bool:
+        """Closing it means saying what happened (and on what evidence), not only why it is no problem."""
+        return self.kind in (ExceptionKind.NEEDS_REVIEW, ExceptionKind.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -347,10 +367,17 @@ def day_exception_report(store: Store, day: date) -> tuple[list[DayException], l
     base = day_attempts(store, day).order_by()
     found: list[DayException] = []
     local_time = zoneinfo.ZoneInfo(store.time_zone)
-    for row in base.filter(status__in=[S.UNKNOWN, S.NEEDS_REVIEW]).values(*_EXCEPTION_FIELDS):
+    open_rows = base.filter(status__in=[S.UNKNOWN, S.NEEDS_REVIEW]).annotate(
+        past_window=ExpressionWrapper(Q(poll_deadline__lte=Now()), output_field=BooleanField()))
+    for row in open_rows.values(*_EXCEPTION_FIELDS, "past_window"):
         if row["status"] == S.UNKNOWN:
-            found.append(_exception(ExceptionKind.UNKNOWN, row, "IOTPay has not given a final outcome yet; "
-                                    "the console is still asking. Do not charge the customer again."))
+            detail = ("IOTPay has not given a final outcome, and the console's polling window has ended: check "
+                      "IOTPay's portal and close it by hand." if row["past_window"] else
+                      "IOTPay has not given a final outcome yet; the console is still asking. Do not charge "
+                      "the customer again.")
+            exception = _exception(ExceptionKind.UNKNOWN, row, detail)
+            exception.past_window = bool(row["past_window"])
+            found.append(exception)
         else:
             found.append(_exception(ExceptionKind.NEEDS_REVIEW, row, row["message"] or
                                     "No final outcome from IOTPay. Check the terminal's own record."))

@@ -31,8 +31,7 @@ from lanes.models import Store
 from payments.gateway import client_for
 from payments.iotpay import IOTPayClient, IOTPayError, OrderNotFound, PayOrder
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt
-from payments.services import attempt_requery, attempt_resolve
-from payments.services.gateway_steps import order_differences
+from payments.services import attempt_requery, attempt_resolve, order_differences
 from payments.services.transitions import record_exchange, record_note
 
 S = AttemptStatus
@@ -257,25 +256,28 @@ REASON_MAX = 500
 
 
 def exception_close(*, attempt_id: int, kind: str, reason: str, user: AbstractBaseUser,
-                    outcome: str = "") -> PaymentAttempt:
-    """A manager closes an exception with a reason: an attempt needing review is resolved with the
-    outcome they established (`attempt_resolve`); other kinds get a note naming the kind, the reason,
-    who and when, and the dashboard stops listing them. Raises ValueError on bad input."""
+                    outcome: str = "", evidence: str = "") -> PaymentAttempt:
+    """A manager closes an exception with a reason: an attempt needing review (or UNKNOWN past its polling
+    window) is resolved with the outcome they established and the evidence they checked (`attempt_resolve`);
+    other kinds get a note naming the kind, the reason, who and when, and the dashboard stops listing them.
+    Raises ValueError on bad input."""
     reason = " ".join(reason.split())
     if not reason:
         raise ValueError("Write why the exception can be closed.")
     if len(reason) > REASON_MAX:
         raise ValueError(f"Keep the reason under {REASON_MAX} characters.")
     attempt = PaymentAttempt.objects.get(pk=attempt_id)
-    if kind == ExceptionKind.NEEDS_REVIEW:
+    if kind in (ExceptionKind.NEEDS_REVIEW, ExceptionKind.UNKNOWN):
         if outcome not in (S.APPROVED, S.DECLINED, S.FAILED):
             raise ValueError("Choose the outcome you established: approved, declined or failed.")
-        resolved = attempt_resolve(attempt_id=attempt_id, status=outcome, user=user, reason=reason)
+        resolved = attempt_resolve(attempt_id=attempt_id, status=outcome, user=user, reason=reason,
+                                   evidence=evidence)
         if resolved is None:
+            if attempt.status == S.UNKNOWN:
+                raise ExceptionNotOpen(f"#{attempt_id}: the console is still asking IOTPay within its window; "
+                                       "wait for it to end, or re-query.")
             raise ExceptionNotOpen(f"#{attempt_id} no longer needs review (it is {attempt.status}).")
         return resolved
-    if kind == ExceptionKind.UNKNOWN:
-        raise ValueError("The console is still asking IOTPay about this payment: re-query or wait for it.")
     if kind not in ExceptionKind.CLOSABLE_BY_NOTE:
         raise ValueError("Unknown kind of exception.")
     with transaction.atomic():

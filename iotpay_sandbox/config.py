@@ -23,6 +23,7 @@ class SandboxConfig:
     late_delay: float = 130.0
     hang_time: float = 600.0
     interactive_timeout: float = 120.0
+    outage_time: float = 30.0
     verbose: bool = False
 
     def __repr__(self) -> str:
@@ -31,5 +32,6 @@ class SandboxConfig:
             f"SandboxConfig(host={self.host!r}, port={self.port}, merchants={sorted(self.merchants)!r}, "
             f"think_time={self.think_time}, data_path={self.data_path!r}, late_delay={self.late_delay}, "
             f"hang_time={self.hang_time}, interactive_timeout={self.interactive_timeout}, "
+            f"outage_time={self.outage_time}, "
             f"verbose={self.verbose})"
         )

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
-import json
 import math
 import random
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import scenarios
+from .answers import (
+    HTML_ERROR_PAGE,
+    Reply,
+    bom_reply,
+    json_reply,
+    now_ms,
+    pay_order_object,
+    poison_deep,
+    poison_huge,
+    query_fields,
+    seq_num,
+)
 from .config import SandboxConfig
 from .protocol import (
     ERR_MERCHANT,
@@ -33,81 +42,7 @@ from .store import OrderRow, RefundRow, Store
 from .terminals import Session, TerminalRegistry
 
 ENDPOINTS = ("create_order", "query_order", "refund_order")
-HTML_ERROR_PAGE = (
-    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
-    b"<h1>Bad Gateway</h1><p>The upstream server returned an invalid response.</p></body></html>"
-)
-
-
-@dataclass
-class Reply:
-    """What to send back; ``drop`` closes the connection without any HTTP answer."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    drop: bool = False
-    ret_code: str | None = None
-    res_code: str | None = None
-    err_code: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_reply(payload: dict[str, Any] | list[Any], status: int = 200) -> Reply:
-    reply = Reply(status=status, body=json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-    if isinstance(payload, dict):
-        reply.ret_code, reply.res_code = payload.get("retCode"), payload.get("resCode")
-        reply.err_code = payload.get("errCode")
-    return reply
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def store_id(mch_id: str) -> str:
-    return hashlib.sha256(f"store:{mch_id}".encode()).hexdigest()[:9]
-
-
-def pay_order_object(row: OrderRow, at_ms: int, *, status: int | None = None,
-                     extra: str | None = None) -> dict[str, Any]:
-    """``payOrder`` as in the reference page's sample; ``status``/``extra`` override (forged answers)."""
-    status = row.status_at(at_ms) if status is None else status
-    paid = status in (2, 3)
-    return {
-        "userName": row.job_no, "storeId": store_id(row.mch_id), "payOrderId": row.pay_order_id,
-        "mchId": row.mch_id, "mchOrderNo": row.mch_order_no, "transId": "", "originalOrderId": "",
-        "channelId": row.channel_id, "currency": row.currency, "amount": row.amount, "tip": row.tip,
-        "rate": 0, "payType": "pay", "refundable": row.refundable if paid else 0, "clientIp": row.client_ip,
-        "deviceId": row.device, "deviceType": "", "notifyUrl": row.notify_url, "subject": row.subject,
-        "body": row.body, "param1": "", "param2": "",
-        "extra": row.extra_at(at_ms) if extra is None else extra,
-        "channelOrderNo": row.channel_order_no if paid else "", "status": status, "remarks": row.remarks,
-        "rateValue": 0, "trxAmount": row.amount + row.tip if paid else 0, "costAmount": 0, "currencyAmount": 0,
-        "paySuccTime": row.resolve_ms if paid else "", "createDate": row.created_ms,
-        "updateDate": max(row.created_ms, min(at_ms, row.resolve_ms)),
-    }
-
-
-def query_fields(row: OrderRow, at_ms: int) -> dict[str, Any]:
-    status = row.status_at(at_ms)
-    paid = status in (2, 3)
-    return {
-        "mchId": row.mch_id, "mchOrderNo": row.mch_order_no, "payOrderId": row.pay_order_id,
-        "channelId": row.channel_id, "currency": row.currency, "amount": row.amount, "tip": row.tip,
-        "clientIp": row.client_ip, "device": row.device, "subject": row.subject, "body": row.body,
-        "extra": row.extra_at(at_ms), "paySuccTime": row.resolve_ms if paid else "",
-        "channelOrderNo": row.channel_order_no if paid else "", "status": status,
-    }
-
-
-def _seq_num(extra: str) -> str:
-    try:
-        return str(json.loads(extra).get("seqNum", ""))
-    except ValueError:
-        return ""
-
-
+ERR_SYSTEM_TIMEOUT = "0010"
 class Gateway:
     """Serves create/query/refund for the configured merchants; one instance per running sandbox."""
 
@@ -216,7 +151,11 @@ class Gateway:
         busy = f"terminal {device} is busy"
         if outcome is Outcome.BUSY:
             return self._refuse(key, ERR_THIRD_PARTY, busy, mchOrderNo=mch_order_no)
+        if outcome is Outcome.REFUSED_DIRTY:
+            return self._refuse(key, ERR_PARAMETER, scenarios.DIRTY_REFUSAL, mchOrderNo=mch_order_no)
         charged = amount + 1 if outcome is Outcome.AMOUNT_MISMATCH else amount
+        if outcome is Outcome.TIP_DIFFERS:
+            tip += 100
         interactive = outcome is Outcome.INTERACTIVE
         row = self._new_order(mch_id, f, outcome, charged, tip)
         session = Session(row.pay_order_id, mch_order_no, charged + tip, row.currency, interactive,
@@ -247,10 +186,10 @@ class Gateway:
         else:
             resolve = created + math.ceil(self.config.think_time * 1000)
         final_status = scenarios.FINAL_STATUS[outcome]
-        if outcome in (Outcome.APPROVED, Outcome.LATE, Outcome.DROP, Outcome.AMOUNT_MISMATCH, Outcome.DECLINED):
+        if outcome in scenarios.PAID_OUTCOMES or outcome is Outcome.DECLINED:
             extra = scenarios.card_extra(amount=charged, device=f["device"], pay_order_id=pay_order_id,
                                          approved=final_status == 2,
-                                         when=dt.datetime.fromtimestamp(resolve / 1000))
+                                         when=dt.datetime.fromtimestamp(resolve / 1000), outcome=outcome)
         else:
             extra = scenarios.NOT_COMPLETED_EXTRA
         return OrderRow(
@@ -259,7 +198,7 @@ class Gateway:
             notify_url=f["notifyUrl"], subject=f["subject"], body=f["body"], request_extra=f["extra"],
             job_no=f["jobNo"], remarks=f.get("remarks", ""), source=f.get("source", ""), outcome=outcome.value,
             final_status=final_status, final_extra=extra,
-            channel_order_no=_seq_num(extra) if final_status == 2 else "",
+            channel_order_no=seq_num(extra) if final_status == 2 else "",
             created_ms=created, resolve_ms=resolve, refundable=charged + tip,
         )
 
@@ -275,7 +214,7 @@ class Gateway:
             row.final_status = 2 if choice == "approve" else 9
             row.final_extra = scenarios.card_extra(amount=row.amount, device=row.device,
                                                    pay_order_id=row.pay_order_id, approved=choice == "approve")
-        row.channel_order_no = _seq_num(row.final_extra) if row.final_status == 2 else ""
+        row.channel_order_no = seq_num(row.final_extra) if row.final_status == 2 else ""
         self.store.resolve_order(row.pay_order_id, final_status=row.final_status, final_extra=row.final_extra,
                                  channel_order_no=row.channel_order_no, resolve_ms=row.resolve_ms)
         if choice is not None:
@@ -294,18 +233,8 @@ class Gateway:
         return receipt or "Transaction Not Completed"
 
     def _create_answer(self, outcome: Outcome, row: OrderRow, key: str) -> Reply:
-        if outcome is Outcome.GATEWAY_FAIL:
-            return self._refuse(key, ERR_THIRD_PARTY, scenarios.NO_RESPONSE_TEXT, payOrderId=row.pay_order_id,
-                                mchOrderNo=row.mch_order_no)
-        if outcome is Outcome.NEVER_ANSWERS:
-            self.stopping.wait(self.config.hang_time)
-            return Reply(drop=True)
-        if outcome is Outcome.DROP:
-            return Reply(drop=True)
-        if outcome is Outcome.HTTP_500:
-            return Reply(status=500, body=b"Internal Server Error", content_type="text/plain; charset=utf-8")
-        if outcome is Outcome.HTML_PAGE:
-            return Reply(status=200, body=HTML_ERROR_PAGE, content_type="text/html; charset=utf-8")
+        if (early := self._broken_create_answer(outcome, row, key)) is not None:
+            return early
         at = max(now_ms(), row.resolve_ms)
         payload: dict[str, Any] = {"retCode": "SUCCESS", "resCode": "SUCCESS", "retParams": "",
                                    "payOrderId": row.pay_order_id, "mchOrderNo": row.mch_order_no,
@@ -317,10 +246,35 @@ class Gateway:
             sign_response(payload, key + "-forged")
         else:
             payload["payOrder"] = pay_order_object(row, at)
-            sign_response(payload, key)
+            nested = {Outcome.SIGNED_SORTED: "sorted", Outcome.UNVERIFIABLE: "spaced"}.get(outcome, "compact")
+            sign_response(payload, key, nested)
         if outcome is Outcome.LATE and self.stopping.wait(self.config.late_delay):
             return Reply(drop=True)
-        return json_reply(payload)
+        return bom_reply(payload) if outcome is Outcome.BOM else json_reply(payload)
+
+    def _broken_create_answer(self, outcome: Outcome, row: OrderRow, key: str) -> Reply | None:
+        """The answers of the cents table that are not a signed order: refusals, errors, poison, nothing."""
+        ids = {"payOrderId": row.pay_order_id, "mchOrderNo": row.mch_order_no}
+        if outcome is Outcome.GATEWAY_FAIL:
+            return self._refuse(key, ERR_THIRD_PARTY, scenarios.NO_RESPONSE_TEXT, **ids)
+        if outcome is Outcome.FAIL_BUT_PAID:
+            return self._refuse(key, ERR_SYSTEM_TIMEOUT, "system error: time-out waiting for the bank", **ids)
+        if outcome is Outcome.NEVER_ANSWERS:
+            self.stopping.wait(self.config.hang_time)
+            return Reply(drop=True)
+        if outcome in (Outcome.DROP, Outcome.QUERY_POISON):
+            return Reply(drop=True)
+        if outcome is Outcome.HTTP_500:
+            return Reply(status=500, body=b"Internal Server Error", content_type="text/plain; charset=utf-8")
+        if outcome is Outcome.HTML_PAGE:
+            return Reply(status=200, body=HTML_ERROR_PAGE, content_type="text/html; charset=utf-8")
+        if outcome is Outcome.BARE_4XX:
+            return Reply(status=400, body=b"", content_type="text/plain")
+        if outcome is Outcome.POISON_DEEP:
+            return poison_deep()
+        if outcome is Outcome.POISON_HUGE:
+            return poison_huge()
+        return None
 
     # ---- query_order -------------------------------------------------------------------------------
     def _query(self, mch_id: str, key: str, f: dict[str, str]) -> Reply:
@@ -333,6 +287,11 @@ class Gateway:
         if row is None:
             return self._refuse(key, ERR_NOT_FOUND, "order not found (merchant order id not found)",
                                 **{name: f[name] for name in ("payOrderId", "mchOrderNo") if name in f})
+        outcome = Outcome(row.outcome)
+        if outcome is Outcome.QUERY_POISON:
+            return poison_deep()
+        if outcome is Outcome.CONFIRM_OUTAGE and now_ms() < row.resolve_ms + self.config.outage_time * 1000:
+            return Reply(status=503, body=b"Service Unavailable", content_type="text/plain")
         payload = {"retCode": "SUCCESS", "resCode": "SUCCESS", **query_fields(row, now_ms())}
         return json_reply(sign_response(payload, key))
 
@@ -356,9 +315,6 @@ class Gateway:
             refundable_after=0,
         )
         kind, refund = self.store.apply_refund(wanted)
-        if kind == "conflict":
-            return self._refuse(key, ERR_PARAMETER, f"mchRefundNo {f['mchRefundNo']} already used for another"
-                                " refund", mchRefundNo=f["mchRefundNo"])
         if kind == "exceeds" or refund is None:
             left = order.refundable
             latest = self.store.order_by_pay_order_id(mch_id, order.pay_order_id)
@@ -366,11 +322,19 @@ class Gateway:
                 left = latest.refundable
             return self._refuse(key, ERR_PARAMETER, f"refund amount exceeds refundable ({wanted.refund_amount}"
                                 f" > {left} left)", mchRefundNo=f["mchRefundNo"], refundable=left)
+        lost = scenarios.refund_outcome_for(refund.refund_amount)
+        if lost is scenarios.RefundOutcome.ANSWER_LOST:
+            return Reply(drop=True)  # applied at the bank; the answer never leaves
+        if lost is scenarios.RefundOutcome.FAIL_BUT_APPLIED:
+            return self._refuse(key, ERR_SYSTEM_TIMEOUT, "system error: time-out waiting for the bank",
+                                mchRefundNo=refund.mch_refund_no)
         payload = {
             "retCode": "SUCCESS", "resCode": "SUCCESS", "mchId": mch_id, "refundOrderId": refund.refund_order_id,
             "mchRefundNo": refund.mch_refund_no, "payOrderId": refund.refund_order_id,
             "originalOrderId": refund.pay_order_id, "payType": "refund", "refundAmount": refund.refund_amount,
             "refundable": refund.refundable_after, "currency": refund.currency, "status": 2,
+            "extra": scenarios.refund_extra(refund_order_id=refund.refund_order_id, device=order.device,
+                                            amount=refund.refund_amount),
         }
         return json_reply(sign_response(payload, key))
 

@@ -43,6 +43,19 @@ class Outcome(Enum):
     HTML_PAGE = "html_page"
     FORGED = "forged"
     AMOUNT_MISMATCH = "amount_mismatch"
+    SIGNED_SORTED = "signed_sorted"
+    FAIL_BUT_PAID = "fail_but_paid"
+    POISON_DEEP = "poison_deep"
+    POISON_HUGE = "poison_huge"
+    CONTROL_TEXT = "control_text"
+    UNVERIFIABLE = "unverifiable"
+    TIP_DIFFERS = "tip_differs"
+    CASHBACK = "cashback"
+    REFUSED_DIRTY = "refused_dirty"
+    BARE_4XX = "bare_4xx"
+    CONFIRM_OUTAGE = "confirm_outage"
+    QUERY_POISON = "query_poison"
+    BOM = "bom"
     INTERACTIVE = "interactive"
 
 
@@ -58,25 +71,60 @@ CENTS_TABLE: dict[int, Outcome] = {
     9: Outcome.HTML_PAGE,
     10: Outcome.FORGED,
     11: Outcome.AMOUNT_MISMATCH,
+    12: Outcome.SIGNED_SORTED,
+    13: Outcome.FAIL_BUT_PAID,
+    14: Outcome.POISON_DEEP,
+    15: Outcome.POISON_HUGE,
+    16: Outcome.CONTROL_TEXT,
+    17: Outcome.UNVERIFIABLE,
+    18: Outcome.TIP_DIFFERS,
+    19: Outcome.CASHBACK,
+    20: Outcome.REFUSED_DIRTY,
+    21: Outcome.BARE_4XX,
+    22: Outcome.CONFIRM_OUTAGE,
+    23: Outcome.QUERY_POISON,
+    24: Outcome.BOM,
     99: Outcome.INTERACTIVE,
 }
+
+# Paid at the bank whatever the answer says (or does not say): query_order tells the truth.
+PAID_OUTCOMES = frozenset({
+    Outcome.APPROVED, Outcome.LATE, Outcome.DROP, Outcome.AMOUNT_MISMATCH, Outcome.SIGNED_SORTED,
+    Outcome.FAIL_BUT_PAID, Outcome.POISON_DEEP, Outcome.POISON_HUGE, Outcome.CONTROL_TEXT, Outcome.UNVERIFIABLE,
+    Outcome.TIP_DIFFERS, Outcome.CASHBACK, Outcome.BARE_4XX, Outcome.CONFIRM_OUTAGE, Outcome.QUERY_POISON,
+    Outcome.BOM,
+})
+
+CONTROL_RECEIPT_TEXT = "000 Approved\x00\x1b@\x1dV\x00 00 Thank\r\nYou\x07\u202e"
+CONTROL_LABEL = "VISA\x1bE\x00 CREDIT\x1d!\x11"
+DIRTY_REFUSAL = "0014 parameter error: jobNo\x00\x1b@\x1dV\x00 unknown login"
 
 # Final status stored on the order for each outcome (what query_order reports once resolved).
 # NEVER_ANSWERS stays "paying" (1) for ever; INTERACTIVE starts as 9 (the time-out) until a press.
 FINAL_STATUS: dict[Outcome, int] = {
-    Outcome.APPROVED: 2,
+    **{outcome: 2 for outcome in PAID_OUTCOMES},
     Outcome.DECLINED: 9,
     Outcome.NOT_COMPLETED: 9,
     Outcome.GATEWAY_FAIL: 9,
-    Outcome.LATE: 2,
     Outcome.NEVER_ANSWERS: 1,
-    Outcome.DROP: 2,
     Outcome.HTTP_500: 9,
     Outcome.HTML_PAGE: 9,
     Outcome.FORGED: 9,
-    Outcome.AMOUNT_MISMATCH: 2,
     Outcome.INTERACTIVE: 9,
 }
+
+
+class RefundOutcome(Enum):
+    """refund_order is scripted by the refund amount's cents too."""
+
+    REFUNDED = "refunded"
+    ANSWER_LOST = "answer_lost"  # cents 07: refunded at the bank, the connection closed unanswered
+    FAIL_BUT_APPLIED = "fail_but_applied"  # cents 10: refunded at the bank, answered FAIL 0010 (a time-out)
+
+
+def refund_outcome_for(amount: int) -> RefundOutcome:
+    return {7: RefundOutcome.ANSWER_LOST, 10: RefundOutcome.FAIL_BUT_APPLIED}.get(amount % 100,
+                                                                                RefundOutcome.REFUNDED)
 
 
 def outcome_for(amount: int) -> Outcome:
@@ -130,7 +178,7 @@ def batch_number(day: dt.date) -> str:
 
 
 def card_extra(*, amount: int, device: str, pay_order_id: str, approved: bool,
-               when: dt.datetime | None = None) -> str:
+               when: dt.datetime | None = None, outcome: Outcome | None = None) -> str:
     """``payOrder.extra`` (a JSON string) for a card that reached the bank: approved or declined."""
     profile = card_profile(amount)
     when = when or dt.datetime.now()
@@ -166,6 +214,32 @@ def card_extra(*, amount: int, device: str, pay_order_id: str, approved: bool,
         "trxTime": when.strftime("%H%M%S"),
         "cvmResults": profile.cvm_results,
         "trxCode": "00",
+    }
+    if outcome is Outcome.CONTROL_TEXT:
+        data.update(receiptDisp=CONTROL_RECEIPT_TEXT, emvLabel=CONTROL_LABEL)
+    elif outcome is Outcome.CASHBACK:
+        data.update(cashbackAmount="20.00", surchargeAmount="1.50")  # decimal strings, as PAX prints them
+    elif outcome is Outcome.BOM:
+        data.update(receiptDisp="000 Approuvée 00 Merci — Café", langCode="F")
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def refund_extra(*, refund_order_id: str, device: str, amount: int) -> str:
+    """The terminal data of a refund (its own invoice, sequence, batch, authorisation and approval text)."""
+    rng = random.Random(refund_order_id)
+    when = dt.datetime.now()
+    data = {
+        "termNum": _device_digits(device, "term", 5),
+        "bankTermNum": _device_digits(device, "bank", 8),
+        "termInvoiceNum": f"{rng.randint(1, 999999):06d}",
+        "seqNum": f"{rng.randint(1, 9_999_999):012d}",
+        "authNum": f"{rng.randint(0, 99999):05d}R",
+        "batchNum": batch_number(when.date()),
+        "receiptDisp": "000 Refund Approved 00",
+        "trxDate": when.strftime("%m%d%Y"),
+        "trxTime": when.strftime("%H%M%S"),
+        "trxCode": "01",
+        "refundAmount": str(amount),
     }
     return json.dumps(data, separators=(",", ":"))
 

@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import pages
+from .answers import Reply, json_reply, now_ms
 from .config import SandboxConfig
-from .gateway import ENDPOINTS, Gateway, Reply, json_reply, now_ms
+from .gateway import ENDPOINTS, Gateway
 from .protocol import ERR_SYSTEM, MAX_BODY
 from .store import OrderRow, RefundRow, Store
 from .terminals import TerminalRegistry
@@ -58,7 +59,7 @@ class SandboxServer(ThreadingHTTPServer):
 
 
 def order_view(row: OrderRow, create_calls: int, query_calls: int, refunds: list[RefundRow],
-               at_ms: int) -> dict[str, Any]:
+               at_ms: int, refund_calls: int | None = None) -> dict[str, Any]:
     return {
         "mchId": row.mch_id, "mchOrderNo": row.mch_order_no, "payOrderId": row.pay_order_id,
         "status": row.status_at(at_ms), "amount": row.amount, "tip": row.tip, "currency": row.currency,
@@ -69,6 +70,7 @@ def order_view(row: OrderRow, create_calls: int, query_calls: int, refunds: list
             for r in refunds
         ],
         "refundable": row.refundable_at(at_ms), "createDate": row.created_ms,
+        **({"refund_calls": refund_calls} if refund_calls is not None else {}),
     }
 
 
@@ -211,7 +213,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return json_reply({"error": "no such order", "create_calls": create_calls,
                                    "query_calls": query_calls}, status=404)
             refunds = store.refunds_for([row.pay_order_id])[row.pay_order_id]
-            return json_reply(order_view(row, create_calls, query_calls, refunds, at))
+            return json_reply(order_view(row, create_calls, query_calls, refunds, at,
+                                         store.refund_calls(mch_id, row.pay_order_id)))
         return json_reply({"error": "not found"}, status=404)
 
 

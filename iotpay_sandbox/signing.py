@@ -1,13 +1,15 @@
 """IOTPay MD5 signing, written out independently of the project's client.
 
 Sign: drop ``sign`` and empty values (None or ""), sort names case-insensitively, join
-``name=value`` with ``&``, append ``&key=KEY``, MD5 of the UTF-8 bytes, upper-case hex.
+``name=value`` with ``&``, append ``&key=KEY``, MD5 of the UTF-8 bytes, upper-case hex. Answers are signed
+the same way over all their fields, a nested object (``payOrder``) taking part as its JSON text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,13 +41,28 @@ def verify(fields: Mapping[str, Any], key: str) -> bool:
     return hmac.compare_digest(given.upper().encode("ascii", "replace"), sign(fields, key).encode("ascii"))
 
 
-def flat_fields(response: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields a response is signed over: top-level values that are not objects or lists."""
-    return {name: value for name, value in response.items() if not isinstance(value, dict | list)}
+NESTED_STYLES = ("compact", "sorted", "spaced")
 
 
-def sign_response(response: dict[str, Any], key: str) -> dict[str, Any]:
-    """Add ``sign`` computed over the flat fields of ``response`` (in place) and return it."""
+def signed_fields(response: Mapping[str, Any], nested: str = "compact") -> dict[str, Any]:
+    """The fields a response is signed over: nested objects as their JSON text, like IOTPay's gateway.
+
+    ``nested``: "compact" (no spaces, keys in the order they are sent: the gateway's way), "sorted" (keys
+    sorted, as a gateway that builds its objects from sorted maps does) or "spaced" (with spaces after ``,``
+    and ``:``: a serialisation a client cannot guess, so it cannot verify the answer).
+    """
+    if nested not in NESTED_STYLES:
+        raise ValueError(f"nested must be one of {NESTED_STYLES}")
+    separators = (", ", ": ") if nested == "spaced" else (",", ":")
+    return {
+        name: json.dumps(value, separators=separators, ensure_ascii=False, sort_keys=nested == "sorted")
+        if isinstance(value, dict | list) else value
+        for name, value in response.items()
+    }
+
+
+def sign_response(response: dict[str, Any], key: str, nested: str = "compact") -> dict[str, Any]:
+    """Add ``sign`` over every field of ``response`` (nested objects as JSON text), in place; return it."""
     response.pop("sign", None)
-    response["sign"] = sign(flat_fields(response), key)
+    response["sign"] = sign(signed_fields(response, nested), key)
     return response

@@ -25,14 +25,14 @@ CREATE TABLE IF NOT EXISTS orders (
     refundable INTEGER NOT NULL,
     UNIQUE (mch_id, mch_order_no)
 );
-CREATE TABLE IF NOT EXISTS refunds (
+CREATE TABLE IF NOT EXISTS refund_orders (
     refund_order_id TEXT PRIMARY KEY,
     mch_id TEXT NOT NULL, mch_refund_no TEXT NOT NULL, pay_order_id TEXT NOT NULL,
     refund_amount INTEGER NOT NULL, currency TEXT NOT NULL, client_ip TEXT NOT NULL, device TEXT NOT NULL,
-    login_name TEXT NOT NULL, created_ms INTEGER NOT NULL, refundable_after INTEGER NOT NULL,
-    UNIQUE (mch_id, mch_refund_no)
+    login_name TEXT NOT NULL, created_ms INTEGER NOT NULL, refundable_after INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS refunds_by_order ON refunds (pay_order_id);
+CREATE INDEX IF NOT EXISTS refund_orders_by_order ON refund_orders (pay_order_id);
+CREATE INDEX IF NOT EXISTS refund_orders_by_no ON refund_orders (mch_id, mch_refund_no);
 CREATE TABLE IF NOT EXISTS request_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms INTEGER NOT NULL, endpoint TEXT NOT NULL, mch_id TEXT, mch_order_no TEXT, pay_order_id TEXT,
@@ -245,21 +245,16 @@ class Store:
         return order_times_view(rows[0] if rows else None)
 
     # ---- refunds -----------------------------------------------------------------------------------
-    def refund_by_no(self, mch_id: str, mch_refund_no: str) -> RefundRow | None:
-        rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refunds WHERE mch_id=? AND mch_refund_no=?",  # noqa: S608
-                         (mch_id, mch_refund_no))
-        return RefundRow(*rows[0]) if rows else None
-
     def refunds_for(self, pay_order_ids: list[str]) -> dict[str, list[RefundRow]]:
         found: dict[str, list[RefundRow]] = {pid: [] for pid in pay_order_ids}
         if not pay_order_ids:
             return found
         if len(pay_order_ids) <= 500:
             marks = ", ".join("?" * len(pay_order_ids))
-            rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refunds WHERE pay_order_id IN ({marks})"  # noqa: S608
+            rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refund_orders WHERE pay_order_id IN ({marks})"  # noqa: S608
                              " ORDER BY rowid", tuple(pay_order_ids))
         else:
-            rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refunds ORDER BY rowid")  # noqa: S608
+            rows = self._all(f"SELECT {REFUND_COLUMNS} FROM refund_orders ORDER BY rowid")  # noqa: S608
         for row in rows:
             refund = RefundRow(*row)
             if refund.pay_order_id in found:
@@ -267,23 +262,15 @@ class Store:
         return found
 
     def apply_refund(self, refund: RefundRow) -> tuple[str, RefundRow | None]:
-        """Record a refund and lower the order's refundable in one transaction.
+        """Record a refund and lower the order's refundable in one transaction: ("created", row), or
+        ("exceeds", None) when the order has less left to refund.
 
-        Returns ("created", row), ("replayed", first row) when this mchRefundNo was already used with the
-        same order and amount, ("conflict", first row) when it was used otherwise, or ("exceeds", None).
+        A mchRefundNo already used refunds again: nothing public says IOTPay returns the first refund
+        instead (IOTPAY.md, "refund_order"), so the sandbox does the worst a gateway could do.
         """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                rows = self._db.execute(
-                    f"SELECT {REFUND_COLUMNS} FROM refunds WHERE mch_id=? AND mch_refund_no=?",  # noqa: S608
-                    (refund.mch_id, refund.mch_refund_no),
-                ).fetchall()
-                if rows:
-                    first = RefundRow(*rows[0])
-                    same = (first.pay_order_id, first.refund_amount) == (refund.pay_order_id, refund.refund_amount)
-                    self._db.execute("COMMIT")
-                    return ("replayed" if same else "conflict"), first
                 left = self._db.execute("SELECT refundable FROM orders WHERE pay_order_id=?",
                                         (refund.pay_order_id,)).fetchone()
                 if left is None or refund.refund_amount > left[0]:
@@ -291,7 +278,7 @@ class Store:
                     return "exceeds", None
                 refund.refundable_after = left[0] - refund.refund_amount
                 marks = ", ".join("?" * len(fields(RefundRow)))
-                self._db.execute(f"INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ({marks})",  # noqa: S608
+                self._db.execute(f"INSERT INTO refund_orders ({REFUND_COLUMNS}) VALUES ({marks})",  # noqa: S608
                                  astuple(refund))
                 self._db.execute("UPDATE orders SET refundable=? WHERE pay_order_id=?",
                                  (refund.refundable_after, refund.pay_order_id))
@@ -300,6 +287,12 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def refund_calls(self, mch_id: str, pay_order_id: str) -> int:
+        """refund_order requests received for one paid order, answered or not."""
+        rows = self._all("SELECT COUNT(*) FROM request_log WHERE endpoint='refund_order' AND mch_id=? AND"
+                         " pay_order_id=?", (mch_id, pay_order_id))
+        return int(rows[0][0])
 
 
 def order_times_view(row: sqlite3.Row | tuple[Any, ...] | None) -> dict[str, float | None]:

@@ -1,7 +1,7 @@
 """The four roles, as Django groups: created by a migration and kept after every migrate/flush.
 
 cashier: their own lanes only (assigned on each lane) · supervisor: lanes wall, dashboard read-only,
-receipts · manager: supervisor + refunds and closing exceptions · admin: manager + setup in the
+receipts, approving a second charge of a sale (with a reason) · manager: supervisor + refunds and closing exceptions · admin: manager + setup in the
 Django admin (admin users also need `is_staff`).
 """
 
@@ -15,6 +15,7 @@ SUPERVISOR = [
     "payments.view_paymentattempt",
     "payments.view_refund",
     "payments.view_paymentevent",
+    "payments.override_sale",
 ]
 MANAGER = [*SUPERVISOR, "payments.refund_payment", "payments.resolve_exception"]
 SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "auth.user", "auth.group"]
@@ -46,5 +47,9 @@ def ensure_roles(apps: Any) -> None:
         wanted = []
         for code in codes:
             app_label, codename = code.split(".")
-            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+            # A permission that a later migration adds does not exist yet when an earlier one runs this:
+            # that migration (and every migrate, through post_migrate) runs it again.
+            found = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is not None:
+                wanted.append(found)
         group.permissions.set(wanted)

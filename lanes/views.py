@@ -28,7 +28,10 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
     if not user_can_operate_lane(request.user, lane):
         raise PermissionDenied("You are not allowed on this lane.")
     terminal = getattr(lane, "terminal", None)
-    return render(request, "lanes/checkout.html", {"lane": lane, "store": lane.store, "terminal": terminal})
+    return render(request, "lanes/checkout.html", {
+        "lane": lane, "store": lane.store, "terminal": terminal,
+        "can_override": request.user.has_perm("payments.override_sale"),
+    })
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

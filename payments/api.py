@@ -5,22 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from lanes.models import Lane
 from lanes.selectors import user_can_operate_lane
 from payments.forms import clean_payment_request
-from payments.models import PaymentAttempt, Refund
+from payments.models import AttemptStatus, PaymentAttempt, Refund
 from payments.selectors import attempt_snapshot
 from payments.services import (
+    Override,
     RefundInProgress,
     RefundNotAllowed,
+    SaleBlocked,
     TerminalBusy,
     TerminalUnavailable,
     attempt_create,
     refund_create,
 )
+
+OVERRIDE_PERMISSION = "payments.override_sale"
 
 
 def _error(status: int, message: str, **extra: object) -> JsonResponse:
@@ -50,11 +56,20 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
         errors.setdefault("Idempotency-Key", []).append("at most 100 printable characters.")
     if errors:
         return _error(400, "The payment was not sent: check the amount.", errors=errors)
+    override = None
+    if cleaned["override_reason"]:
+        override = _override(request, data, cleaned["override_reason"])
+        if override is None:
+            return _error(403, "Not charged: a supervisor's user name and password are needed, and these were not "
+                               "accepted (wrong, or not a supervisor's).", code="override_not_allowed")
     try:
         creation = attempt_create(
             lane=lane, amount=cleaned["amount"], tip=cleaned["tip"], user=request.user,
-            idempotency_key=key, sale_id=cleaned["sale_id"],
+            idempotency_key=key, sale_id=cleaned["sale_id"], override=override,
         )
+    except SaleBlocked as exc:
+        return _error(409, str(exc), code=exc.code, attempt=attempt_snapshot(exc.attempt),
+                      overridable=exc.overridable)
     except TerminalUnavailable as exc:
         return _error(409, str(exc), code="terminal_unavailable")
     except TerminalBusy as exc:
@@ -65,6 +80,45 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
     if not creation.created:
         response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _override(request: HttpRequest, data: dict[str, Any], reason: str) -> Override | None:
+    """Who approves a second charge of a blocked sale: the user themself when they may, else the supervisor
+    whose user name and password came with the request (checked like a login: failures count towards the
+    lock-out)."""
+    user = request.user
+    if user.has_perm(OVERRIDE_PERMISSION):
+        return Override(approver=user, reason=reason)
+    name, password = data.get("supervisor"), data.get("supervisor_password")
+    if not (isinstance(name, str) and isinstance(password, str) and name and password):
+        return None
+    approver = authenticate(request, username=name, password=password)
+    if isinstance(approver, AbstractBaseUser) and approver.is_active and approver.has_perm(OVERRIDE_PERMISSION):
+        return Override(approver=approver, reason=reason)
+    return None
+
+
+@require_POST
+def requery_payment(request: HttpRequest, attempt_id: int) -> JsonResponse:
+    """"Check again" at the lane: ask IOTPay once more about an attempt whose outcome is not known. The
+    answer arrives over the lane's websocket (and GET /api/payments/<id>); 202 with the snapshot now."""
+    if not request.user.is_authenticated:
+        return _login_required()
+    attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
+    if attempt is None:
+        return _error(404, "No such payment.", code="not_found")
+    if not user_can_operate_lane(request.user, attempt.lane):
+        return _error(403, "You are not allowed to see this payment.", code="forbidden")
+    from payments.tasks import poll_attempt, requery_attempt  # the tasks module imports the services
+
+    if attempt.status == AttemptStatus.NEEDS_REVIEW:
+        requery_attempt.delay(attempt.pk)
+    elif attempt.status == AttemptStatus.UNKNOWN:
+        poll_attempt.delay(attempt.pk)
+    else:
+        return _error(409, "This payment's outcome is already known, or it is still being sent.",
+                      code="not_checkable", attempt=attempt_snapshot(attempt))
+    return JsonResponse(attempt_snapshot(attempt), status=202)
 
 
 @require_GET

@@ -43,4 +43,10 @@ def clean_payment_request(data: Any, *, store: Store) -> tuple[dict[str, Any], d
             sale_id = uuid.UUID(str(raw_sale))
         except ValueError:
             errors.setdefault("sale_id", []).append("sale_id must be a UUID from an earlier attempt.")
-    return {"amount": amount, "tip": tip, "sale_id": sale_id}, errors
+    reason = data.get("override_reason")
+    if reason is not None and not isinstance(reason, str):
+        errors.setdefault("override_reason", []).append("override_reason must be text.")
+    reason = " ".join(reason.split())[:255] if isinstance(reason, str) else ""
+    if reason and sale_id is None:
+        errors.setdefault("override_reason", []).append("an override is for a sale_id that may not be charged again.")
+    return {"amount": amount, "tip": tip, "sale_id": sale_id, "override_reason": reason}, errors

@@ -76,7 +76,16 @@ class PaymentAttempt(models.Model):
 
     pay_order_id = models.CharField("payOrderId", max_length=40, blank=True, db_index=True)
     gateway_status = models.SmallIntegerField(null=True, blank=True, help_text="IOTPay order status seen last.")
+    gateway_amount = models.IntegerField(null=True, blank=True, help_text="IOTPay's sale amount, cents.")
+    gateway_tip = models.IntegerField(null=True, blank=True, help_text="IOTPay's tip, cents.")
     response_verified = models.BooleanField(null=True, blank=True)
+    response_signature = models.CharField(
+        max_length=16, blank=True, help_text="What create_order's sign proved: verified, unverifiable, ..."
+    )
+    terminal_outcome = models.CharField(
+        max_length=16, blank=True,
+        help_text="What create_order's answer said (APPROVED or DECLINED) while IOTPay has not confirmed it.",
+    )
     receipt_disp = models.CharField(max_length=255, blank=True)
     card = models.JSONField(null=True, blank=True, help_text="Card data from IOTPay, never the expiry date.")
     card_brand = models.CharField(max_length=40, blank=True)
@@ -92,6 +101,9 @@ class PaymentAttempt(models.Model):
     finalized_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_deadline = models.DateTimeField(null=True, blank=True)
+    poll_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A query_order for this attempt is in flight until then (one at a time)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -100,6 +112,7 @@ class PaymentAttempt(models.Model):
             ("view_reconciliation", "Can see the reconciliation dashboard"),
             ("refund_payment", "Can refund payments"),
             ("resolve_exception", "Can re-query, verify and close payment exceptions"),
+            ("override_sale", "Can charge a sale again that is paid or needs review, with a reason"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -135,8 +148,8 @@ class PaymentAttempt(models.Model):
 class Refund(models.Model):
     """A refund_order of (part of) an approved attempt: attempt-like, with its own status and events.
 
-    Statuses are the attempt's: CREATED → SENT → APPROVED (refunded) | FAILED (refused) | UNKNOWN
-    (no clear answer: queried) → APPROVED | NEEDS_REVIEW.
+    Statuses are the attempt's: CREATED → SENT → APPROVED (refunded) | FAILED (refused) | NEEDS_REVIEW (no
+    clear answer: never re-sent; a person settles it). UNKNOWN is only found on refunds of older versions.
     """
 
     Status = AttemptStatus
@@ -156,6 +169,17 @@ class Refund(models.Model):
     refund_order_id = models.CharField("IOTPay refund order id", max_length=40, blank=True)
     refundable_after = models.PositiveIntegerField(
         null=True, blank=True, help_text="What IOTPay says is still refundable on the payment afterwards (cents)."
+    )
+    card = models.JSONField(
+        null=True, blank=True, help_text="The refund's own terminal data from IOTPay (invoice, sequence, auth)."
+    )
+    receipt_disp = models.CharField(max_length=255, blank=True)
+    gateway_refundable = models.IntegerField(
+        null=True, blank=True, help_text="What IOTPay said was left to refund on the payment at the last check."
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A check with IOTPay for this refund is in flight until then."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from payments.models import PaymentAttempt
+from payments.models import AttemptStatus, PaymentAttempt
 
 
 class AttemptSnapshot(TypedDict):
@@ -31,6 +31,8 @@ class AttemptSnapshot(TypedDict):
     finalized_at: str | None
     poll_deadline: str | None
     updated_at: str
+    terminal_outcome: str
+    receipt_available: bool
 
 
 def _iso(value: object) -> str | None:
@@ -67,7 +69,18 @@ def attempt_snapshot(attempt: PaymentAttempt) -> AttemptSnapshot:
         "finalized_at": _iso(attempt.finalized_at),
         "poll_deadline": _iso(attempt.poll_deadline),
         "updated_at": attempt.updated_at.isoformat(),
+        "terminal_outcome": attempt.terminal_outcome,
+        "receipt_available": receipt_available(attempt),
     }
+
+
+def receipt_available(attempt: PaymentAttempt) -> bool:
+    """A card receipt can be printed: a final outcome that reached the card network, or an approval by the
+    terminal that IOTPay has not confirmed yet (printed marked as awaiting confirmation)."""
+    if attempt.status in (AttemptStatus.APPROVED, AttemptStatus.DECLINED):
+        return True
+    return (attempt.status in (AttemptStatus.UNKNOWN, AttemptStatus.NEEDS_REVIEW)
+            and attempt.terminal_outcome == "APPROVED" and bool(attempt.card))
 
 
 def lane_latest_attempt(lane_id: int) -> PaymentAttempt | None:

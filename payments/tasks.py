@@ -26,22 +26,12 @@ def resume_stalled_attempts() -> None:
     services.attempts_resume_stalled()
 
 
-# --- refunds: quick calls (no cardholder), so on the `default` queue.
+# --- refunds: quick calls (no cardholder), so on the `default` queue. Sent once, never re-sent.
 
 
 @shared_task(ignore_result=True)
 def send_refund(refund_id: int) -> None:
     services.refund_send(refund_id=refund_id)
-
-
-@shared_task(ignore_result=True)
-def retry_refund(refund_id: int) -> None:
-    services.refund_retry(refund_id=refund_id)
-
-
-@shared_task(ignore_result=True)
-def recheck_refund(refund_id: int) -> None:
-    services.refund_recheck(refund_id=refund_id)
 
 
 @shared_task(ignore_result=True)

@@ -213,8 +213,18 @@ IOTPAY_CONNECT_TIMEOUT = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
 IOTPAY_QUERY_TIMEOUT = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)
 IOTPAY_POLL_INTERVAL = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
 IOTPAY_POLL_WINDOW = env.float("IOTPAY_POLL_WINDOW", default=180.0)
-# A CREATED attempt older than this is re-sent by the resume job (its task never ran).
+# IOTPay's advice after a time-out: query every 2 s for one minute at least. Shorter windows are for tests
+# and demos (DEBUG on); a test settings module may lower it after this check.
+POLL_WINDOW_MIN = 60.0
+if not DEBUG and IOTPAY_POLL_WINDOW < POLL_WINDOW_MIN:
+    raise environ.ImproperlyConfigured(
+        f"IOTPAY_POLL_WINDOW must be at least {POLL_WINDOW_MIN:g} s when DEBUG is off (IOTPay's advice: query "
+        f"for one minute at least after a time-out); it is {IOTPAY_POLL_WINDOW:g}")
+# A CREATED attempt older than this is sent by the resume job (its task never ran)...
 CONSOLE_STALE_CREATED_AFTER = env.float("CONSOLE_STALE_CREATED_AFTER", default=15.0)
+# ...but one older than this is never sent: it fails as "not sent, too old", so a terminal never asks for a
+# card for a sale from long ago.
+CONSOLE_STALE_CREATED_AFTER_MAX = env.float("CONSOLE_STALE_CREATED_AFTER_MAX", default=60.0)
 CONSOLE_CLIENT_IP = env.str("CONSOLE_CLIENT_IP", default="127.0.0.1")
 # Database connections one gateway worker process opens at a time (its waiting calls hold none).
 CONSOLE_GATEWAY_DB_CONNECTIONS = env.int("CONSOLE_GATEWAY_DB_CONNECTIONS", default=20)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("lanes/<str:code>/", lane_views.checkout, name="lane-checkout"),
     path("api/lanes/<str:code>/payments", api.create_payment, name="api-create-payment"),
     path("api/payments/<int:attempt_id>", api.payment_detail, name="api-payment-detail"),
+    path("api/payments/<int:attempt_id>/requery", api.requery_payment, name="api-requery-payment"),
     path("api/payments/<int:attempt_id>/refunds", api.create_refund, name="api-create-refund"),
     path("api/refunds/<int:refund_id>", api.refund_detail, name="api-refund-detail"),
     path("payments/<int:attempt_id>/receipt/", payments_views.receipt, name="payment-receipt"),

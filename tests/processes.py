@@ -98,7 +98,7 @@ class Console:
         self.procs = {
             "sandbox": Proc("sandbox", [py, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port",
                                         str(sandbox_port), "--think-time", "0.3",
-                                        "--late-delay", "6", "--hang-time", "8", "--interactive-timeout", "20",
+                                        "--late-delay", "6", "--hang-time", "8", "--interactive-timeout", "20", "--outage-time", "2",
                                         "--data", str(sandbox_data)],
                             {**env, "IOTPAY_SANDBOX_MERCHANTS": merchant}),
             "gateway": Proc("gateway", [*celery, "worker", "-Q", "gateway", "-P", "threads", "-c", "60",

@@ -24,13 +24,14 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from lanes.selectors import user_can_operate_lane
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.money import format_money
-from payments.selectors import ENTRY_METHODS
+from payments.selectors import ENTRY_METHODS, receipt_available
 from payments.services import (
     RefundInProgress,
     RefundNotAllowed,
@@ -52,7 +53,7 @@ STATUS_LABELS = {
     S.NEEDS_REVIEW: "Needs review",
 }
 REFUND_LABELS = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused", S.SENT: "Sent to IOTPay",
-                 S.UNKNOWN: "Waiting for IOTPay"}
+                 S.UNKNOWN: "No clear answer", S.NEEDS_REVIEW: "Needs review"}
 
 
 def parse_dollars(text: str) -> int | None:
@@ -151,7 +152,9 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "account_type": str(card.get("account_type", "")),
         "refunds": [
             {"refund": r, "amount": money(r.amount), "label": REFUND_LABELS.get(r.status, r.status),
-             "in_flight": r.status in (S.CREATED, S.SENT, S.UNKNOWN), "focus": str(r.pk) == focus}
+             "in_flight": r.status in (S.CREATED, S.SENT), "focus": str(r.pk) == focus,
+             "settle": can_refund and r.status in (S.NEEDS_REVIEW, S.UNKNOWN),
+             "gateway_refundable": money(r.gateway_refundable) if r.gateway_refundable is not None else ""}
             for r in refunds
         ],
         "in_flight": in_flight,
@@ -164,7 +167,12 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "refundable": refundable,
         "form": form if can_refund and (refundable or form is not None) else None,
         "events": events,
-        "has_receipt": attempt.status in (S.APPROVED, S.DECLINED),
+        "has_receipt": receipt_available(attempt),
+        "awaiting_confirmation": attempt.terminal_outcome == "APPROVED" and attempt.status in (S.UNKNOWN,
+                                                                                              S.NEEDS_REVIEW),
+        "can_close": request.user.has_perm("payments.resolve_exception") and (
+            attempt.status == S.NEEDS_REVIEW or (attempt.status == S.UNKNOWN and attempt.poll_deadline is not None
+                                                 and attempt.poll_deadline <= timezone.now())),
     }
     return render(request, "backoffice/payment_detail.html", context, status=status)
 

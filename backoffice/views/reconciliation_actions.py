@@ -86,7 +86,8 @@ def close(request: HttpRequest, attempt_id: int) -> HttpResponse:
     kind = request.POST.get("kind", "")
     try:
         services.exception_close(attempt_id=attempt.pk, kind=kind, reason=request.POST.get("reason", ""),
-                                 user=request.user, outcome=request.POST.get("outcome", ""))
+                                 user=request.user, outcome=request.POST.get("outcome", ""),
+                                 evidence=request.POST.get("evidence", ""))
     except (ValueError, services.ExceptionNotOpen) as exc:
         messages.error(request, f"#{attempt.pk} not closed: {exc}")
     else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import TracebackType
@@ -18,6 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
+from payments.iotpay.checks import check_cents, check_currency, check_text
 from payments.iotpay.errors import (
     GatewayRefused,
     InvalidResponse,
@@ -27,7 +27,9 @@ from payments.iotpay.errors import (
     OutcomeUnknown,
 )
 from payments.iotpay.results import CreateOrderResult, Exchange, QueryOrderResult, RefundOrderResult
-from payments.iotpay.signing import field_text, sign, verify_response
+from payments.iotpay.signing import Signature, field_text, response_signature, sign
+from payments.iotpay.text import to_text
+from payments.iotpay.wire import Call, decode, read_capped
 
 __all__ = ["IOTPayClient"]
 
@@ -35,57 +37,14 @@ CHANNEL_ID = "CC_PAX"
 NOTIFY_URL = "http://localhost"  # what IOTPay requires for CC_PAX: the answer is synchronous
 ORDER_NOT_FOUND = "0112"
 
-# Field limits from IOTPAY.md / the reference page, in characters.
-_LIMITS = {
-    "mchId": 30,
-    "mchOrderNo": 30,
-    "mchRefundNo": 30,
-    "currency": 3,
-    "clientIp": 32,
-    "device": 64,
-    "subject": 64,
-    "body": 255,
-    "extra": 512,
-    "jobNo": 50,
-    "loginName": 50,
-    "remarks": 200,
-}
-_OPTIONAL = frozenset({"device", "remarks", "source"})
-
 logger_default = logging.getLogger("payments.iotpay")
 
 _Result = TypeVar("_Result")
 
 
-def _check_text(fields: Mapping[str, Any]) -> None:
-    for name, value in fields.items():
-        if not isinstance(value, str):
-            raise ValueError(f"{name} must be a string, got {type(value).__name__}")
-        if not value and name not in _OPTIONAL:
-            raise ValueError(f"{name} is required")
-        limit = _LIMITS.get(name)
-        if limit is not None and len(value) > limit:
-            raise ValueError(f"{name} is {len(value)} characters long; IOTPay accepts at most {limit}")
-
-
-def _check_cents(name: str, value: object, *, allow_zero: bool = False) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an int number of cents, got {type(value).__name__}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value}")
-    return value
-
-
-def _check_currency(currency: str) -> None:
-    if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
-        raise ValueError(f"currency must be 3 upper-case letters like 'CAD', got {currency!r}")
-
-
-def _decode(content: bytes, response: requests.Response) -> str:
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return response.text
+NO_ANSWER_CODES = frozenset({"0010", "0110", "0111", "0118"})
+"""System error or time-out, third-party time-out or exception, database error: refusals that may hide an
+order the bank acted on, so they count as no answer (IOTPAY.md, "create_order", revised)."""
 
 
 class IOTPayClient:
@@ -110,7 +69,7 @@ class IOTPayClient:
             raise ValueError("base_url is required")
         if not key:
             raise ValueError("key is required")
-        _check_text({"mchId": mch_id})
+        check_text({"mchId": mch_id})
         self.base_url = base_url.rstrip("/")
         self.mch_id = mch_id
         self._key = key
@@ -169,9 +128,9 @@ class IOTPayClient:
         Call it with no database transaction open, and with ``read_timeout`` longer than the terminal's
         own time-out. Any ``outcome_unknown`` error means: poll query_order, never resend.
         """
-        _check_cents("amount", amount)
-        _check_cents("tip", tip, allow_zero=True)
-        _check_currency(currency)
+        check_cents("amount", amount)
+        check_cents("tip", tip, allow_zero=True)
+        check_currency(currency)
         text = {
             "mchOrderNo": mch_order_no,
             "clientIp": client_ip,
@@ -183,7 +142,7 @@ class IOTPayClient:
             "remarks": remarks,
             "source": source,
         }
-        _check_text(text)
+        check_text(text)
         fields: dict[str, object] = {
             "mchOrderNo": mch_order_no,
             "channelId": CHANNEL_ID,
@@ -210,9 +169,9 @@ class IOTPayClient:
         if (mch_order_no is None) == (pay_order_id is None):
             raise ValueError("give exactly one of mch_order_no and pay_order_id")
         if mch_order_no is not None:
-            _check_text({"mchOrderNo": mch_order_no})
+            check_text({"mchOrderNo": mch_order_no})
         else:
-            _check_text({"payOrderId": pay_order_id})
+            check_text({"payOrderId": pay_order_id})
         fields = {"mchOrderNo": mch_order_no, "payOrderId": pay_order_id}
         data, exchange = self._request("query_order", fields)
         return self._build(
@@ -235,9 +194,9 @@ class IOTPayClient:
         device: str = "",
     ) -> RefundOrderResult:
         """Refund part or all of a paid order. An ``outcome_unknown`` error: query before retrying."""
-        _check_cents("refund_amount", refund_amount)
-        _check_currency(currency)
-        _check_text(
+        check_cents("refund_amount", refund_amount)
+        check_currency(currency)
+        check_text(
             {
                 "mchRefundNo": mch_refund_no,
                 "payOrderId": pay_order_id,
@@ -263,38 +222,19 @@ class IOTPayClient:
     def _request(
         self, endpoint: str, fields: Mapping[str, object], *, read_timeout: float | None = None
     ) -> tuple[dict[str, Any], Exchange]:
-        """POST one signed call; return the parsed, verified SUCCESS answer or raise a typed error."""
+        """POST one signed call; return the parsed SUCCESS answer or raise a typed error.
+
+        Never raises anything but ``IOTPayError`` subclasses: whatever goes wrong while reading, parsing or
+        checking an answer (a body too large, JSON nested until Python's recursion limit, bytes that are
+        not text) is ``OutcomeUnknown``, the same as no answer at all.
+        """
         params = {name: field_text(value) for name, value in fields.items() if value is not None}
         params["mchId"] = self.mch_id
         params.pop("sign", None)
         params["sign"] = sign(params, self._key)
         url = f"{self.base_url}/{endpoint}"
         timeout = (self.connect_timeout, self.read_timeout if read_timeout is None else read_timeout)
-        context = {
-            "endpoint": endpoint,
-            "ref": params.get("mchOrderNo") or params.get("mchRefundNo") or params.get("payOrderId") or "",
-        }
-
-        def exchange(
-            error: str | None,
-            *,
-            status: int | None = None,
-            text: str | None = None,
-            data: dict[str, Any] | None = None,
-            verified: bool | None = None,
-        ) -> Exchange:
-            return Exchange(
-                endpoint=endpoint,
-                request=dict(params),
-                http_status=status,
-                response_text=text,
-                response=data,
-                elapsed_ms=round((time.monotonic() - started) * 1000),
-                error=error,
-                verified=verified,
-            )
-
-        started = time.monotonic()
+        call = Call(endpoint, params, self._log)
         try:
             response = self._session.post(
                 url,
@@ -302,101 +242,80 @@ class IOTPayClient:
                 headers={"Accept": "application/json"},
                 timeout=timeout,
                 allow_redirects=False,
+                stream=True,
             )
-            content = response.content
+            content = read_capped(response)
+        except IOTPayError as exc:
+            raise call.fail(OutcomeUnknown, call.exchange(str(exc)), reason="too_large") from None
         except requests.Timeout as exc:
-            raise self._fail(OutcomeUnknown, exchange(f"timeout: {exc}"), context, reason="timeout") from exc
+            raise call.fail(OutcomeUnknown, call.exchange(f"timeout: {exc}"), reason="timeout") from exc
         except requests.ConnectionError as exc:
             # requests reports a read time-out while streaming the body as a ConnectionError.
             reason = "timeout" if any(isinstance(a, ReadTimeoutError) for a in exc.args) else "connection"
-            raise self._fail(OutcomeUnknown, exchange(f"{reason}: {exc}"), context, reason=reason) from exc
+            raise call.fail(OutcomeUnknown, call.exchange(f"{reason}: {exc}"), reason=reason) from exc
         except requests.exceptions.ChunkedEncodingError as exc:
-            raise self._fail(
-                OutcomeUnknown, exchange(f"connection: {exc}"), context, reason="connection"
-            ) from exc
+            raise call.fail(OutcomeUnknown, call.exchange(f"connection: {exc}"), reason="connection") from exc
         except requests.RequestException as exc:
             # Bad URL or configuration: raised before anything was sent.
-            raise self._fail(IOTPayError, exchange(f"not sent: {exc}"), context) from exc
+            raise call.fail(IOTPayError, call.exchange(f"not sent: {exc}")) from exc
+        try:
+            return self._answer(call, response.status_code, content)
+        except IOTPayError:
+            raise
+        except Exception as exc:  # a poison answer is no answer; it must never reach the caller as a crash
+            error = f"answer could not be read: {exc.__class__.__name__}"
+            raise call.fail(OutcomeUnknown, call.exchange(error, status=response.status_code,
+                                                          text=decode(content[:2000])),
+                            reason="unreadable") from None
 
-        status = response.status_code
-        text = _decode(content, response)
+    def _answer(self, call: Call, status: int, content: bytes) -> tuple[dict[str, Any], Exchange]:
+        """Parse and classify one HTTP answer (see docs/reliability.md, "Every answer and what it does")."""
+        text = decode(content)
         try:
             parsed = json.loads(text) if text.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         data = parsed if isinstance(parsed, dict) else None
 
         if status >= 500:
-            ex = exchange(f"HTTP {status}", status=status, text=text, data=data)
-            raise self._fail(OutcomeUnknown, ex, context, reason="http_5xx")
+            raise call.fail(OutcomeUnknown, call.exchange(f"HTTP {status}", status=status, text=text, data=data),
+                            reason="http_5xx")
         if data is None:
-            if 400 <= status < 500:
-                ex = exchange(f"HTTP {status} without a JSON body", status=status, text=text)
-                raise self._fail(
-                    GatewayRefused, ex, context, err_code=f"HTTP{status}", message=f"HTTP {status}"
-                )
-            ex = exchange(f"HTTP {status}: body is not a JSON object", status=status, text=text)
-            raise self._fail(OutcomeUnknown, ex, context, reason="unparsable")
+            reason = "http_4xx" if 400 <= status < 500 else "unparsable"
+            what = "without a JSON body" if reason == "http_4xx" else "body is not a JSON object"
+            raise call.fail(OutcomeUnknown, call.exchange(f"HTTP {status} {what}", status=status, text=text),
+                            reason=reason)
 
-        signed = isinstance(data.get("sign"), str) and bool(data["sign"])
-        verified = verify_response(data, self._key) if signed else None
+        signature = response_signature(data, self._key)
         ret_code = str(data.get("retCode", "")).strip().upper()
         res_code = str(data.get("resCode", "")).strip().upper()
 
         def answered(error: str | None) -> Exchange:
-            return exchange(error, status=status, text=text, data=data, verified=verified)
+            return call.exchange(error, status=status, text=text, data=data, signature=signature)
 
-        if signed and not verified:
-            raise self._fail(InvalidSignature, answered("sign does not verify"), context)
+        if signature == Signature.INVALID:
+            raise call.fail(InvalidSignature, answered("sign does not verify"))
         if "FAIL" in (ret_code, res_code):
-            err_code = str(data.get("errCode") or "").strip()
-            if res_code == "FAIL":
-                message = str(data.get("errCodeDes") or data.get("retMsg") or "refused")
-            else:
-                message = str(data.get("retMsg") or data.get("errCodeDes") or "refused")
-            cls = (
-                OrderNotFound if endpoint == "query_order" and err_code == ORDER_NOT_FOUND else GatewayRefused
-            )
-            ex = answered(f"refused: [{err_code}] {message}" if err_code else f"refused: {message}")
-            raise self._fail(cls, ex, context, err_code=err_code, message=message)
+            err_code = to_text(data.get("errCode"), 10)
+            first, second = ("errCodeDes", "retMsg") if res_code == "FAIL" else ("retMsg", "errCodeDes")
+            message = to_text(data.get(first)) or to_text(data.get(second)) or "refused"
+            described = f"[{err_code}] {message}" if err_code else message
+            if err_code in NO_ANSWER_CODES:
+                # A time-out or system error behind the gateway: the bank may have acted.
+                raise call.fail(OutcomeUnknown, answered(f"no answer: {described}"), reason="gateway_error")
+            if signature == Signature.UNVERIFIABLE:
+                raise call.fail(OutcomeUnknown, answered(f"unverifiable refusal: {described}"),
+                                reason="unverifiable")
+            cls = OrderNotFound if call.endpoint == "query_order" and err_code == ORDER_NOT_FOUND else GatewayRefused
+            raise call.fail(cls, answered(f"refused: {described}"), err_code=err_code, message=message)
         if ret_code != "SUCCESS" or res_code != "SUCCESS":
-            ex = answered(f"unexpected codes retCode={ret_code!r} resCode={res_code!r}")
-            raise self._fail(InvalidResponse, ex, context)
-        if not signed:
-            raise self._fail(InvalidSignature, answered("SUCCESS response without sign"), context)
-
+            raise call.fail(InvalidResponse, answered(f"unexpected codes retCode={ret_code[:20]!r} "
+                                                      f"resCode={res_code[:20]!r}"))
+        if signature == Signature.UNSIGNED:
+            raise call.fail(InvalidSignature, answered("SUCCESS response without sign"))
         ex = answered(None)
-        self._log_call(context, ex, "success")
+        call.log(ex, "success" if signature == Signature.VERIFIED else f"success ({signature})")
         return data, ex
-
-    def _fail(
-        self, cls: type[IOTPayError], exchange: Exchange, context: Mapping[str, str], **kwargs: str
-    ) -> IOTPayError:
-        """Log the call once and build the error that carries its exchange."""
-        self._log_call(context, exchange, cls.__name__)
-        if issubclass(cls, GatewayRefused):
-            message = kwargs.pop("message", "refused")
-            return cls(message, exchange=exchange, **kwargs)
-        return cls(f"{exchange.endpoint}: {exchange.error}", exchange=exchange, **kwargs)
-
-    def _log_call(self, context: Mapping[str, str], exchange: Exchange, outcome: str) -> None:
-        # Identifiers and outcome only: never the key, the sign or card data.
-        self._log.info(
-            "iotpay %s ref=%s http=%s elapsed_ms=%d outcome=%s%s",
-            context["endpoint"],
-            context["ref"],
-            exchange.http_status,
-            exchange.elapsed_ms,
-            outcome,
-            f" error={exchange.error!r}" if exchange.error and outcome != "success" else "",
-            extra={
-                "iotpay_endpoint": context["endpoint"],
-                "iotpay_ref": context["ref"],
-                "iotpay_http_status": exchange.http_status,
-                "iotpay_elapsed_ms": exchange.elapsed_ms,
-                "iotpay_outcome": outcome,
-            },
-        )
 
     def _build(
         self,
@@ -411,3 +330,7 @@ class IOTPayClient:
             exc.exchange = replace(exchange, error=str(exc))
             self._log.warning("iotpay %s: %s", exchange.endpoint, exc)
             raise
+        except Exception as exc:  # junk the builder did not foresee is a poison answer: no answer
+            error = f"answer could not be read: {exc.__class__.__name__}"
+            self._log.warning("iotpay %s: %s", exchange.endpoint, error)
+            raise InvalidResponse(f"{exchange.endpoint}: {error}", exchange=replace(exchange, error=error)) from None

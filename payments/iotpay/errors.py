@@ -1,7 +1,8 @@
 """The few ways a gateway call can fail. Every error carries the ``Exchange`` that produced it.
 
 What a caller does with each (IOTPAY.md):
-- ``GatewayRefused`` / ``OrderNotFound``: the gateway answered no; nothing reached the bank.
+- ``GatewayRefused`` / ``OrderNotFound``: the gateway answered no. For create_order, a refusal is final only
+  once a query_order agrees (IOTPAY.md): the caller asks.
 - ``OutcomeUnknown``, ``InvalidResponse``, ``InvalidSignature``: we cannot tell what happened. After a
   create_order, never send it again for that mchOrderNo: poll query_order. ``outcome_unknown`` is True on
   these three classes so callers can branch on one attribute.
@@ -40,9 +41,12 @@ class IOTPayError(Exception):
 
 
 class OutcomeUnknown(IOTPayError):
-    """No usable answer: time-out, dropped or refused connection, HTTP 5xx, body not a JSON object.
+    """No usable answer: time-out, dropped or refused connection, HTTP 5xx, a 4xx without a JSON body, a body
+    that is not a JSON object or cannot be read at all, a refusal that may hide a time-out at the bank.
 
-    ``reason`` is one of ``"timeout"``, ``"connection"``, ``"http_5xx"``, ``"unparsable"``.
+    ``reason`` is one of ``"timeout"``, ``"connection"``, ``"http_5xx"``, ``"http_4xx"``, ``"unparsable"``,
+    ``"too_large"``, ``"unreadable"``, ``"gateway_error"`` (errCode 0010/0110/0111/0118),
+    ``"unverifiable"`` (a refusal whose nested objects' sign could not be verified).
     """
 
     outcome_unknown = True
@@ -65,10 +69,10 @@ class InvalidResponse(IOTPayError):
 
 
 class GatewayRefused(IOTPayError):
-    """``retCode`` or ``resCode`` is FAIL (or HTTP 4xx without JSON): the request was refused.
+    """``retCode`` or ``resCode`` is FAIL with an errCode that says the request itself was refused.
 
-    ``err_code`` is the gateway's ``errCode`` ("" when it sent none, ``HTTP4xx`` for a bare 4xx);
-    ``message`` is its ``errCodeDes`` / ``retMsg``.
+    ``err_code`` is the gateway's ``errCode`` ("" when it sent none); ``message`` is its ``errCodeDes`` /
+    ``retMsg``, cleaned of control characters.
     """
 
     def __init__(self, message: str, *, err_code: str = "", exchange: Exchange | None = None) -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from payments.iotpay.cards import CardData
 from payments.iotpay.errors import InvalidResponse
+from payments.iotpay.signing import Signature
+from payments.iotpay.text import json_object, json_safe, money, ms_datetime, to_int, to_text
 
 __all__ = [
     "FINAL_STATUSES",
@@ -29,6 +32,10 @@ __all__ = [
     "redact_extra",
 ]
 
+REFUND_DONE_STATUS = 2
+"""The only refund status that means refunded (decision, docs/reliability.md: 3 is "paid and notified" for
+payments; nothing public says what it means for a refund, so it is not taken as success)."""
+REFUND_FAILED_STATUSES = frozenset({4, 9})
 PAID_STATUSES = frozenset({2, 3})
 """2 paid, 3 paid and merchant notified."""
 FINAL_STATUSES = frozenset({2, 3, 4, 9})
@@ -95,52 +102,6 @@ def _redact(value: Any) -> Any:
     return value
 
 
-# ---------------------------------------------------------------------------------- tolerant conversions
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
-        return int(value)
-    return None
-
-
-def _ms_datetime(value: Any) -> datetime | None:
-    """The gateway's times are epoch milliseconds (int or digit string); "" means not set."""
-    ms = _int(value)
-    if ms is None or ms <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(ms / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _json_object(value: Any) -> Mapping[str, Any] | None:
-    if isinstance(value, Mapping):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
 # -------------------------------------------------------------------------------------------- exchange
 
 
@@ -149,7 +110,8 @@ class Exchange:
     """One HTTP call to the gateway as it happened: what to store in an event row (use ``as_log()``).
 
     ``request`` holds the fields sent, sign included, never the key. Raw fields stay out of the repr
-    because they may hold the card expiry date.
+    because they may hold the card expiry date. ``signature`` is a ``Signature`` value ("" before an
+    answer was parsed); ``verified`` is True only for a verified one.
     """
 
     endpoint: str
@@ -160,147 +122,36 @@ class Exchange:
     elapsed_ms: int
     error: str | None
     verified: bool | None
+    signature: str = ""
 
     def __post_init__(self) -> None:
         if self.response_text is not None and len(self.response_text) > RESPONSE_TEXT_LIMIT:
             object.__setattr__(self, "response_text", self.response_text[:RESPONSE_TEXT_LIMIT])
 
     def as_log(self) -> dict[str, Any]:
-        """JSON-serialisable and redacted (no expiry date, no ``key`` field)."""
-        response = _redact(self.response) if self.response is not None else None
-        if response is not None:
-            text: str | None = json.dumps(response, ensure_ascii=False)
-        elif self.response_text is not None:
+        """JSON-serialisable, storable in ``jsonb`` and redacted (no expiry date, no ``key``, no request
+        ``sign``). A parsed answer too large or too deep to store is kept as its (cut) text only."""
+        try:
+            response = json_safe(_redact(self.response)) if self.response is not None else None
+            text: str | None = json.dumps(response, ensure_ascii=False) if response is not None else None
+        except (ValueError, RecursionError):
+            response, text = None, None
+        if text is not None and len(text) > RESPONSE_TEXT_LIMIT:
+            response, text = None, None
+        if text is None and self.response_text is not None:
             text = _scrub_text(self.response_text)
-        else:
-            text = None
-        return {
+        request = {k: v for k, v in _redact(self.request).items() if k != "sign"}
+        return json_safe({
             "endpoint": self.endpoint,
-            "request": _redact(self.request),
+            "request": request,
             "http_status": self.http_status,
             "response_text": text,
             "response": response,
             "elapsed_ms": self.elapsed_ms,
             "error": self.error,
             "verified": self.verified,
-        }
-
-
-# ------------------------------------------------------------------------------------------- card data
-
-_CARD_TYPE_BRANDS = {
-    "V": "VISA",
-    "M": "MASTERCARD",
-    "AX": "AMEX",
-    "A": "AMEX",
-    "P": "INTERAC",
-    "DP": "INTERAC",
-    "D": "DISCOVER",
-    "J": "JCB",
-    "U": "UNIONPAY",
-    "UP": "UNIONPAY",
-    "CUP": "UNIONPAY",
-    "DC": "DINERS CLUB",
-}
-_ENTRY_METHODS = {"C": "CHIP", "T": "TAP", "S": "SWIPE", "M": "MANUAL"}
-_PIN_CVMS = frozenset({"01", "02", "03", "04", "41", "42", "43", "44"})
-_SIGNATURE_CVMS = frozenset({"1E", "5E"})
-_NO_CVMS = frozenset({"1F", "3F", "5F"})
-
-_CARD_INT_FIELDS = frozenset({"cashback_amount", "surcharge_amount"})
-
-
-@dataclass(frozen=True)
-class CardData:
-    """The card transaction data of a CC_PAX order (``payOrder.extra``). Never holds the expiry date.
-
-    Amounts are cents. ``CardData.from_dict(card.as_dict())`` round-trips.
-    """
-
-    card_type: str = ""
-    card_num: str = ""
-    emv_label: str = ""
-    emv_aid: str = ""
-    emv_tvr: str = ""
-    emv_tsi: str = ""
-    emv_tc: str = ""
-    term_num: str = ""
-    bank_term_num: str = ""
-    term_invoice_num: str = ""
-    seq_num: str = ""
-    auth_num: str = ""
-    batch_num: str = ""
-    trx_method: str = ""
-    account_type: str = ""
-    receipt_disp: str = ""
-    cashback_amount: int | None = None
-    surcharge_amount: int | None = None
-    time_stamp: str = ""
-    lang_code: str = ""
-    trx_date: str = ""
-    trx_time: str = ""
-    cvm_results: str = ""
-    trx_code: str = ""
-
-    @classmethod
-    def from_extra(cls, extra: str | Mapping[str, Any] | None) -> CardData | None:
-        """None when ``extra`` is missing, empty or not a JSON object; junk values become "" / None."""
-        source = _json_object(extra)
-        if source is None:
-            return None
-        # The gateway's names are these attributes in camelCase (``emvAID``): match them case-blind.
-        by_lower = {str(k).lower(): v for k, v in source.items()}
-        return cls._build({f.name: by_lower.get(f.name.replace("_", "")) for f in fields(cls)})
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CardData:
-        """Rebuild from ``as_dict()`` output (unknown keys ignored, junk tolerated)."""
-        return cls._build({f.name: data.get(f.name) for f in fields(cls)})
-
-    @classmethod
-    def _build(cls, values: Mapping[str, Any]) -> CardData:
-        return cls(
-            **{
-                attr: (_int(value) if attr in _CARD_INT_FIELDS else _text(value))
-                for attr, value in values.items()
-            }
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def last4(self) -> str:
-        match = re.search(r"(\d{4})$", self.card_num)
-        return match.group(1) if match else ""
-
-    @property
-    def brand(self) -> str:
-        if self.emv_label:
-            return self.emv_label.upper()
-        code = self.card_type.upper()
-        return _CARD_TYPE_BRANDS.get(code, code)
-
-    @property
-    def entry_method(self) -> str:
-        return _ENTRY_METHODS.get(self.trx_method.upper(), "")
-
-    @property
-    def cvm(self) -> str:
-        """From EMV tag 9F34 (first byte): "SIGNATURE", "PIN", "NONE", or "" when unknown."""
-        first = self.cvm_results[:2].upper()
-        if first in _SIGNATURE_CVMS:
-            return "SIGNATURE"
-        if first in _PIN_CVMS:
-            return "PIN"
-        if first in _NO_CVMS:
-            return "NONE"
-        return ""
-
-    @property
-    def is_empty(self) -> bool:
-        """No brand, no card number, no authorisation: the terminal never read a card."""
-        return not (self.brand or self.card_num or self.auth_num)
+            "signature": self.signature,
+        })
 
 
 # ----------------------------------------------------------------------------------------------- orders
@@ -308,7 +159,11 @@ class CardData:
 
 @dataclass(frozen=True)
 class PayOrder:
-    """An order as the gateway reports it (create_order's ``payOrder`` or query_order's flat fields)."""
+    """An order as the gateway reports it (create_order's ``payOrder`` or query_order's flat fields).
+
+    ``amount`` and ``tip`` are cents (decimal strings read as dollars); None when absent or unreadable.
+    ``refundable`` is what IOTPay says is left to refund, when it says so.
+    """
 
     pay_order_id: str
     mch_order_no: str
@@ -322,24 +177,26 @@ class PayOrder:
     pay_succ_time: datetime | None
     card: CardData | None
     receipt_disp: str
-    raw: dict[str, Any] = field(repr=False)
+    refundable: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> PayOrder:
         card = CardData.from_extra(m.get("extra"))
         return cls(
-            pay_order_id=_text(m.get("payOrderId")),
-            mch_order_no=_text(m.get("mchOrderNo")),
-            mch_id=_text(m.get("mchId")),
-            channel_id=_text(m.get("channelId")),
-            currency=_text(m.get("currency")),
-            amount=_int(m.get("amount")),
-            tip=_int(m.get("tip")),
-            status=_int(m.get("status")),
-            device=_text(m.get("deviceId")) or _text(m.get("device")),
-            pay_succ_time=_ms_datetime(m.get("paySuccTime")),
+            pay_order_id=to_text(m.get("payOrderId"), 40),
+            mch_order_no=to_text(m.get("mchOrderNo"), 40),
+            mch_id=to_text(m.get("mchId"), 40),
+            channel_id=to_text(m.get("channelId"), 24),
+            currency=to_text(m.get("currency"), 8),
+            amount=money(m.get("amount"))[0],
+            tip=money(m.get("tip"))[0],
+            status=to_int(m.get("status")),
+            device=to_text(m.get("deviceId"), 64) or to_text(m.get("device"), 64),
+            pay_succ_time=ms_datetime(m.get("paySuccTime")),
             card=card,
             receipt_disp=card.receipt_disp if card is not None else "",
+            refundable=money(m.get("refundable"))[0],
             raw=_redact(m),
         )
 
@@ -375,7 +232,11 @@ def _require_status(order: PayOrder, where: str, exchange: Exchange) -> None:
 
 @dataclass(frozen=True)
 class CreateOrderResult:
-    """A create_order answer with SUCCESS codes; ``paid`` says whether the card was approved."""
+    """A create_order answer with SUCCESS codes; ``paid`` says whether the card was approved.
+
+    ``verified`` is False for an answer whose nested ``payOrder`` could not be verified: its card data is
+    kept, its outcome is the confirming query_order's to decide.
+    """
 
     pay_order_id: str
     mch_order_no: str
@@ -391,20 +252,20 @@ class CreateOrderResult:
     def from_response(
         cls, data: Mapping[str, Any], exchange: Exchange, *, mch_order_no: str | None = None
     ) -> CreateOrderResult:
-        pay_order = _json_object(data.get("payOrder"))
+        pay_order = json_object(data.get("payOrder"))
         if pay_order is None:
             raise InvalidResponse("create_order: SUCCESS without a payOrder object", exchange=exchange)
         order = PayOrder.from_mapping(pay_order)
         _require_status(order, "payOrder.", exchange)
-        top_no = _text(data.get("mchOrderNo"))
+        top_no = to_text(data.get("mchOrderNo"), 40)
         _check_same("mchOrderNo", mch_order_no, top_no, exchange)
         _check_same("mchOrderNo", mch_order_no, order.mch_order_no, exchange)
         _require_named(mch_order_no, (top_no, order.mch_order_no), exchange)
         return cls(
-            pay_order_id=_text(data.get("payOrderId")) or order.pay_order_id,
+            pay_order_id=to_text(data.get("payOrderId"), 40) or order.pay_order_id,
             mch_order_no=top_no or order.mch_order_no,
             pay_order=order,
-            verified=exchange.verified is True,
+            verified=exchange.signature == Signature.VERIFIED,
             exchange=exchange,
         )
 
@@ -423,6 +284,9 @@ class QueryOrderResult:
         mch_order_no: str | None = None,
         pay_order_id: str | None = None,
     ) -> QueryOrderResult:
+        if exchange.signature != Signature.VERIFIED:
+            # query_order answers are flat, so anything but a verified one settles nothing.
+            raise InvalidResponse(f"query_order: answer not verified ({exchange.signature})", exchange=exchange)
         order = PayOrder.from_mapping(data)
         _require_status(order, "", exchange)
         _check_same("mchOrderNo", mch_order_no, order.mch_order_no, exchange)
@@ -433,15 +297,30 @@ class QueryOrderResult:
 
 @dataclass(frozen=True)
 class RefundOrderResult:
-    """A refund the gateway accepted. ``refund_order_id`` is "" if the gateway named none."""
+    """A refund_order answer with SUCCESS codes. ``refunded`` only for status 2 (REFUND_DONE_STATUS);
+    ``refused`` for 4/9; anything else (no status, 0, 1, 3, unknown) is not a clear answer.
+
+    ``card`` holds the refund's own terminal data (invoice, sequence, auth, approval text) when IOTPay
+    returns them in the refund's ``extra``.
+    """
 
     refund_order_id: str
     mch_refund_no: str
     refund_amount: int | None
     refundable: int | None
     status: int | None
+    card: CardData | None
+    verified: bool
     raw: dict[str, Any] = field(repr=False)
     exchange: Exchange = field(repr=False)
+
+    @property
+    def refunded(self) -> bool:
+        return self.status == REFUND_DONE_STATUS
+
+    @property
+    def refused(self) -> bool:
+        return self.status in REFUND_FAILED_STATUSES
 
     @classmethod
     def from_response(
@@ -450,19 +329,21 @@ class RefundOrderResult:
         # The refund order may come flat or nested; nested fields describe the refund itself.
         merged: dict[str, Any] = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
         for name in ("refundOrder", "payOrder"):
-            nested = _json_object(data.get(name))
+            nested = json_object(data.get(name))
             if nested is not None:
                 merged.update(nested)
                 break
-        got_no = _text(merged.get("mchRefundNo"))
+        got_no = to_text(merged.get("mchRefundNo"), 40)
         _check_same("mchRefundNo", mch_refund_no, got_no, exchange)
-        amount = _int(merged.get("refundAmount"))
+        amount = money(merged.get("refundAmount"))[0]
         return cls(
-            refund_order_id=_text(merged.get("refundOrderId")) or _text(merged.get("payOrderId")),
+            refund_order_id=to_text(merged.get("refundOrderId"), 40) or to_text(merged.get("payOrderId"), 40),
             mch_refund_no=got_no or (mch_refund_no or ""),
-            refund_amount=amount if amount is not None else _int(merged.get("amount")),
-            refundable=_int(merged.get("refundable")),
-            status=_int(merged.get("status")),
+            refund_amount=amount if amount is not None else money(merged.get("amount"))[0],
+            refundable=money(merged.get("refundable"))[0],
+            status=to_int(merged.get("status")),
+            card=CardData.from_extra(merged.get("extra")),
+            verified=exchange.signature == Signature.VERIFIED,
             raw=_redact(data),
             exchange=exchange,
         )

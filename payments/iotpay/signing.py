@@ -1,7 +1,8 @@
-"""IOTPay MD5 signing, exactly as /work/shared/IOTPAY.md ("Signing") describes it.
+"""IOTPay MD5 signing of requests, and what a response's sign proves.
 
-The same function signs our requests and checks the gateway's responses; the project's sandbox
-imports it too, so both sides agree byte for byte.
+The sandbox (iotpay_sandbox/signing.py) has its own implementation on purpose: a test through it checks
+this one independently. Nested objects in responses (``payOrder``) are signed by the gateway as their
+JSON text, which a client can only reproduce by trying the likely serialisations.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ import hmac
 import json
 from collections.abc import Mapping
 
-__all__ = ["field_text", "flat_fields", "sign", "signing_string", "verify", "verify_response"]
+__all__ = [
+    "Signature",
+    "field_text",
+    "flat_fields",
+    "response_signature",
+    "sign",
+    "signing_candidates",
+    "signing_string",
+    "verify",
+    "verify_response",
+]
 
 
 def field_text(value: object) -> str:
@@ -60,14 +71,60 @@ def verify(fields: Mapping[str, object], key: str) -> bool:
 
 
 def flat_fields(data: Mapping[str, object]) -> dict[str, object]:
-    """The top-level fields that are not objects or arrays: the part of a response a client can re-sign.
-
-    The gateway signs nested objects (``payOrder``) as JSON text that cannot be reproduced byte for byte,
-    so (our decision, IOTPAY.md) responses are verified over these fields only.
-    """
+    """The top-level fields that are not objects or arrays."""
     return {name: value for name, value in data.items() if not isinstance(value, (dict, list, tuple))}
 
 
+class Signature:
+    """What a response's ``sign`` proves (IOTPAY.md, "Signing", revised 2026-12-01)."""
+
+    VERIFIED = "verified"
+    """A candidate serialisation matched: every field, nested objects included, is the gateway's."""
+    UNVERIFIABLE = "unverifiable"
+    """Signed, with nested objects, and no candidate matched: not proof of forgery, not proof of anything."""
+    INVALID = "invalid"
+    """Flat answer (nothing we could have serialised differently) whose sign does not match: forged."""
+    UNSIGNED = "unsigned"
+
+
+def _nested_text(value: object, *, sort_keys: bool, ascii_only: bool) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only, sort_keys=sort_keys)
+
+
+def signing_candidates(data: Mapping[str, object]) -> list[dict[str, object]]:
+    """The field sets the gateway may have signed: nested objects as their compact JSON text, keys in the
+    order received or sorted, non-ASCII as is or escaped (a Java gateway may do either). A flat answer has
+    exactly one candidate: itself."""
+    if not any(isinstance(value, (dict, list, tuple)) for value in data.values()):
+        return [dict(data)]
+    candidates: list[dict[str, object]] = []
+    seen: set[tuple[str, ...]] = set()
+    for sort_keys in (False, True):
+        for ascii_only in (False, True):
+            fields = {
+                name: _nested_text(value, sort_keys=sort_keys, ascii_only=ascii_only)
+                if isinstance(value, (dict, list, tuple)) else value
+                for name, value in data.items()
+            }
+            texts = tuple(str(v) for v in fields.values())
+            if texts not in seen:
+                seen.add(texts)
+                candidates.append(fields)
+    return candidates
+
+
+def response_signature(data: Mapping[str, object], key: str) -> str:
+    """One of the ``Signature`` values for a parsed response (``sign`` among its fields)."""
+    received = data.get("sign")
+    if not isinstance(received, str) or not received.strip():
+        return Signature.UNSIGNED
+    candidates = signing_candidates(data)
+    if any(verify(candidate, key) for candidate in candidates):
+        return Signature.VERIFIED
+    nested = len(candidates) > 1 or any(isinstance(v, (dict, list, tuple)) for v in data.values())
+    return Signature.UNVERIFIABLE if nested else Signature.INVALID
+
+
 def verify_response(data: Mapping[str, object], key: str) -> bool:
-    """``verify`` over the flat fields of a parsed response (``sign`` included among them)."""
-    return verify(flat_fields(data), key)
+    """True when the response's sign is verified (nested objects included, as their JSON text)."""
+    return response_signature(data, key) == Signature.VERIFIED

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 
 from lanes import broadcast
 from lanes.models import Lane, Terminal
@@ -30,10 +32,67 @@ class TerminalBusy(Exception):
         self.attempt = attempt
 
 
+class SaleBlocked(Exception):
+    """The sale may not be charged again: ``code`` is ``sale_already_paid`` (an attempt of it is APPROVED),
+    ``sale_needs_review`` (one is UNKNOWN or NEEDS_REVIEW: it may have been charged) or
+    ``sale_in_progress`` (one is being sent right now); ``attempt`` is that attempt."""
+
+    MESSAGES = {
+        "sale_already_paid": "This sale is already paid (payment #{id}): it is not charged again.",
+        "sale_needs_review": "Payment #{id} of this sale may have been charged (its outcome is not known yet): "
+                             "it is not charged again without a supervisor.",
+        "sale_in_progress": "Payment #{id} of this sale is being sent to a terminal right now.",
+    }
+
+    def __init__(self, code: str, attempt: PaymentAttempt) -> None:
+        super().__init__(self.MESSAGES[code].format(id=attempt.pk))
+        self.code = code
+        self.attempt = attempt
+
+    @property
+    def overridable(self) -> bool:
+        return self.code != "sale_in_progress"
+
+
+@dataclass(frozen=True)
+class Override:
+    """A supervisor's permission to charge a blocked sale again, and why."""
+
+    approver: AbstractBaseUser
+    reason: str
+
+
 @dataclass(frozen=True)
 class AttemptCreation:
     attempt: PaymentAttempt
     created: bool
+
+
+# Which earlier attempt of a sale blocks a new one, most serious first.
+_BLOCKING = (
+    ("sale_already_paid", (S.APPROVED,)),
+    ("sale_needs_review", (S.UNKNOWN, S.NEEDS_REVIEW)),
+    ("sale_in_progress", (S.CREATED, S.SENT)),
+)
+
+
+def _lock_sale(sale_id: uuid.UUID) -> None:
+    """Serialise the attempts of one sale for the rest of the transaction (PostgreSQL advisory lock; SQLite's
+    immediate transactions already serialise every writer)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [sale_id.int & (2**63 - 1)])
+
+
+def sale_blocker(sale_id: uuid.UUID) -> SaleBlocked | None:
+    """Why this sale may not be charged again, or None."""
+    attempts = list(PaymentAttempt.objects.filter(sale_id=sale_id, status__in=[s for _, group in _BLOCKING
+                                                                                for s in group]).order_by("pk"))
+    for code, statuses in _BLOCKING:
+        for attempt in attempts:
+            if attempt.status in statuses:
+                return SaleBlocked(code, attempt)
+    return None
 
 
 def new_merchant_reference(prefix: str) -> str:
@@ -61,12 +120,15 @@ def attempt_create(
     user: AbstractBaseUser | None = None,
     idempotency_key: str | None = None,
     sale_id: uuid.UUID | None = None,
+    override: Override | None = None,
 ) -> AttemptCreation:
     """Create the attempt and send it once committed.
 
     The database refuses a second in-flight attempt on the terminal (partial unique index), so two
     concurrent Pay presses give one attempt and one TerminalBusy. A repeated Idempotency-Key returns
-    the first attempt instead of creating another.
+    the first attempt instead of creating another. A sale (``sale_id``) with an attempt that is paid, or
+    may have been (UNKNOWN, NEEDS_REVIEW), is refused (``SaleBlocked``) unless a supervisor's ``override``
+    (checked by the caller) comes with it; the override is recorded on the new attempt.
     """
     if (existing := _existing_for_key(lane, idempotency_key)) is not None:
         return AttemptCreation(existing, created=False)
@@ -80,6 +142,12 @@ def attempt_create(
     merchant = store.merchant
     try:
         with transaction.atomic():
+            blocked = None
+            if sale_id is not None:
+                _lock_sale(sale_id)
+                blocked = sale_blocker(sale_id)
+                if blocked is not None and (override is None or not blocked.overridable):
+                    raise blocked
             attempt = PaymentAttempt.objects.create(
                 mch_order_no=new_mch_order_no(),
                 sale_id=sale_id or uuid.uuid4(),
@@ -101,6 +169,14 @@ def attempt_create(
                 actor=attempt.created_by,
                 data={"amount": amount, "tip": tip, "device": terminal.device},
             )
+            if blocked is not None and override is not None:
+                PaymentEvent.objects.create(
+                    attempt=attempt, kind=PaymentEvent.Kind.NOTE, actor=override.approver,
+                    cause=f"second charge of the sale approved by {override.approver.get_username()} "
+                          f"({blocked.code} by #{blocked.attempt.pk}): {override.reason}"[:255],
+                    data={"override": blocked.code, "blocking_attempt": blocked.attempt.pk,
+                          "reason": override.reason, "approved_by": override.approver.get_username()},
+                )
             broadcast.attempt_changed(attempt)
             transaction.on_commit(lambda: _enqueue_send(attempt.pk))
     except IntegrityError:
@@ -121,18 +197,26 @@ RESOLVABLE = {S.APPROVED, S.DECLINED, S.FAILED}
 
 
 def attempt_resolve(
-    *, attempt_id: int, status: str, user: AbstractBaseUser, reason: str
+    *, attempt_id: int, status: str, user: AbstractBaseUser, reason: str, evidence: str
 ) -> PaymentAttempt | None:
-    """A person closes an attempt that needs review, with the outcome they established and why."""
+    """A person closes an attempt whose outcome the console could not establish: NEEDS_REVIEW, or UNKNOWN
+    once its polling window has passed (its chain of polls may have died with a worker). ``evidence`` is
+    what they checked it against (IOTPay's portal reference, the terminal's report); both are recorded."""
     if status not in RESOLVABLE:
         raise ValueError(f"an attempt can be resolved only as {', '.join(sorted(RESOLVABLE))}")
-    if not reason.strip():
+    reason, evidence = " ".join(reason.split()), " ".join(evidence.split())
+    if not reason:
         raise ValueError("a reason is required")
+    if not evidence:
+        raise ValueError("the evidence is required (IOTPay portal reference or the terminal's record)")
     return transition(
         attempt_id,
-        from_statuses=[S.NEEDS_REVIEW],
+        from_statuses=[S.NEEDS_REVIEW, S.UNKNOWN],
         to=status,
-        cause=f"resolved by {user.get_username()}: {reason.strip()}"[:255],
+        where=Q(status=S.NEEDS_REVIEW) | Q(poll_deadline__lte=Now()),
+        cause=f"resolved by {user.get_username()}: {reason} (evidence: {evidence})"[:255],
         actor=user,
-        data={"reason": reason.strip()},
+        data={"reason": reason, "evidence": evidence},
+        terminal_outcome="",
+        message=f"Closed by hand: {reason}"[:255],
     )

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from lanes import broadcast
@@ -19,7 +21,7 @@ S = AttemptStatus
 ALLOWED = {
     S.CREATED: {S.SENT, S.FAILED},
     S.SENT: {S.APPROVED, S.DECLINED, S.FAILED, S.UNKNOWN, S.NEEDS_REVIEW},
-    S.UNKNOWN: {S.APPROVED, S.DECLINED, S.NEEDS_REVIEW},
+    S.UNKNOWN: {S.APPROVED, S.DECLINED, S.FAILED, S.NEEDS_REVIEW},
     S.NEEDS_REVIEW: {S.APPROVED, S.DECLINED, S.FAILED},
     S.APPROVED: set(),
     S.DECLINED: set(),
@@ -37,28 +39,34 @@ def transition(
     data: dict[str, Any] | None = None,
     model: type[PaymentAttempt] | type[Refund] = PaymentAttempt,
     allowed: Mapping[str, set[str]] = ALLOWED,
+    where: Q | None = None,
     **fields: Any,
 ) -> Any:
     """Move the attempt (or refund: `model=Refund` with its own `allowed` table) to `to` if it is in one of
-    `from_statuses`; None when it is not (idempotent).
+    `from_statuses` (and matches `where`); None when it is not (idempotent).
 
     The row is locked only for this short transaction; the event names the attempt (and the refund), and
-    the attempt's snapshot is pushed after commit.
+    the attempt's snapshot is pushed after commit. A field value may be a callable of the database's clock
+    (``lambda now: now + window``): deadlines are set by the database, not by this process's clock.
     """
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     now = timezone.now()
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
     with transaction.atomic(savepoint=False):
         rows = model.objects.select_for_update(of=("self",)).filter(pk=obj_id, status__in=allowed_from)
+        if where is not None:
+            rows = rows.filter(where)
         if model is PaymentAttempt:
             rows = rows.select_related("lane")  # the pushed snapshot names the lane; only the attempt is locked
+        if any(callable(value) for value in fields.values()):
+            rows = rows.annotate(db_now=Now())
         try:
             row = rows.get()  # get(), not first(): no ORDER BY for a primary key
         except model.DoesNotExist:
             return None
         previous = row.status
         for name, value in fields.items():
-            setattr(row, name, value)
+            setattr(row, name, value(row.db_now) if callable(value) else value)
         row.status = to
         changed = [*fields, "status", "updated_at"]  # only what changed: the row has some 40 columns
         if to in FINAL_STATUSES:
@@ -112,7 +120,8 @@ def record_exchanges(attempt_id: int, exchanges: Sequence[tuple[Exchange | None,
 
 
 def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
-                actor: AbstractBaseUser | None = None) -> None:
+                actor: AbstractBaseUser | None = None, refund: Refund | None = None) -> None:
     PaymentEvent.objects.create(
-        attempt_id=attempt_id, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {}, actor=actor
+        attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {},
+        actor=actor,
     )

@@ -29,6 +29,8 @@
     lane: data.laneCode,
     payUrl: data.payUrl,
     paymentUrl: data.paymentUrl || "/api/payments/{id}",
+    requeryUrl: data.requeryUrl || "/api/payments/{id}/requery",
+    canOverride: data.canOverride === "true",
     receiptUrl: data.receiptUrl || "/payments/{id}/receipt/",
     wsPath: data.wsPath,
     loginUrl: data.loginUrl || "/accounts/login/",
@@ -68,7 +70,16 @@
     authNum: $("auth-num"),
     actions: $("state-actions"),
     retry: $("retry-button"),
+    checkAgain: $("check-again-button"),
     receipt: $("receipt-link"),
+    override: $("override-button"),
+    overrideForm: $("override-form"),
+    overrideReason: $("override-reason"),
+    overrideCredentials: $("override-credentials"),
+    overrideSupervisor: $("override-supervisor"),
+    overridePassword: $("override-password"),
+    overrideError: $("override-error"),
+    overrideCancel: $("override-cancel"),
     newSale: $("new-sale-button"),
     meta: $("state-meta"),
     notice: $("notice"),
@@ -283,6 +294,11 @@
       title: "Checking the outcome\u2026",
       hint: "Do not charge again. Keep the customer here; the result usually arrives within a minute.",
     },
+    UNKNOWN_APPROVED: {
+      caption: "Result pending",
+      title: "Approved by the terminal, confirming\u2026",
+      hint: "Do not charge again. The receipt can be printed now; IOTPay's confirmation usually follows within a minute.",
+    },
     NEEDS_REVIEW: {
       caption: "Action needed",
       title: "Needs review",
@@ -299,9 +315,15 @@
     node.hidden = !text;
   }
 
+  /** The terminal approved it but IOTPay has not confirmed it yet: the card data is already there. */
+  function approvedByTerminal(s) {
+    return !!s && (s.status === "UNKNOWN" || s.status === "NEEDS_REVIEW") && s.terminal_outcome === "APPROVED";
+  }
+
   function paint(s) {
     var status = s ? s.status : "IDLE";
-    var view = VIEWS[status] || { caption: "Payment", title: status, hint: "" };
+    var viewKey = status === "UNKNOWN" && approvedByTerminal(s) ? "UNKNOWN_APPROVED" : status;
+    var view = VIEWS[viewKey] || { caption: "Payment", title: status, hint: "" };
     el.state.dataset.status = status;
 
     var caption = view.caption;
@@ -335,13 +357,13 @@
       setText(el.pollCount, "");
     }
 
-    var showCard = status === "APPROVED" || status === "DECLINED";
+    var showCard = status === "APPROVED" || status === "DECLINED" || approvedByTerminal(s);
     var card = "";
     if (showCard && (s.card_brand || s.card_last4)) {
       card = (s.card_brand || "Card") + (s.card_last4 ? " \u2022\u2022\u2022\u2022 " + s.card_last4 : "");
     }
     var entry = showCard && s.entry_method ? ENTRY_LABELS[s.entry_method] || s.entry_method : "";
-    var auth = status === "APPROVED" ? s.auth_num || "" : "";
+    var auth = status === "APPROVED" || approvedByTerminal(s) ? s.auth_num || "" : "";
     setRow(el.cardInfo, card);
     setRow(el.entryMethod, entry);
     setRow(el.authNum, auth);
@@ -349,19 +371,28 @@
 
     var canRetry = RETRYABLE.indexOf(status) !== -1;
     var done = s && !inFlight(status);
+    var review = status === "NEEDS_REVIEW";
     el.retry.hidden = !canRetry;
     el.newSale.hidden = !done;
-    // A card receipt exists for every outcome that reached the card network, declines included.
-    var hasReceipt = status === "APPROVED" || status === "DECLINED";
+    // Needs review: the card may have been charged. The main action is to find out, never a new sale.
+    el.checkAgain.hidden = !review;
+    el.override.hidden = !review;
+    if (!review) {
+      hideOverride();
+    }
+    // A card receipt exists for every outcome that reached the card network, declines included, and for
+    // an approval by the terminal that IOTPay has not confirmed yet (it prints as such).
+    var hasReceipt = !!s && (s.receipt_available === true ||
+      (s.receipt_available === undefined && (status === "APPROVED" || status === "DECLINED")));
     el.receipt.hidden = !hasReceipt;
     if (hasReceipt) {
       el.receipt.href = cfg.receiptUrl.replace("{id}", encodeURIComponent(String(s.id)));
     } else {
       el.receipt.removeAttribute("href");
     }
-    el.newSale.classList.toggle("btn--primary", status === "APPROVED" || status === "NEEDS_REVIEW");
-    el.newSale.classList.toggle("btn--secondary", !(status === "APPROVED" || status === "NEEDS_REVIEW"));
-    el.actions.hidden = !done;
+    el.newSale.classList.toggle("btn--primary", status === "APPROVED");
+    el.newSale.classList.toggle("btn--secondary", status !== "APPROVED");
+    el.actions.hidden = !(done || hasReceipt);
 
     var meta = "";
     if (s) {
@@ -694,6 +725,12 @@
       });
       return;
     }
+    if (status === 403 && body.code === "override_not_allowed") {
+      el.overrideError.textContent = body.error || "A supervisor's user name and password are needed.";
+      el.overridePassword.value = "";
+      el.overrideSupervisor.focus();
+      return;
+    }
     if (status === 403) {
       if (body.code === "csrf") {
         showFormError("This page is out of date; the payment was not sent. Reload the page and try again.");
@@ -704,6 +741,15 @@
     }
     if (status === 404) {
       showFormError(body.error || "This lane does not exist any more.");
+      return;
+    }
+    if (status === 409 && /^sale_/.test(body.code || "")) {
+      // The sale is paid, or may be: show the attempt that says so instead of charging again.
+      showFormError(body.error || "This sale may not be charged again.", { kind: "sale" });
+      if (isSnapshot(body.attempt)) {
+        liveIds.add(body.attempt.id);
+        show(body.attempt);
+      }
       return;
     }
     if (status === 409) {
@@ -801,7 +847,98 @@
       }
     });
   });
+  /* "Check again" on a payment that needs review: IOTPay is asked once more; the answer comes by websocket. */
+  function checkAgain() {
+    if (!current || current.status !== "NEEDS_REVIEW") {
+      return;
+    }
+    var id = current.id;
+    el.checkAgain.disabled = true;
+    fetchJson(
+      cfg.requeryUrl.replace("{id}", encodeURIComponent(String(id))),
+      { method: "POST", headers: { Accept: "application/json", "X-CSRFToken": csrfToken() } },
+      10000
+    )
+      .then(function (res) {
+        if (res.status === 202) {
+          showFormError("Asked IOTPay again. The result shows here as soon as it answers.", { kind: "info" });
+        } else if (res.status === 409 && res.body && isSnapshot(res.body.attempt)) {
+          receive(res.body.attempt);
+        } else {
+          showFormError((res.body && res.body.error) || "Could not ask IOTPay again (HTTP " + res.status + ").");
+        }
+      })
+      .catch(function () {
+        showFormError("Could not reach the console server. Try again in a moment.");
+      })
+      .then(function () {
+        setTimeout(function () {
+          el.checkAgain.disabled = false;
+        }, 3000);
+      });
+  }
+
+  /* "Charge again…": a supervisor's reason (and, unless they are the one logged in, their password). */
+  function showOverride() {
+    if (!current || current.status !== "NEEDS_REVIEW") {
+      return;
+    }
+    el.overrideCredentials.hidden = cfg.canOverride;
+    el.overrideForm.hidden = false;
+    el.override.setAttribute("aria-expanded", "true");
+    el.overrideError.textContent = "";
+    el.overrideReason.focus();
+  }
+
+  function hideOverride() {
+    el.overrideForm.hidden = true;
+    el.override.setAttribute("aria-expanded", "false");
+    el.overridePassword.value = "";
+    el.overrideError.textContent = "";
+  }
+
+  el.overrideForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current || current.status !== "NEEDS_REVIEW" || requestInFlight) {
+      return;
+    }
+    var reason = el.overrideReason.value.trim();
+    if (!reason) {
+      el.overrideError.textContent = "Say why the sale is charged again.";
+      el.overrideReason.focus();
+      return;
+    }
+    var body = { amount: current.amount, tip: current.tip, sale_id: current.sale_id, override_reason: reason };
+    if (!cfg.canOverride) {
+      body.supervisor = el.overrideSupervisor.value.trim();
+      body.supervisor_password = el.overridePassword.value;
+      if (!body.supervisor || !body.supervisor_password) {
+        el.overrideError.textContent = "A supervisor types their user name and password.";
+        (body.supervisor ? el.overridePassword : el.overrideSupervisor).focus();
+        return;
+      }
+    }
+    var before = current.id;
+    sendPayment(body).then(function () {
+      intent = null; // the password is not kept for a re-send
+      if (!current || current.id !== before) {
+        hideOverride();
+        el.overrideReason.value = "";
+        el.overrideSupervisor.value = "";
+      }
+    });
+  });
+
   el.retry.addEventListener("click", retry);
+  el.checkAgain.addEventListener("click", checkAgain);
+  el.override.addEventListener("click", function () {
+    if (el.overrideForm.hidden) {
+      showOverride();
+    } else {
+      hideOverride();
+    }
+  });
+  el.overrideCancel.addEventListener("click", hideOverride);
   el.newSale.addEventListener("click", newSale);
 
   /* ------------------------------------------------------------------ websocket */

@@ -9,13 +9,13 @@
 (function () {
   "use strict";
 
-  var IN_FLIGHT = { CREATED: true, SENT: true, UNKNOWN: true };
+  // A refund is sent once: with no clear answer it needs review (the page reloads to offer the check).
+  var IN_FLIGHT = { CREATED: true, SENT: true };
   var BANNER_WORDS = {
     CREATED: "sending to IOTPay…",
     SENT: "sent to IOTPay, waiting for its answer…",
-    UNKNOWN: "no clear answer yet, asking IOTPay again…",
   };
-  var BADGE_WORDS = { CREATED: "Created", SENT: "Sent to IOTPay", UNKNOWN: "Waiting for IOTPay" };
+  var BADGE_WORDS = { CREATED: "Created", SENT: "Sent to IOTPay" };
 
   /* ------------------------------------------------------------------ live refunds */
 

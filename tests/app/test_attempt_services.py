@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.services import attempt_resolve
@@ -27,27 +29,42 @@ def test_a_person_resolves_an_attempt_that_needs_review_with_a_reason():
     attempt = make_attempt("NEEDS_REVIEW")
     manager = UserFactory(username="maria")
     resolved = attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=manager,
-                               reason="terminal printed an approval, auth 123456")
+                               reason="terminal printed an approval, auth 123456", evidence="portal CP2026120401")
     assert resolved.status == "APPROVED"
     assert resolved.finalized_at is not None
     event = PaymentEvent.objects.filter(attempt=attempt, kind="state").last()
     assert (event.from_status, event.to_status, event.actor) == ("NEEDS_REVIEW", "APPROVED", manager)
     assert "maria" in event.cause and "auth 123456" in event.cause
+    assert event.data == {"reason": "terminal printed an approval, auth 123456", "evidence": "portal CP2026120401"}
 
 
 @pytest.mark.parametrize("status", ["SENT", "UNKNOWN", "APPROVED", "DECLINED"])
 def test_only_attempts_needing_review_can_be_resolved_by_hand(status):
-    attempt = make_attempt(status)
-    assert attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="x") is None
+    attempt = make_attempt(status)  # UNKNOWN with no deadline passed: the console is still asking
+    assert attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="x",
+                           evidence="y") is None
     assert PaymentAttempt.objects.get(pk=attempt.pk).status == status
 
 
-def test_resolving_needs_a_reason_and_a_final_status():
+def test_an_unknown_attempt_can_be_closed_once_its_window_has_passed():
+    attempt = make_attempt("UNKNOWN")
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(poll_deadline=timezone.now() + timedelta(minutes=1))
+    assert attempt_resolve(attempt_id=attempt.pk, status="FAILED", user=UserFactory(), reason="x",
+                           evidence="y") is None
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(poll_deadline=timezone.now() - timedelta(seconds=1))
+    closed = attempt_resolve(attempt_id=attempt.pk, status="FAILED", user=UserFactory(), reason="never reached",
+                             evidence="IOTPay portal shows no order")
+    assert closed.status == "FAILED" and "Closed by hand" in closed.message
+
+
+def test_resolving_needs_a_reason_evidence_and_a_final_status():
     attempt = make_attempt("NEEDS_REVIEW")
     with pytest.raises(ValueError, match="reason"):
-        attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="  ")
+        attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="  ", evidence="e")
+    with pytest.raises(ValueError, match="evidence"):
+        attempt_resolve(attempt_id=attempt.pk, status="APPROVED", user=UserFactory(), reason="why", evidence=" ")
     with pytest.raises(ValueError, match="resolved only as"):
-        attempt_resolve(attempt_id=attempt.pk, status="UNKNOWN", user=UserFactory(), reason="why")
+        attempt_resolve(attempt_id=attempt.pk, status="UNKNOWN", user=UserFactory(), reason="why", evidence="e")
 
 
 def test_final_statuses_never_move_and_moves_not_in_the_machine_are_refused():

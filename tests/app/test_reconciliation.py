@@ -292,7 +292,7 @@ def test_closing_an_attempt_needing_review_resolves_it(store, day):
     manager = user_in("manager", username="omar")
     client_for(manager).post(reverse("payment-close", args=[day["a8"].pk]),
                              {"kind": "needs_review", "outcome": "DECLINED",
-                              "reason": "terminal journal shows it cancelled"})
+                              "reason": "terminal journal shows it cancelled", "evidence": "batch 0042 report"})
     attempt = PaymentAttempt.objects.get(pk=day["a8"].pk)
     assert attempt.status == "DECLINED"
     event = PaymentEvent.objects.filter(attempt=attempt, kind="state").last()

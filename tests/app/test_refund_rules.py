@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from backoffice.views.payments import parse_dollars
-from payments.iotpay.results import CardData
+from payments.iotpay import CardData
 from payments.models import PaymentAttempt, PaymentEvent, Refund
 from payments.receipts import ReceiptNotAvailable, build_refund_receipt, render_text
 from payments.services import (
@@ -26,7 +26,8 @@ from payments.services import (
     refund_create,
     refundable_balance,
 )
-from payments.services.refunds import _transition, new_mch_refund_no
+from payments.services.refund_steps import _transition
+from payments.services.refunds import new_mch_refund_no
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -129,7 +129,7 @@ def all_routes(url_values) -> list[Route]:
 
 
 # The JSON API of the checkout page: a cashier's own. Every other /api/ route belongs to the back office.
-CHECKOUT_API = {"api-create-payment", "api-payment-detail"}
+CHECKOUT_API = {"api-create-payment", "api-payment-detail", "api-requery-payment"}
 
 
 @pytest.fixture

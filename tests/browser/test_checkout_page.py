@@ -95,7 +95,61 @@ def test_needs_review_tells_the_cashier_what_to_do(login_page, live, lane, cashi
     page.keyboard.press("Enter")
     page.wait_for_selector("#lane-state[data-status=NEEDS_REVIEW]")
     assert "Do not charge" in page.inner_text("#lane-state")
+    # The main action is to find out, not a new sale.
+    assert "btn--primary" in page.get_attribute("#check-again-button", "class")
+    assert "btn--primary" not in page.get_attribute("#new-sale-button", "class")
+    assert page.is_visible("#override-button") and not page.is_visible("#retry-button")
     screenshot(page, "checkout-needs-review")
+    attempt = PaymentAttempt.objects.get(lane=lane)
+    page.click("#check-again-button")
+    page.wait_for_selector("#form-error:has-text('Asked IOTPay again')")
+    deadline = time.monotonic() + 10
+    while not PaymentAttempt.objects.filter(pk=attempt.pk, last_polled_at__isnull=False).exists():
+        assert time.monotonic() < deadline, "the re-query never reached the worker"
+        time.sleep(0.1)
+
+
+def test_a_supervisor_approves_charging_a_sale_under_review_again(login_page, live, lane, cashier):
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import PASSWORD
+    from tests.factories import UserFactory
+
+    supervisor = UserFactory(username="sup-on-the-floor")
+    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    page = open_checkout(login_page, live, lane, cashier)
+    page.fill("#amount-input", "40.11")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#lane-state[data-status=NEEDS_REVIEW]")
+    first = PaymentAttempt.objects.get(lane=lane)
+    page.click("#override-button")
+    page.fill("#override-reason", "IOTPay portal shows the first one cancelled")
+    page.fill("#override-supervisor", supervisor.username)
+    page.fill("#override-password", "not-the-password")
+    page.click("#override-submit")
+    page.wait_for_selector("#override-error:not(:empty)")
+    assert PaymentAttempt.objects.filter(lane=lane).count() == 1
+    page.fill("#override-password", PASSWORD)
+    screenshot(page, "checkout-override")
+    page.click("#override-submit")
+    deadline = time.monotonic() + 15
+    while PaymentAttempt.objects.filter(lane=lane).count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = PaymentAttempt.objects.filter(lane=lane).order_by("-pk").first()
+    assert second.pk != first.pk and second.sale_id == first.sale_id
+    page.wait_for_selector(f"#state-meta:has-text('Payment #{second.pk}')")
+    assert page.is_hidden("#override-form")
+
+
+def test_approved_by_the_terminal_while_iotpay_confirms(login_page, live, lane, cashier):
+    page = open_checkout(login_page, live, lane, cashier)
+    page.fill("#amount-input", "12.22")  # paid; query_order down for 2 s afterwards
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#lane-state[data-status=UNKNOWN]")
+    assert "Approved by the terminal, confirming" in page.inner_text("#state-title")
+    assert page.is_visible("#receipt-link") and page.inner_text("#card-info")
+    screenshot(page, "checkout-approved-confirming")
+    page.wait_for_selector("#lane-state[data-status=APPROVED]")
 
 
 def test_bad_amount_is_refused_on_the_page(login_page, live, lane, cashier):

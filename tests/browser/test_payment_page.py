@@ -41,8 +41,9 @@ def test_a_manager_refunds_part_of_a_payment_and_sees_it_live(login_page, live, 
     assert "REFUND" in page.inner_text("body") and attempt.card_last4 in page.inner_text("body")
 
 
-def test_the_page_follows_a_refund_until_iotpay_answers(login_page, live, lane, cashier_session):
-    """IOTPay is unreachable when the refund is sent: the page says so, then updates by itself."""
+def test_a_refund_without_a_clear_answer_is_checked_and_settled_on_the_page(login_page, live, lane, cashier_session):
+    """IOTPay is unreachable when the refund is sent: it is not sent again, it needs review and its amount is
+    held; the manager checks with IOTPay and settles it, and the balance follows."""
     from tests.processes import wait_http
 
     attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
@@ -53,13 +54,25 @@ def test_the_page_follows_a_refund_until_iotpay_answers(login_page, live, lane, 
     live.procs["sandbox"].stop()
     try:
         page.click("#refund-submit")
-        page.wait_for_selector("#refund-banner[data-status=UNKNOWN]")
-        assert "asking IOTPay again" in page.inner_text("#refund-banner")
-        assert page.locator("#refund-form").count() == 0  # no second refund while one is in flight
-        screenshot(page, "payment-detail-refund-pending")
+        page.wait_for_selector("#refund-banner[data-status=NEEDS_REVIEW]")
+        assert "needs review" in page.inner_text("#refund-banner")
+        assert "not sent again" in page.inner_text("#refund-banner")
+        assert page.locator("#refund-form").count() == 0  # the amount is held: nothing left to refund
+        assert "$0.00" in page.inner_text("#refundable-balance")
     finally:
         live.procs["sandbox"].start()
         wait_http(f"{live.sandbox_url}/_sandbox/health")
-    page.wait_for_selector("#refund-banner[data-status=APPROVED]")
-    assert "$0.00" in page.inner_text("#refundable-balance")
-    assert "fully refunded" in page.inner_text(".refund-panel")
+    settle = page.locator("[id^=refund-settle-]")
+    settle.locator("[data-action=check-refund]").click()
+    page.wait_for_selector("#page-messages")
+    assert "did not go through" in page.inner_text("#page-messages")
+    screenshot(page, "payment-detail-refund-needs-review")
+    settle = page.locator("[id^=refund-settle-]")
+    settle.locator("input[value=not_refunded]").check()
+    settle.locator("input[name=reason]").fill("IOTPay shows the whole payment left to refund")
+    settle.locator("[data-action=settle-refund]").click()
+    page.wait_for_selector("#refund-form")
+    assert "$20.00" in page.inner_text("#refundable-balance")
+    assert "settled as not refunded" in page.inner_text("#page-messages")
+
+

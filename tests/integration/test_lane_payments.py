@@ -33,13 +33,15 @@ OUTCOMES = [
     pytest.param(1250, "APPROVED", "000 Approved", False, id="approve"),
     pytest.param(1201, "DECLINED", "051 Declined 05 Do Not Honour", False, id="decline"),
     pytest.param(1202, "DECLINED", "Transaction Not Completed 05", False, id="not-completed"),
-    pytest.param(1203, "FAILED", "terminal did not respond", False, id="gateway-fail"),
-    pytest.param(1204, "FAILED", "busy", False, id="terminal-busy"),
+    # errCode 0111 is a third-party exception: no answer, so IOTPay is asked until it knows.
+    pytest.param(1203, "DECLINED", "Transaction Not Completed", True, id="gateway-fail-0111-then-not-completed"),
+    pytest.param(1204, "NEEDS_REVIEW", "no final outcome", True, id="terminal-busy-0111-no-order"),
     pytest.param(1205, "APPROVED", "000 Approved", True, id="late-answer-then-paid"),
     pytest.param(1207, "APPROVED", "000 Approved", True, id="dropped-connection-then-paid"),
     pytest.param(1208, "DECLINED", "Transaction Not Completed", True, id="http-500"),
     pytest.param(1209, "DECLINED", "Transaction Not Completed", True, id="html-body"),
-    pytest.param(1210, "DECLINED", "Transaction Not Completed", True, id="forged-approval-wrong-sign"),
+    # Unverifiable (its nested payOrder does not match its sign): the confirming query decides, at once.
+    pytest.param(1210, "DECLINED", "Transaction Not Completed", False, id="forged-approval-wrong-sign"),
     pytest.param(1211, "NEEDS_REVIEW", "differs", False, id="amount-mismatch"),
     pytest.param(1206, "NEEDS_REVIEW", "no final outcome", True, id="never-answers"),
 ]

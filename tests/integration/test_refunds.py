@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from payments.models import PaymentEvent, Refund
-from payments.services import refund_recheck, refundable_balance
+from payments.services import refundable_balance
 from tests.conftest import login_session, wait_for_status
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
 from tests.processes import wait_http
@@ -178,39 +178,96 @@ def test_two_different_refunds_at_once_give_one_refund(live, approved, manager_s
     assert [r["refundAmount"] for r in sandbox_order(approved.mch_order_no)["refunds"]] == [1500]
 
 
-def test_no_answer_is_retried_with_the_same_refund_number(live, approved, manager_session, sandbox_order):
-    """The sandbox is down when the refund is sent: UNKNOWN, then re-sent as is once it is back."""
+def test_no_answer_is_never_re_sent_and_needs_review(live, approved, manager_session, sandbox_order):
+    """The sandbox is down when the refund is sent: no clear answer, so it needs review at once and is held."""
     live.procs["sandbox"].stop()
     try:
-        response = refund(manager_session, live, approved.pk, 900)
-        refund_id = response.json()["id"]
-        wait_for_refund(refund_id, "UNKNOWN", timeout=10)
+        refund_id = refund(manager_session, live, approved.pk, 900).json()["id"]
+        row = wait_for_refund(refund_id, {"NEEDS_REVIEW", "APPROVED", "FAILED"}, timeout=15)
+        assert row.status == "NEEDS_REVIEW" and "not sent again" in row.message
+        assert refundable_balance(approved) == 1100  # it may have gone through: held
     finally:
         live.procs["sandbox"].start()
         wait_http(f"{live.sandbox_url}/_sandbox/health")
-    done = wait_for_refund(refund_id, {"APPROVED", "NEEDS_REVIEW", "FAILED"}, timeout=20)
-    assert done.status == "APPROVED" and done.refundable_after == 1100
-    states = list(PaymentEvent.objects.filter(refund=done, kind="state").values_list("to_status", flat=True))
-    assert states == ["CREATED", "SENT", "UNKNOWN", "APPROVED"]
-    numbers = {e.data["request"]["mchRefundNo"] for e in PaymentEvent.objects.filter(refund=done, kind="gateway")}
-    assert numbers == {done.mch_refund_no}
-    assert [r["refundAmount"] for r in sandbox_order(approved.mch_order_no)["refunds"]] == [900]
+    time.sleep(3)  # several resume-job rounds (every second in the tests)
+    states = list(PaymentEvent.objects.filter(refund_id=refund_id, kind="state").values_list("to_status", flat=True))
+    assert states == ["CREATED", "SENT", "NEEDS_REVIEW"]
+    assert PaymentEvent.objects.filter(refund_id=refund_id, kind="gateway").count() == 1
+    assert sandbox_order(approved.mch_order_no)["refunds"] == []
 
 
-def test_after_the_window_the_refund_needs_review_and_holds_its_amount(live, approved, manager_session,
-                                                                      sandbox_order):
+def test_a_refund_whose_answer_is_lost_is_sent_once_held_and_settled_by_a_manager(
+        live, lane, cashier_session, manager_session, sandbox_order):
+    """refund cents 07: the sandbox refunds, then drops the connection. Watched for a minute: one refund_order,
+    the refund needs review, a second full refund is refused; the manager checks with IOTPay and settles."""
+    attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
+    refund_id = refund(manager_session, live, attempt.pk, 507).json()["id"]
+    assert wait_for_refund(refund_id, {"NEEDS_REVIEW", "APPROVED", "FAILED"}).status == "NEEDS_REVIEW"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert sandbox_order(attempt.mch_order_no)["refund_calls"] == 1
+        time.sleep(2)
+    assert Refund.objects.get(pk=refund_id).status == "NEEDS_REVIEW"
+    assert refundable_balance(attempt) == 1493
+    second = refund(manager_session, live, attempt.pk, 2000)
+    assert second.status_code == 400 and "$14.93" in second.json()["errors"]["amount"][0]
+
+    page = manager_session.get(f"{live.url}/backoffice/payments/{attempt.pk}/", timeout=10).text
+    assert f'id="refund-settle-{refund_id}"' in page
+    token = manager_session.cookies["csrftoken"]
+    checked = manager_session.post(f"{live.url}/backoffice/refunds/{refund_id}/check",
+                                   data={"csrfmiddlewaretoken": token}, timeout=15)
+    assert "this refund went through" in checked.text
+    assert Refund.objects.get(pk=refund_id).gateway_refundable == 1493
+    settled = manager_session.post(f"{live.url}/backoffice/refunds/{refund_id}/settle",
+                                   data={"csrfmiddlewaretoken": token, "outcome": "refunded",
+                                         "reason": "IOTPay shows $14.93 left"}, timeout=10)
+    assert settled.status_code == 200
+    done = Refund.objects.get(pk=refund_id)
+    assert done.status == "APPROVED" and "Settled by hand" in done.message
+    assert refundable_balance(attempt) == 1493
+    assert sandbox_order(attempt.mch_order_no)["refund_calls"] == 1
+
+
+def test_a_refund_settled_as_not_refunded_gives_its_amount_back(live, approved, manager_session, sandbox_order):
     live.procs["sandbox"].stop()
     try:
-        refund_id = refund(manager_session, live, approved.pk, 300).json()["id"]
-        row = wait_for_refund(refund_id, "NEEDS_REVIEW", timeout=30)
-        assert "Check the refund" in row.message
-        assert refundable_balance(approved) == 1700  # it may have gone through: held
+        refund_id = refund(manager_session, live, approved.pk, 600).json()["id"]
+        wait_for_refund(refund_id, "NEEDS_REVIEW", timeout=15)
     finally:
         live.procs["sandbox"].start()
         wait_http(f"{live.sandbox_url}/_sandbox/health")
-    refund_recheck(refund_id=refund_id)  # what the resume job does now and then
-    assert Refund.objects.get(pk=refund_id).status == "APPROVED"
-    assert [r["refundAmount"] for r in sandbox_order(approved.mch_order_no)["refunds"]] == [300]
+    token = manager_session.cookies["csrftoken"]
+    checked = manager_session.post(f"{live.url}/backoffice/refunds/{refund_id}/check",
+                                   data={"csrfmiddlewaretoken": token}, timeout=15)
+    assert "did not go through" in checked.text
+    manager_session.post(f"{live.url}/backoffice/refunds/{refund_id}/settle",
+                         data={"csrfmiddlewaretoken": token, "outcome": "not_refunded", "reason": "portal: none"},
+                         timeout=10)
+    assert Refund.objects.get(pk=refund_id).status == "FAILED"
+    assert refundable_balance(approved) == 2000
+    again = refund(manager_session, live, approved.pk, 600)
+    assert again.status_code == 201
+    assert wait_for_refund(again.json()["id"], "APPROVED").refundable_after == 1400
+
+
+def test_a_refund_answered_fail_0010_needs_review_and_is_not_sent_again(live, approved, manager_session,
+                                                                        sandbox_order):
+    refund_id = refund(manager_session, live, approved.pk, 410).json()["id"]  # cents 10: refunded, then FAIL 0010
+    row = wait_for_refund(refund_id, {"NEEDS_REVIEW", "APPROVED", "FAILED"})
+    assert row.status == "NEEDS_REVIEW"
+    time.sleep(3)
+    assert sandbox_order(approved.mch_order_no)["refund_calls"] == 1
+    assert refundable_balance(approved) == 1590
+
+
+def test_the_refund_receipt_carries_the_refunds_own_terminal_data(live, approved, manager_session):
+    done = wait_for_refund(refund(manager_session, live, approved.pk, 300).json()["id"], "APPROVED")
+    assert done.card["receipt_disp"] == "000 Refund Approved 00" and done.card["auth_num"]
+    text = manager_session.get(f"{live.url}/refunds/{done.pk}/receipt/?format=text&copy=merchant", timeout=10).text
+    for value in (done.card["term_invoice_num"], done.card["seq_num"], done.card["auth_num"],
+                  done.card["bank_term_num"], "000 Refund Approved 00"):
+        assert value in text
 
 
 def test_a_supervisor_reads_but_cannot_refund(live, approved):
@@ -276,10 +333,29 @@ def test_a_refund_whose_task_died_is_picked_up_by_the_resume_job(live, approved,
 
     from payments.services.refunds import new_mch_refund_no
 
-    old = timezone.now() - timedelta(seconds=60)
+    old = timezone.now() - timedelta(seconds=20)
     row = Refund.objects.create(attempt=approved, mch_refund_no=new_mch_refund_no(), amount=400, currency="CAD",
                                 reason="lost task", status=status, sent_at=old if status == "SENT" else None)
     Refund.objects.filter(pk=row.pk).update(created_at=old)
     done = wait_for_refund(row.pk, {"APPROVED", "FAILED", "NEEDS_REVIEW"}, timeout=20)
-    assert done.status == "APPROVED" and done.refundable_after == 1600
-    assert [r["refundAmount"] for r in sandbox_order(approved.mch_order_no)["refunds"]] == [400]
+    if status == "CREATED":  # never sent: the resume job sends it
+        assert done.status == "APPROVED" and done.refundable_after == 1600
+        assert [r["refundAmount"] for r in sandbox_order(approved.mch_order_no)["refunds"]] == [400]
+    else:  # it may have been sent before the task died: needs review, never sent again
+        assert done.status == "NEEDS_REVIEW"
+        assert sandbox_order(approved.mch_order_no)["refunds"] == []
+
+
+def test_a_refund_whose_task_never_ran_in_time_is_not_sent(live, approved, sandbox_order):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services.refunds import new_mch_refund_no
+
+    row = Refund.objects.create(attempt=approved, mch_refund_no=new_mch_refund_no(), amount=400, currency="CAD",
+                                reason="lost task")
+    Refund.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    done = wait_for_refund(row.pk, {"APPROVED", "FAILED", "NEEDS_REVIEW"}, timeout=20)
+    assert done.status == "FAILED" and "too old" in done.message
+    assert sandbox_order(approved.mch_order_no)["refunds"] == []

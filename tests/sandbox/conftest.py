@@ -30,9 +30,13 @@ def md5_sign(fields: dict, key: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()  # noqa: S324 - the protocol uses MD5
 
 
-def response_sign_ok(payload: dict, key: str = KEY) -> bool:
-    flat = {k: v for k, v in payload.items() if not isinstance(v, dict | list)}
-    return payload.get("sign") == md5_sign(flat, key)
+def response_sign_ok(payload: dict, key: str = KEY, *, nested: str = "compact") -> bool:
+    """The gateway signs an answer over all its fields, a nested object as its JSON text: compact with keys
+    in the order sent by default, sorted keys for one scenario."""
+    separators = (", ", ": ") if nested == "spaced" else (",", ":")
+    fields = {k: json.dumps(v, separators=separators, ensure_ascii=False, sort_keys=nested == "sorted")
+              if isinstance(v, dict | list) else v for k, v in payload.items()}
+    return payload.get("sign") == md5_sign(fields, key)
 
 
 def free_port() -> int:
@@ -49,6 +53,7 @@ class SandboxProcess:
         self.stderr_path = logs / f"sandbox-{self.port}.err"
         args = [sys.executable, "-m", "iotpay_sandbox", "--port", str(self.port), "--merchant", f"{MCH_ID}={KEY}",
                 "--think-time", "0.2", "--late-delay", "3", "--hang-time", "3", "--interactive-timeout", "10",
+                "--outage-time", "2",
                 "--data", str(data)]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:

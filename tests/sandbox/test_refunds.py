@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
+
+import pytest
+import requests
 
 from .conftest import response_sign_ok
 
@@ -26,14 +30,48 @@ def test_partial_then_full_refund_then_refused(client, device):
     assert (too_much["retCode"], too_much["resCode"]) == ("SUCCESS", "FAIL")
     assert "refund amount exceeds refundable" in too_much["retMsg"] and response_sign_ok(too_much)
 
-    again = client.refund(pay_order_id, 400, f"{order_no}-1")
-    assert again == first  # the first answer, nothing refunded twice
-
-    changed = client.refund(pay_order_id, 300, f"{order_no}-1")
-    assert (changed["resCode"], changed["errCode"]) == ("FAIL", "0014")
-
     seen = client.inspect(order_no).json()
     assert [r["refundAmount"] for r in seen["refunds"]] == [400, 600] and seen["refundable"] == 0
+    assert seen["refund_calls"] == 3
+
+
+def test_a_repeated_refund_number_refunds_again(client, device):
+    """Nothing public says IOTPay answers a repeated mchRefundNo with the first refund: the sandbox does
+    the worst a gateway could do, so a client that re-sends a refund is caught refunding twice."""
+    order_no = f"R{time.time_ns()}"
+    pay_order_id = client.create(1000, device, order_no).json()["payOrderId"]
+    first = client.refund(pay_order_id, 300, f"{order_no}-1")
+    again = client.refund(pay_order_id, 300, f"{order_no}-1")
+    assert again["resCode"] == "SUCCESS" and again["refundOrderId"] != first["refundOrderId"]
+    assert client.inspect(order_no).json()["refundable"] == 400
+
+
+def test_a_refund_answer_carries_the_refunds_own_terminal_data(client, device):
+    order_no = f"R{time.time_ns()}"
+    pay_order_id = client.create(1000, device, order_no).json()["payOrderId"]
+    answer = client.refund(pay_order_id, 250, f"{order_no}-1")
+    extra = json.loads(answer["extra"])
+    assert extra["receiptDisp"] == "000 Refund Approved 00" and extra["authNum"] and extra["seqNum"]
+    assert extra["termNum"] and extra["bankTermNum"] and extra["termInvoiceNum"] and extra["batchNum"]
+
+
+def test_a_refund_whose_answer_is_lost_is_applied(client, device):
+    order_no = f"R{time.time_ns()}"
+    pay_order_id = client.create(1000, device, order_no).json()["payOrderId"]
+    with pytest.raises(requests.ConnectionError):
+        client.refund(pay_order_id, 507, f"{order_no}-1")  # cents 07: refunded, the connection dropped
+    seen = client.inspect(order_no).json()
+    assert seen["refundable"] == 493 and [r["refundAmount"] for r in seen["refunds"]] == [507]
+    query = client.query(mchOrderNo=order_no)
+    assert query["refundable"] == 493 and response_sign_ok(query)
+
+
+def test_a_refund_answered_fail_0010_is_applied(client, device):
+    order_no = f"R{time.time_ns()}"
+    pay_order_id = client.create(1000, device, order_no).json()["payOrderId"]
+    answer = client.refund(pay_order_id, 510, f"{order_no}-1")  # cents 10
+    assert (answer["resCode"], answer["errCode"]) == ("FAIL", "0010") and response_sign_ok(answer)
+    assert client.inspect(order_no).json()["refundable"] == 490
 
 
 def test_refund_above_the_amount_is_refused_without_refunding(client, device):

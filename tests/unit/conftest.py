@@ -23,6 +23,29 @@ def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def gateway_signed(data: dict[str, Any], key: str, *, nested: str = "compact") -> dict[str, Any]:
+    """``data`` signed as IOTPay's gateway signs an answer: nested objects as their JSON text.
+
+    ``nested``: "compact" (key order as sent, the gateway's default), "sorted" (keys sorted), "spaced" (a
+    serialisation no client can reproduce: the answer is unverifiable), "flat" (nested objects left out).
+    """
+    from payments.iotpay.signing import sign
+
+    body = {k: v for k, v in data.items() if k != "sign"}
+    fields: dict[str, Any] = {}
+    for name, value in body.items():
+        if not isinstance(value, dict | list):
+            fields[name] = value
+        elif nested == "compact":
+            fields[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        elif nested == "sorted":
+            fields[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        elif nested == "spaced":
+            fields[name] = json.dumps(value, ensure_ascii=False)
+    body["sign"] = sign(fields, key)
+    return body
+
+
 @dataclass
 class Reply:
     status: int = 200

@@ -32,6 +32,7 @@ def exchange_for(data, endpoint="create_order", *, text=None, verified=True):
         elapsed_ms=12,
         error=None,
         verified=verified,
+        signature="verified" if verified else "unverifiable",
     )
 
 
@@ -250,8 +251,8 @@ def test_junk_values_become_empty():
     assert card.card_num == ""
     assert card.emv_label == ""
     assert card.auth_num == ""
-    assert card.cashback_amount is None
-    assert card.surcharge_amount is None
+    assert card.cashback_amount == 150  # a decimal string is dollars and cents
+    assert card.surcharge_amount is None and card.surcharge_raw == "true"  # unreadable: kept to be shown
     assert card.entry_method == ""
     assert card.cvm == ""
     assert "expire" not in json.dumps(card.as_dict()).lower()

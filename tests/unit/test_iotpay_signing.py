@@ -1,12 +1,20 @@
 """IOTPay signing: the vectors of IOTPAY.md, then the rules one at a time against hand-built strings."""
 
 import hashlib
+import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from payments.iotpay import flat_fields, sign, verify, verify_response
-from payments.iotpay.signing import field_text, signing_string
+from payments.iotpay.signing import (
+    Signature,
+    field_text,
+    response_signature,
+    signing_candidates,
+    signing_string,
+)
 from tests.unit.conftest import load_fixture
 
 KEY = "TESTKEY123"
@@ -107,20 +115,49 @@ def test_verify_odd_sign_text_does_not_raise():
     assert not verify({"amount": "100", "sign": "日本"}, KEY)
 
 
-def test_verify_response_uses_flat_fields_only():
+def _gateway_sign(data, *, sort_keys=False, ascii_only=False):
+    """As IOTPay signs an answer: each nested object as its compact JSON text (IOTPAY.md, "Signing")."""
+    fields = {k: json.dumps(v, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=ascii_only)
+              if isinstance(v, dict) else v for k, v in data.items() if k != "sign"}
+    return {**data, "sign": sign(fields, KEY)}
+
+
+@pytest.mark.parametrize("sort_keys", [False, True])
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_nested_objects_are_verified_as_their_json_text(sort_keys, ascii_only):
     data = load_fixture("create_approved.json")
-    assert verify_response(data, KEY)
-    assert "payOrder" not in flat_fields(data)
-    data["payOrder"]["status"] = 9  # nested: not covered by our verification (IOTPAY.md decision)
-    assert verify_response(data, KEY)
-    data["payOrderId"] = "CP-other"
-    assert not verify_response(data, KEY)
+    data["payOrder"]["subject"] = "Café Étoile"  # non-ASCII: signed escaped or not
+    signed = _gateway_sign(data, sort_keys=sort_keys, ascii_only=ascii_only)
+    assert response_signature(signed, KEY) == Signature.VERIFIED and verify_response(signed, KEY)
+    signed["payOrder"]["status"] = 9  # nested: covered by the sign
+    assert response_signature(signed, KEY) == Signature.UNVERIFIABLE
+
+
+def test_a_nested_answer_signed_over_its_flat_fields_only_is_unverifiable():
+    data = load_fixture("create_approved.json")
+    flat_only = {**data, "sign": sign(flat_fields(data), KEY)}
+    assert response_signature(flat_only, KEY) == Signature.UNVERIFIABLE  # payOrder would not be covered
+
+
+def test_a_flat_answer_that_does_not_match_is_invalid_and_one_without_sign_unsigned():
+    data = {"retCode": "SUCCESS", "resCode": "SUCCESS", "status": 2}
+    assert response_signature({**data, "sign": sign(data, KEY)}, KEY) == Signature.VERIFIED
+    assert response_signature({**data, "sign": sign(data, "other")}, KEY) == Signature.INVALID
+    assert response_signature(data, KEY) == Signature.UNSIGNED
+    assert response_signature({**data, "sign": " "}, KEY) == Signature.UNSIGNED
+
+
+def test_candidates_are_few():
+    assert len(signing_candidates({"a": 1})) == 1
+    assert len(signing_candidates({"a": {"b": "c", "a": "d"}})) == 2  # ASCII only: escaping changes nothing
+    assert len(signing_candidates({"a": {"b": "é", "a": "d"}})) == 4
 
 
 def test_query_fixture_verifies_including_extra():
     data = load_fixture("query_paid.json")
     assert verify_response(data, KEY)
     assert not verify_response({**data, "status": "9"}, KEY)
+    assert response_signature({**data, "status": "9"}, KEY) == Signature.INVALID
 
 
 names = st.text(

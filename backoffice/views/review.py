@@ -1,0 +1,72 @@
+"""What a manager does on a payment's page when IOTPay gave no clear answer: close a payment by hand, check
+a refund with IOTPay, settle a refund. Every POST answers with a redirect back to the page and a message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from payments.models import PaymentAttempt, Refund
+from payments.services import attempt_resolve, refund_check, refund_settle
+
+
+def _back(attempt_id: int, anchor: str = "", refund_id: int | None = None) -> HttpResponse:
+    query = f"?refund={refund_id}" if refund_id is not None else ""
+    return redirect(reverse("payment-detail", args=[attempt_id]) + query + (f"#{anchor}" if anchor else ""))
+
+
+@login_required
+@permission_required("payments.resolve_exception", raise_exception=True)
+@require_POST
+def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """Close a payment needing review (or UNKNOWN past its window) with the outcome, reason and evidence."""
+    attempt = get_object_or_404(PaymentAttempt, pk=attempt_id)
+    try:
+        closed = attempt_resolve(attempt_id=attempt.pk, status=request.POST.get("outcome", ""), user=request.user,
+                                 reason=request.POST.get("reason", ""), evidence=request.POST.get("evidence", ""))
+    except ValueError as exc:
+        messages.error(request, f"Not closed: {exc}.")
+    else:
+        if closed is None:
+            messages.error(request, "Not closed: the payment is not waiting for review (or the console is still "
+                                    "asking IOTPay within its window).")
+        else:
+            messages.success(request, f"Payment #{attempt.pk} closed as {closed.status}, with your reason and "
+                                      "evidence.")
+    return _back(attempt.pk, "close")
+
+
+@login_required
+@permission_required("payments.refund_payment", raise_exception=True)
+@require_POST
+def check_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+    refund = get_object_or_404(Refund, pk=refund_id)
+    messages.info(request, refund_check(refund_id=refund.pk, user=request.user))
+    return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)
+
+
+@login_required
+@permission_required("payments.refund_payment", raise_exception=True)
+@require_POST
+def settle_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+    refund = get_object_or_404(Refund, pk=refund_id)
+    outcome = request.POST.get("outcome", "")
+    if outcome not in ("refunded", "not_refunded"):
+        messages.error(request, "Not settled: say whether IOTPay refunded it.")
+        return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)
+    try:
+        settled = refund_settle(refund_id=refund.pk, refunded=outcome == "refunded", user=request.user,
+                                reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, f"Not settled: {exc}.")
+    else:
+        if settled is None:
+            messages.error(request, "Not settled: this refund is not waiting for review.")
+        else:
+            done = "refunded" if settled.status == "APPROVED" else "not refunded: its amount can be refunded again"
+            messages.success(request, f"Refund #{refund.pk} settled as {done}.")
+    return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)

@@ -1,0 +1,124 @@
+"""The card receipt of a payment attempt: merchant and customer copies."""
+
+from __future__ import annotations
+
+from payments.iotpay import CardData
+from payments.models import AttemptStatus, PaymentAttempt
+from payments.money import format_money
+from payments.receipts.model import Copy, Line, Outcome, Receipt, ReceiptNotAvailable, Section, center, pair
+from payments.receipts.parts import (
+    card_of,
+    card_section,
+    copy_section,
+    emv_section,
+    ids_section,
+    language_for,
+    merchant_section,
+    money_line,
+    store_zone,
+    terminal_time,
+    verification_section,
+)
+from payments.receipts.words import Language, word
+from payments.selectors import receipt_available
+
+S = AttemptStatus
+
+_NOT_YET = {
+    S.CREATED: "The payment is still being sent to the terminal.",
+    S.SENT: "The payment is still in progress on the terminal.",
+    S.UNKNOWN: "The outcome is not known yet: IOTPay is being asked. Do not charge the card again.",
+    S.NEEDS_REVIEW: "The outcome needs review by a supervisor: nothing is confirmed yet.",
+}
+
+
+def _check_available(attempt: PaymentAttempt) -> None:
+    if receipt_available(attempt):
+        return
+    if attempt.status == S.FAILED:
+        why = f" ({attempt.message})" if attempt.message else ""
+        raise ReceiptNotAvailable(
+            f"This payment failed before reaching the card network{why}: no card was charged and there is "
+            "no card receipt.",
+            status=attempt.status,
+            permanent=True,
+        )
+    raise ReceiptNotAvailable(
+        _NOT_YET.get(attempt.status, "The payment is not finished.")
+        + " The receipt is available once the payment is approved or declined.",
+        status=attempt.status,
+    )
+
+
+def _outcome(attempt: PaymentAttempt, card: CardData | None, receipt_disp: str) -> Outcome:
+    if attempt.status == S.APPROVED or attempt.terminal_outcome == "APPROVED":
+        return "APPROVED"
+    if card is None or card.is_empty or "NOT COMPLETED" in receipt_disp.upper():
+        return "NOT_COMPLETED"
+    return "DECLINED"
+
+
+def _amounts(attempt: PaymentAttempt, card: CardData | None, language: Language) -> Section:
+    """IOTPay's figures (its amount and tip when it sent them; cash-back and surcharge from the card data)
+    and a total that adds them up. A figure that could not be read is shown as sent, and the total then
+    says to look at the terminal rather than print a sum that leaves it out."""
+    currency = attempt.currency
+    amount = attempt.gateway_amount if attempt.gateway_amount is not None else attempt.amount
+    tip = attempt.gateway_tip if attempt.gateway_tip is not None else attempt.tip
+    lines = [pair(word("amount", language), format_money(amount, currency))]
+    if attempt.store.tips_enabled or tip:
+        lines.append(pair(word("tip", language), format_money(tip, currency)))
+    total, unreadable = amount + tip, False
+    for key in ("cashback", "surcharge"):
+        cents = getattr(card, f"{key}_amount", None) if card is not None else None
+        raw = getattr(card, f"{key}_raw", "") if card is not None else ""
+        if (line := money_line(word(key, language), cents, raw, currency, language)) is not None:
+            lines.append(line)
+        total += cents or 0
+        unreadable = unreadable or bool(raw)
+    label = word("total_unsure" if unreadable else "total", language)
+    lines += [Line("rule"), pair(label, format_money(total, currency), strong=True)]
+    return Section("amounts", tuple(lines))
+
+
+def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
+    """The merchant or customer copy of a finished attempt (APPROVED or DECLINED, not-completed included),
+    or of an approval by the terminal that IOTPay has not confirmed yet (marked as awaiting confirmation).
+
+    Raises ``ReceiptNotAvailable`` for an attempt still in flight or under review without an approval
+    (not yet), and for a FAILED one (``permanent``: it never reached the card network).
+    """
+    if copy not in ("merchant", "customer"):
+        raise ValueError(f"copy must be 'merchant' or 'customer', not {copy!r}")
+    _check_available(attempt)
+    card = card_of(attempt.card)
+    receipt_disp = attempt.receipt_disp or (card.receipt_disp if card is not None else "")
+    outcome = _outcome(attempt, card, receipt_disp)
+    language = language_for(copy, card)
+    awaiting = attempt.status not in (S.APPROVED, S.DECLINED)
+    moment = terminal_time(card) or (attempt.finalized_at or attempt.paid_at or attempt.answered_at
+                                     or attempt.updated_at).astimezone(store_zone(attempt))
+    title = [center(word("record", language), strong=True), center(word("purchase", language))]
+    if awaiting:
+        title.append(center(word("awaiting", language), strong=True))
+    sections = [merchant_section(attempt.store), Section("title", tuple(title)),
+                card_section(attempt, card, moment, language), _amounts(attempt, card, language)]
+    auth = ((card.auth_num if card is not None else "") or attempt.auth_num) if outcome == "APPROVED" else ""
+    sections.append(ids_section(card, language, auth=auth, batch_fallback=attempt.batch_num))
+    if (emv := emv_section(card)) is not None:
+        sections.append(emv)
+    result = [center(word(outcome, language), strong=True)]
+    if receipt_disp:
+        result.append(center(receipt_disp))
+    if awaiting:
+        result.append(center(word("awaiting_note", language)))
+    sections.append(Section("result", tuple(result)))
+    if outcome == "APPROVED" and (verification := verification_section(card, copy, language)) is not None:
+        sections.append(verification)
+    sections.append(copy_section(copy, language))
+    trace = [pair(word("order", language), attempt.mch_order_no)]
+    if attempt.pay_order_id:
+        trace.append(pair(word("iotpay", language), attempt.pay_order_id))
+    sections.append(Section("trace", tuple(trace)))
+    return Receipt(attempt_id=attempt.pk, copy=copy, language=language, outcome=outcome,
+                   copy_label=word(copy, language), sections=tuple(sections), awaiting_confirmation=awaiting)

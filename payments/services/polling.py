@@ -1,0 +1,121 @@
+"""Asking IOTPay about an attempt whose outcome is unknown or needs review: one query_order at a time.
+
+A poll is claimed (``poll_claimed_until``) before it asks, so two deliveries of a task, or the resume job
+and a chain of polls, never ask at once; the claim lapses by itself if the worker dies. Deadlines are the
+database's clock. The deadline is checked before anything that can fail: an attempt always ends, or needs
+review, by its window.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Now
+
+from lanes import broadcast
+from payments.gateway import client_for
+from payments.iotpay import CardData, IOTPayError, OrderNotFound, PayOrder
+from payments.models import AttemptStatus, PaymentAttempt
+from payments.services.outcomes import apply_order, poll_later
+from payments.services.transitions import record_exchange, record_note, transition
+
+S = AttemptStatus
+log = logging.getLogger(__name__)
+
+
+def _claim_ttl() -> timedelta:
+    return timedelta(seconds=settings.IOTPAY_CONNECT_TIMEOUT + settings.IOTPAY_QUERY_TIMEOUT + 5)
+
+
+def _claim(attempt_id: int, status: str, *, count: bool) -> bool:
+    """Take the attempt's query slot (one query_order in flight per attempt); ``count`` adds one to
+    ``poll_count`` in the same statement."""
+    changes: dict[str, object] = {"poll_claimed_until": Now() + _claim_ttl(), "last_polled_at": Now(),
+                                  "updated_at": Now()}
+    if count:
+        changes["poll_count"] = F("poll_count") + 1
+    free = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=Now())
+    return PaymentAttempt.objects.filter(free, pk=attempt_id, status=status).update(**changes) == 1
+
+
+def _release(attempt_id: int) -> None:
+    PaymentAttempt.objects.filter(pk=attempt_id).update(poll_claimed_until=None)
+
+
+def _push(attempt_id: int) -> None:
+    attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
+    if attempt is not None:
+        broadcast.attempt_changed(attempt)
+
+
+def query_order(attempt: PaymentAttempt, *, cause: str) -> PayOrder | None:
+    """One query_order, recorded; None when IOTPay gave no usable answer or has no such order."""
+    try:
+        result = client_for(attempt.merchant).query_order(mch_order_no=attempt.mch_order_no)
+    except OrderNotFound as exc:
+        record_exchange(attempt.pk, exc.exchange, cause=f"{cause}: IOTPay has no such order")
+        return None
+    except (IOTPayError, ValueError) as exc:
+        record_exchange(attempt.pk, getattr(exc, "exchange", None), cause=f"{cause}: {exc}")
+        return None
+    record_exchange(attempt.pk, result.exchange, cause=cause)
+    return result.order
+
+
+def _provisional_card(attempt: PaymentAttempt) -> CardData | None:
+    return CardData.from_dict(attempt.card) if isinstance(attempt.card, dict) else None
+
+
+def _review_message(attempt: PaymentAttempt) -> str:
+    if attempt.terminal_outcome == "APPROVED":
+        return ("The terminal approved this payment but IOTPay has not confirmed it. Do not charge again: "
+                "check IOTPay's portal, then close it by hand.")
+    return "IOTPay gave no final outcome in time. Check the terminal's own record before charging again."
+
+
+def attempt_poll(*, attempt_id: int) -> None:
+    """One query_order for an UNKNOWN attempt; schedules the next until the window ends."""
+    if not _claim(attempt_id, S.UNKNOWN, count=True):
+        return  # not UNKNOWN any more, or another poll is asking right now
+    attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
+    past_deadline = PaymentAttempt.objects.filter(pk=attempt_id, poll_deadline__lte=Now()).exists()
+    if past_deadline:
+        # Before the last query, which may fail in any way: the window is kept whatever happens next.
+        transition(attempt_id, from_statuses=[S.UNKNOWN], to=S.NEEDS_REVIEW,
+                   cause=f"no final outcome from IOTPay after {attempt.poll_count} queries",
+                   message=_review_message(attempt))
+    else:
+        _push(attempt_id)  # the page shows how many times IOTPay was asked
+    try:
+        order = query_order(attempt, cause="polling query_order")
+        applied = order is not None and apply_order(attempt, order, source="query_order while polling",
+                                                    fallback_card=_provisional_card(attempt))
+    except Exception as exc:  # a poison answer that got this far is no answer: the next poll asks again
+        log.exception("attempt %s: the poll's answer could not be applied", attempt_id)
+        record_note(attempt_id, cause=f"a query_order answer could not be recorded ({exc.__class__.__name__})")
+        applied = False
+    with transaction.atomic():
+        _release(attempt_id)
+        if not applied and not past_deadline:
+            poll_later(attempt_id, countdown=settings.IOTPAY_POLL_INTERVAL)
+
+
+def attempt_requery(*, attempt_id: int) -> PaymentAttempt:
+    """Ask IOTPay again about an attempt that needs review (a person's button, or the resume job)."""
+    if _claim(attempt_id, S.NEEDS_REVIEW, count=False):
+        attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
+        try:
+            order = query_order(attempt, cause="re-query of an attempt needing review")
+            if order is not None:
+                apply_order(attempt, order, source="re-query", fallback_card=_provisional_card(attempt))
+        except Exception as exc:
+            log.exception("attempt %s: the re-query's answer could not be applied", attempt_id)
+            record_note(attempt_id, cause=f"a query_order answer could not be recorded ({exc.__class__.__name__})")
+        finally:
+            _release(attempt_id)
+    return PaymentAttempt.objects.get(pk=attempt_id)
+
