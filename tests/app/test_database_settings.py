@@ -70,3 +70,10 @@ def test_persistent_connections_and_the_pool_together_are_refused_with_a_clear_e
 def test_a_gateway_worker_never_takes_more_slots_than_its_pool_holds(tmp_path: Path) -> None:
     assert shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="8"))["slots"] == 8
     assert shown(settings_with(tmp_path, CONSOLE_DB_POOL_SIZE="0", CONSOLE_GATEWAY_DB_CONNECTIONS="30"))["slots"] == 30
+
+
+def test_a_poll_window_under_a_minute_is_refused_in_production(tmp_path: Path) -> None:
+    refused = settings_with(tmp_path, IOTPAY_POLL_WINDOW="30")
+    assert refused.returncode != 0 and "IOTPAY_POLL_WINDOW must be at least 60" in refused.stderr
+    assert settings_with(tmp_path, IOTPAY_POLL_WINDOW="60").returncode == 0
+    assert settings_with(tmp_path, IOTPAY_POLL_WINDOW="30", DEBUG="true").returncode == 0

@@ -472,3 +472,77 @@ def test_not_completed_page(make_attempt, cashier):
     assert 'class="receipt receipt--not_completed"' in html
     assert "NOT COMPLETED" in html and "Transaction Not Completed 05" in html
     assert '<span class="receipt__label">AUTH #</span><span class="receipt__value"></span>' in html
+
+
+# --------------------------------------------- IOTPay's figures, both terminals, every CVM (issue 10)
+
+
+def test_iotpays_amount_and_tip_are_printed_and_added_up(make_attempt):
+    attempt = make_attempt(amount=1250, tip=200, gateway_amount=1250, gateway_tip=200)
+    rows = text_of(attempt).splitlines()
+    assert pair("AMOUNT", "$12.50") in rows and pair("TIP", "$2.00") in rows and pair("TOTAL", "$14.50") in rows
+
+
+@pytest.mark.parametrize(("cashback", "surcharge", "total"), [("20.00", "1.50", "$34.00"), (2000, 150, "$34.00"),
+                                                            ("2000", "", "$32.50"), ("", "0.75", "$13.25")])
+def test_cash_back_and_surcharge_as_decimal_strings_or_cents(make_attempt, cashback, surcharge, total):
+    attempt = make_attempt(amount=1250, tip=0, card=card_data(APPROVAL_EXTRA, cashbackAmount=cashback,
+                                                              surchargeAmount=surcharge))
+    assert pair("TOTAL", total) in text_of(attempt).splitlines()
+
+
+def test_an_unreadable_figure_is_shown_as_sent_and_the_total_says_so(make_attempt):
+    attempt = make_attempt(amount=1250, tip=0, card=card_data(APPROVAL_EXTRA, cashbackAmount="2O.OO"))
+    rows = text_of(attempt).splitlines()
+    assert pair("CASHBACK", "2O.OO (UNREADABLE)") in rows
+    assert pair("TOTAL (SEE TERMINAL)", "$12.50") in rows
+
+
+def test_both_terminal_ids_are_printed(make_attempt):
+    rows = text_of(make_attempt()).splitlines()
+    assert pair("TERMINAL", "25957") in rows and pair("BANK TERMINAL", "40880013") in rows
+
+
+@pytest.mark.parametrize(("cvm", "lines", "signature"), [
+    ("030002", ["VERIFIED BY PIN"], True),  # PIN and signature: both
+    ("430302", ["VERIFIED BY PIN"], True),
+    ("050000", ["VERIFIED BY PIN"], True),
+    ("1E0300", [], True),
+    ("410302", ["VERIFIED BY PIN"], False),
+    ("420300", ["VERIFIED BY PIN"], False),
+    ("1F0302", ["NO SIGNATURE REQUIRED"], False),
+    ("3F0000", ["NO SIGNATURE REQUIRED"], False),
+    ("410301", ["CARDHOLDER VERIFICATION FAILED"], False),  # the PIN failed: never "verified by PIN"
+    ("000001", ["CARDHOLDER VERIFICATION FAILED"], False),
+    ("2F0000", ["CARDHOLDER VERIFICATION 2F"], False),  # a code left to the payment systems: still a line
+])
+def test_every_cvm_maps_to_a_line(make_attempt, cvm, lines, signature):
+    text = text_of(make_attempt(card=card_data(APPROVAL_EXTRA, cvmResults=cvm)))
+    printed = lines_of(text)
+    for line in lines:
+        assert line in printed
+    assert ("VERIFIED BY PIN" in printed) is ("VERIFIED BY PIN" in lines)
+    assert ("SIGNATURE" in printed) is signature
+    assert "SIGNATURE" not in lines_of(text_of(make_attempt(card=card_data(APPROVAL_EXTRA, cvmResults=cvm)),
+                                               copy="customer"))
+
+
+def test_an_approval_awaiting_confirmation_prints_marked_as_such(make_attempt):
+    attempt = make_attempt(status="UNKNOWN", terminal_outcome="APPROVED", finalized_at=None)
+    receipt = build_receipt(attempt, copy="customer")
+    assert receipt.awaiting_confirmation and receipt.outcome == "APPROVED"
+    printed = lines_of(text_of(attempt, copy="customer"))
+    assert "AWAITING CONFIRMATION" in printed and "APPROVED" in printed
+    assert "Approved by the terminal; IOTPay has not confirmed it yet" in words(text_of(attempt, copy="customer"))
+    without = make_attempt(status="UNKNOWN", terminal_outcome="", finalized_at=None)
+    with pytest.raises(ReceiptNotAvailable):
+        build_receipt(without, copy="merchant")
+
+
+def test_no_control_character_reaches_the_printer(make_attempt):
+    # Stored data that bypassed the gateway's cleaning (an older version, an admin edit): the printer is safe.
+    attempt = make_attempt(receipt_disp="000 APPROVED\x1b@\x1dV\x07")
+    attempt.store.name = "Store\x1bE"
+    attempt.store.save()
+    text = text_of(attempt)
+    assert not any(ch in text for ch in "\x1b\x1d\x00\x07")

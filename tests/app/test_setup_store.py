@@ -29,7 +29,7 @@ def test_creates_then_changes_nothing_the_second_time():
     assert "Created merchant 10000999" in first
     merchant = Merchant.objects.get(mch_id="10000999")
     ciphertext = merchant.key_ciphertext
-    assert "k-" not in ciphertext
+    assert "k-" + "x" * 20 not in ciphertext and "xxxxxxxx" not in ciphertext  # base64 may hold "k-" by chance
     assert merchant.get_key() == "k-" + "x" * 20
     assert Lane.objects.count() == 2
     assert set(Terminal.objects.values_list("device", flat=True)) == {"PAX-1", "PAX-2"}
