@@ -534,7 +534,7 @@ def test_an_approval_awaiting_confirmation_prints_marked_as_such(make_attempt):
     printed = lines_of(text_of(attempt, copy="customer"))
     assert "AWAITING CONFIRMATION" in printed and "APPROVED" in printed
     assert "Approved by the terminal; IOTPay has not confirmed it yet" in words(text_of(attempt, copy="customer"))
-    without = make_attempt(status="UNKNOWN", terminal_outcome="", finalized_at=None)
+    without = make_attempt(status="NEEDS_REVIEW", terminal_outcome="", finalized_at=None)
     with pytest.raises(ReceiptNotAvailable):
         build_receipt(without, copy="merchant")
 
