@@ -128,6 +128,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
     in_flight = refund_in_flight(attempt)
     balance = refundable_balance(attempt)
     refunded = attempt.refunds.filter(status=S.APPROVED).aggregate(total=Sum("amount"))["total"] or 0
+    held = attempt.refunds.filter(status__in=[S.NEEDS_REVIEW, S.UNKNOWN]).aggregate(total=Sum("amount"))["total"] or 0
     can_refund = request.user.has_perm("payments.refund_payment")
     refundable = attempt.status == S.APPROVED and bool(attempt.pay_order_id) and balance > 0 and in_flight is None
     if can_refund and refundable and form is None:
@@ -163,6 +164,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "balance_cents": balance,
         "balance_dollars": f"{balance // 100}.{balance % 100:02d}",
         "refunded": money(refunded),
+        "held_for_review": money(held) if held else "",
         "can_refund": can_refund,
         "refundable": refundable,
         "form": form if can_refund and (refundable or form is not None) else None,

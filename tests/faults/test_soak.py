@@ -24,7 +24,10 @@ SEED = int(os.environ.get("SOAK_SEED", "20261127"))
 PAYMENTS = int(os.environ.get("SOAK_PAYMENTS", "200"))
 LANES = int(os.environ.get("SOAK_LANES", "20"))
 # Cents → the sandbox's outcome (iotpay_sandbox/README.md), weighted like a bad day at the gateway.
-OUTCOMES = [(50, 50), (1, 10), (2, 8), (3, 4), (5, 7), (7, 7), (8, 4), (9, 3), (10, 3), (11, 2), (6, 2)]
+OUTCOMES = [(50, 44), (1, 10), (2, 8), (3, 4), (5, 7), (7, 7), (8, 4), (9, 3), (10, 3), (11, 2), (6, 2),
+            # answers shaped like the real gateway's: sorted-key signing, FAIL 0010 on a paid order, dirty card
+            # text, an unverifiable answer, a real refusal, a bare 4xx on a paid order
+            (12, 2), (13, 2), (16, 1), (17, 2), (20, 1), (21, 1)]
 WAITING = {"CREATED", "SENT", "UNKNOWN"}
 
 
