@@ -37,10 +37,8 @@ def causes(attempt_id):
 class Pushes:
     """Every snapshot the lane's websocket pushes, recorded by a thread."""
 
-    def __init__(self, live, lane, session):
-        url = live.url.replace("http://", "ws://") + f"/ws/lanes/{lane.code}/"
-        self.ws = connect(url, additional_headers={"Cookie": f"sessionid={session.cookies['sessionid']}"},
-                          origin=live.url, open_timeout=5)
+    def __init__(self, ws):
+        self.ws = ws
         assert json.loads(self.ws.recv(timeout=5))["type"] == "snapshot"
         self.seen: list[dict] = []
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -58,16 +56,16 @@ class Pushes:
     def statuses(self, attempt_id):
         return [s["status"] for s in self.seen if s["id"] == attempt_id]
 
-    def close(self):
-        self.ws.close()
-        self.thread.join(5)
 
 
 @pytest.fixture
 def pushes(live, lane, cashier_session):
-    recorder = Pushes(live, lane, cashier_session)
-    yield recorder
-    recorder.close()
+    url = live.url.replace("http://", "ws://") + f"/ws/lanes/{lane.code}/"
+    with connect(url, additional_headers={"Cookie": f"sessionid={cashier_session.cookies['sessionid']}"},
+                 origin=live.url, open_timeout=5) as ws:
+        recorder = Pushes(ws)
+        yield recorder
+    recorder.thread.join(5)
 
 
 # ------------------------------------------------------------------ 1. responses signed like the gateway
