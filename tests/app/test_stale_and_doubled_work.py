@@ -7,10 +7,10 @@ poll returns before asking; a too-old attempt is failed before its client is bui
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from payments.models import PaymentAttempt, PaymentEvent
@@ -76,10 +76,6 @@ def test_the_polling_deadline_is_set_by_the_databases_clock(settings, enqueued):
     settings.IOTPAY_POLL_WINDOW = 120
     attempt = make_attempt("SENT")
     assert go_unknown(attempt.pk, cause="test", from_statuses=["SENT"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT CURRENT_TIMESTAMP")
-        db_now = cursor.fetchone()[0]
-    deadline = PaymentAttempt.objects.get(pk=attempt.pk).poll_deadline
-    if timezone.is_naive(db_now):  # SQLite keeps UTC without a zone
-        db_now = db_now.replace(tzinfo=UTC)
+    deadline, db_now = PaymentAttempt.objects.annotate(db_now=Now()).values_list("poll_deadline", "db_now").get(
+        pk=attempt.pk)
     assert abs((deadline - db_now).total_seconds() - 120) < 5
