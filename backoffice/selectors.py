@@ -34,6 +34,7 @@ from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
+from lanes import access
 from lanes.models import Lane, Store, Terminal
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
@@ -64,14 +65,10 @@ class ExceptionKind:
 # ------------------------------------------------------------------------------------------ the day
 
 
-def stores_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Store]:
-    """The stores whose dashboard the user may open: every store, for whoever may see reconciliation.
-
-    The console has no per-store assignment of supervisors yet; this is the one place to add it.
-    """
-    if not user.is_authenticated or not user.has_perm("payments.view_reconciliation"):
-        return Store.objects.none()
-    return Store.objects.select_related("merchant").order_by("name", "pk")
+def stores_for_user(user: AbstractBaseUser | AnonymousUser, perm: str = access.VIEW_RECONCILIATION) -> QuerySet[Store]:
+    """The stores whose dashboard (or, with ``perm``, whose actions) the user may use: their own stores as a
+    supervisor or manager, every store for owners and admins."""
+    return access.stores_for(user, perm)
 
 
 def store_today(store: Store) -> date:

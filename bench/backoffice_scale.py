@@ -135,7 +135,7 @@ def make_supervisor() -> tuple[str, str]:
 
     password = secrets.token_urlsafe(16)
     user = get_user_model().objects.create_user("bench-supervisor", password=password)
-    user.groups.add(Group.objects.get(name="supervisor"))
+    user.groups.add(Group.objects.get(name="owner"))  # every store: the bench's stores come and go
     connection.close()
     return user.username, password
 

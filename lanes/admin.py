@@ -1,8 +1,12 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from lanes.models import Lane, Store, Terminal
+from lanes.models import Lane, Store, StoreMembership, Terminal
 
 
 class TerminalInline(admin.StackedInline):
@@ -11,14 +15,51 @@ class TerminalInline(admin.StackedInline):
     fields = ["device", "job_no", "serial", "enabled"]
 
 
+class StoreMembershipInline(admin.TabularInline):
+    """The staff of a store, on the store's page (and the stores of a user, on the user's page)."""
+
+    model = StoreMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+    verbose_name = "role in this store"
+    verbose_name_plural = "staff of this store (supervisors and managers see only their own stores)"
+
+
+class UserStoreMembershipInline(StoreMembershipInline):
+    autocomplete_fields = ["store"]
+    verbose_name = "role in a store"
+    verbose_name_plural = "roles in stores (owners and admins, as groups, see every store)"
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ["name", "merchant", "time_zone", "tips_enabled", "max_amount"]
     search_fields = ["name"]
+    inlines = [StoreMembershipInline]
+
+
+class LaneForm(forms.ModelForm):
+    class Meta:
+        model = Lane
+        fields = ["store", "code", "name", "cashiers"]
+
+    def clean(self) -> dict[str, Any]:
+        """A lane's cashiers belong to its store: give them a role there first."""
+        data = super().clean()
+        store, cashiers = data.get("store"), data.get("cashiers")
+        if store is not None and cashiers:
+            members = set(StoreMembership.objects.filter(store=store, user__in=cashiers).values_list("user_id",
+                                                                                                     flat=True))
+            strangers = [user.get_username() for user in cashiers if user.pk not in members]
+            if strangers:
+                self.add_error("cashiers", f"Not staff of {store}: {', '.join(strangers)}. Give them a role in "
+                                           "the store first (on the store's page).")
+        return data
 
 
 @admin.register(Lane)
 class LaneAdmin(admin.ModelAdmin):
+    form = LaneForm
     list_display = ["code", "name", "store"]
     list_filter = ["store"]
     search_fields = ["code", "name"]
@@ -33,11 +74,11 @@ class TerminalAdmin(admin.ModelAdmin):
     search_fields = ["device", "serial", "lane__code"]
     actions = ["enable", "disable"]
 
-    @admin.action(description="Enable the selected terminals")
+    @admin.action(description="Enable the selected terminals", permissions=["change"])
     def enable(self, request: object, queryset: object) -> None:
         queryset.update(enabled=True)
 
-    @admin.action(description="Disable the selected terminals")
+    @admin.action(description="Disable the selected terminals", permissions=["change"])
     def disable(self, request: object, queryset: object) -> None:
         queryset.update(enabled=False)
 
@@ -59,9 +100,30 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class ConsoleUserAdmin(UserAdmin):
-    inlines = [LaneAccessInline]
+    """Users with their store roles and lanes. Only a superuser makes or changes superusers: the admin group
+    manages everyone else."""
+
+    inlines = [UserStoreMembershipInline, LaneAccessInline]
     list_display = [*UserAdmin.list_display, "role_names"]
 
     @admin.display(description="roles")
-    def role_names(self, user: object) -> str:
-        return ", ".join(group.name for group in user.groups.all())
+    def role_names(self, user: Any) -> str:
+        roles = [group.name for group in user.groups.all()]
+        roles += [f"{m.role} of {m.store.name}" for m in user.store_memberships.select_related("store")]
+        return ", ".join(roles)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)

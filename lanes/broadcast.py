@@ -37,6 +37,22 @@ def store_group(store_id: int) -> str:
     return f"store.{store_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every websocket of one user: told when the user's access may have changed."""
+    return f"user.{user_id}"
+
+
+class AccessMessage(TypedDict):
+    type: str  # "access.changed": handled by the consumers' access_changed()
+    session_key: str  # "" unless one session ended (a log-out): only that session's sockets close at once
+
+
+def access_changed(user_id: int, *, session_key: str = "") -> None:
+    """Tell the user's open websockets to check their access again, once the change is committed."""
+    message: AccessMessage = {"type": "access.changed", "session_key": session_key}
+    transaction.on_commit(lambda: _send((user_group(user_id),), message))
+
+
 def attempt_changed(attempt: PaymentAttempt) -> None:
     """Schedule the push of the attempt's snapshot as it stands now, for when the transaction commits."""
     message: AttemptMessage = {"type": "attempt.changed", "attempt": attempt_snapshot(attempt)}
@@ -64,11 +80,12 @@ def _push_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-async def _send_all(layer: BaseChannelLayer, groups: tuple[str, ...], message: AttemptMessage) -> None:
+async def _send_all(layer: BaseChannelLayer, groups: tuple[str, ...],
+                    message: AttemptMessage | AccessMessage) -> None:
     await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
 
-def _send(groups: tuple[str, ...], message: AttemptMessage) -> None:
+def _send(groups: tuple[str, ...], message: AttemptMessage | AccessMessage) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -81,4 +98,4 @@ def _send(groups: tuple[str, ...], message: AttemptMessage) -> None:
         asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _push_loop()).result(SEND_TIMEOUT)
     except Exception:
         # The state is committed; a page that missed the push re-reads it on (re)connect.
-        log.exception("could not push attempt %s", message["attempt"]["id"])
+        log.exception("could not push %s to %s", message["type"], ", ".join(groups))

@@ -1,4 +1,8 @@
-"""The websockets: a lane's (the checkout page's live view of its current attempt) and a store's (the lanes wall)."""
+"""The websockets: a lane's (the checkout page's live view of its current attempt) and a store's (the lanes wall).
+
+Each socket also listens on its user's group: when the user logs out (that session), is deactivated, or loses
+the role or the lane the socket needs, it is closed (4401: the session ended; 4403: no longer allowed).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,22 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
-from lanes.broadcast import lane_group, store_group
+from lanes import access
+from lanes.broadcast import lane_group, store_group, user_group
 from lanes.models import Lane, Store
-from lanes.selectors import lanes_wall_snapshot, user_can_operate_lane, wall_stores
+from lanes.selectors import lanes_wall_snapshot, wall_stores
 from payments.selectors import attempt_snapshot, lane_latest_attempt
+
+SESSION_ENDED = 4401
+NOT_ALLOWED = 4403
 
 
 @database_sync_to_async
 def _lane_for(user: Any, code: str) -> Lane | None:
     lane = Lane.objects.select_related("store").filter(code=code).first()
-    if lane is None or not user_can_operate_lane(user, lane):
+    if lane is None or not access.can_operate(user, lane):
         return None
     return lane
 
@@ -28,21 +37,29 @@ def _current_snapshot(lane_id: int) -> dict[str, Any] | None:
     return dict(attempt_snapshot(attempt)) if attempt is not None else None
 
 
+@database_sync_to_async
+def _fresh_user(user_id: int) -> Any:
+    """The user as the database has them now (active or not), with no remembered roles."""
+    return get_user_model().objects.filter(pk=user_id).first()
+
+
 class _GroupConsumer(AsyncJsonWebsocketConsumer):
     """A page following one group: joined, then its first snapshot, then every attempt change pushed to it."""
 
-    group: str | None = None
+    groups_joined: tuple[str, ...] = ()
 
     async def follow(self, group: str, snapshot: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        self.group = group
-        await self.channel_layer.group_add(group, self.channel_name)
+        user = self.scope["user"]
+        self.groups_joined = (group, user_group(user.pk))
+        for name in self.groups_joined:
+            await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
         # Joined first, then read: a change committed in between arrives as a push, never lost.
         await self.send_json(await snapshot())
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for name in self.groups_joined:
+            await self.channel_layer.group_discard(name, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -51,30 +68,45 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
     async def attempt_changed(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "attempt", "attempt": event["attempt"]})
 
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        session = self.scope.get("session")
+        if event.get("session_key") and session is not None and event["session_key"] == session.session_key:
+            await self.close(code=SESSION_ENDED)
+            return
+        user = await _fresh_user(self.scope["user"].pk)
+        if user is None or not await self.still_allowed(user):
+            await self.close(code=NOT_ALLOWED)
+
+    async def still_allowed(self, user: Any) -> bool:
+        raise NotImplementedError
+
 
 class LaneConsumer(_GroupConsumer):
-    """Session-authenticated; refused (close code 4403) for users not allowed on the lane."""
+    """Session-authenticated; refused for users not allowed on the lane."""
+
+    lane: Lane
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
         lane = await _lane_for(self.scope["user"], code)
         if lane is None:
-            await self.close(code=4403)
+            await self.close(code=NOT_ALLOWED)
             return
+        self.lane = lane
 
         async def snapshot() -> dict[str, Any]:
             return {"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)}
 
         await self.follow(lane_group(lane.pk), snapshot)
 
+    async def still_allowed(self, user: Any) -> bool:
+        return await _lane_for(user, self.lane.code) is not None
+
 
 @database_sync_to_async
-def _wall_store(user: Any, store_id: int) -> tuple[Store | None, int]:
-    """The store, or None and the close code: 4403 for users who may not watch walls, 4404 for no such store."""
-    if not (user.is_authenticated and user.is_active and user.has_perm("lanes.view_lanes_wall")):
-        return None, 4403
-    store = wall_stores(user).filter(pk=store_id).first()
-    return (store, 0) if store is not None else (None, 4404)
+def _wall_store(user: Any, store_id: int) -> Store | None:
+    """The store if the user may watch its wall; another store's wall, or none, is refused alike."""
+    return wall_stores(user).filter(pk=store_id).first()
 
 
 @database_sync_to_async
@@ -85,12 +117,18 @@ def _wall_snapshot(store: Store) -> dict[str, Any]:
 class StoreLanesConsumer(_GroupConsumer):
     """The lanes wall of one store: a full snapshot on connect, then every attempt change of its lanes.
 
-    Session-authenticated; refused (close code 4403) for users without `lanes.view_lanes_wall`.
+    Session-authenticated; refused for users who may not watch this store's wall.
     """
 
+    store: Store
+
     async def connect(self) -> None:
-        store, refusal = await _wall_store(self.scope["user"], self.scope["url_route"]["kwargs"]["store_id"])
+        store = await _wall_store(self.scope["user"], self.scope["url_route"]["kwargs"]["store_id"])
         if store is None:
-            await self.close(code=refusal)
+            await self.close(code=NOT_ALLOWED)
             return
+        self.store = store
         await self.follow(store_group(store.pk), lambda: _wall_snapshot(store))
+
+    async def still_allowed(self, user: Any) -> bool:
+        return await _wall_store(user, self.store.pk) is not None

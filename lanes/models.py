@@ -55,6 +55,31 @@ class Lane(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class StoreRole(models.TextChoices):
+    """A role in one store. Organisation-wide roles (owner, admin) are groups: they see every store."""
+
+    CASHIER = "cashier", "Cashier"
+    SUPERVISOR = "supervisor", "Supervisor"
+    MANAGER = "manager", "Manager"
+
+
+class StoreMembership(models.Model):
+    """A user's role in one store. A cashier also needs the lanes they use (on each lane)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=StoreRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["store__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "store"], name="one_role_per_user_and_store")]
+        verbose_name = "store role"
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.store}"
+
+
 class Terminal(models.Model):
     lane = models.OneToOneField(Lane, on_delete=models.PROTECT, related_name="terminal")
     device = models.CharField(

@@ -1,8 +1,10 @@
-"""The four roles, as Django groups: created by a migration and kept after every migrate/flush.
+"""Who may do what: roles in a store (memberships) and organisation-wide roles (groups).
 
-cashier: their own lanes only (assigned on each lane) · supervisor: lanes wall, dashboard read-only,
-receipts, approving a second charge of a sale (with a reason) · manager: supervisor + refunds and closing exceptions · admin: manager + setup in the
-Django admin (admin users also need `is_staff`).
+Store roles, given per store (``StoreMembership``): cashier (the lanes they are assigned to), supervisor (lanes
+wall, dashboard read-only, payment pages and receipts, approving a second charge of a sale), manager
+(supervisor + refunds, re-query, closing exceptions, verifying the day). Organisation-wide roles, as groups:
+owner (a manager in every store) and admin (owner + any lane + setup in the Django admin, with ``is_staff``).
+The checks themselves are ``lanes.access``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,28 @@ SUPERVISOR = [
     "payments.override_sale",
 ]
 MANAGER = [*SUPERVISOR, "payments.refund_payment", "payments.resolve_exception"]
-SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "auth.user", "auth.group"]
+STORE_ROLES: dict[str, frozenset[str]] = {
+    "cashier": frozenset(),
+    "supervisor": frozenset(SUPERVISOR),
+    "manager": frozenset(MANAGER),
+}
+
+SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "lanes.storemembership",
+                "auth.user", "auth.group"]
 ADMIN = [
     *MANAGER,
     "lanes.operate_any_lane",
     *[f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in SETUP_MODELS
       for action in ("add", "change", "view", "delete")],
 ]
-
-ROLES: dict[str, list[str]] = {"cashier": [], "supervisor": SUPERVISOR, "manager": MANAGER, "admin": ADMIN}
+ORGANISATION_ROLES: dict[str, list[str]] = {"owner": MANAGER, "admin": ADMIN}
+# Groups of older versions that gave a store role in every store: migration lanes 0006 turned their members
+# into memberships of every store.
+RETIRED_GROUPS = ("cashier", "supervisor", "manager")
 
 
 def ensure_roles(apps: Any) -> None:
-    """Create the groups and give them exactly their permissions (idempotent). `apps`: an app registry."""
+    """Create the organisation-wide groups with exactly their permissions (idempotent). `apps`: an app registry."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
@@ -42,7 +53,7 @@ def ensure_roles(apps: Any) -> None:
         app_config.models_module = previous
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
-    for name, codes in ROLES.items():
+    for name, codes in ORGANISATION_ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
         wanted = []
         for code in codes:

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from lanes import access
 from lanes.models import Lane
 from lanes.selectors import lanes_for_user, user_can_operate_lane
 
@@ -30,7 +31,7 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
     terminal = getattr(lane, "terminal", None)
     return render(request, "lanes/checkout.html", {
         "lane": lane, "store": lane.store, "terminal": terminal,
-        "can_override": request.user.has_perm("payments.override_sale"),
+        "can_override": access.can(request.user, access.OVERRIDE_SALE, lane.store_id),
     })
 
 

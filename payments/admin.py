@@ -48,7 +48,7 @@ class MerchantAdmin(admin.ModelAdmin):
     search_fields = ["name", "mch_id"]
     actions = ["test_connection"]
 
-    @admin.action(description="Test the connection to IOTPay (a signed query_order)")
+    @admin.action(description="Test the connection to IOTPay (a signed query_order)", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Merchant]) -> None:
         for merchant in queryset:
             ok, text = merchant_test_connection(merchant=merchant)

@@ -10,7 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from lanes.models import Lane
+from lanes import access
+from lanes.models import Lane, Store
 from lanes.selectors import user_can_operate_lane
 from payments.forms import clean_payment_request
 from payments.models import AttemptStatus, PaymentAttempt, Refund
@@ -25,8 +26,7 @@ from payments.services import (
     attempt_create,
     refund_create,
 )
-
-OVERRIDE_PERMISSION = "payments.override_sale"
+from payments.services.idempotency import IdempotencyConflict, fingerprint
 
 
 def _error(status: int, message: str, **extra: object) -> JsonResponse:
@@ -35,6 +35,27 @@ def _error(status: int, message: str, **extra: object) -> JsonResponse:
 
 def _login_required() -> JsonResponse:
     return _error(401, "Log in first.", code="login_required")
+
+
+MAX_BODY = 64 * 1024
+
+
+def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
+    """The request's JSON, or the error to answer: 413 over MAX_BODY (refused before it is read, when the
+    request says its length), 400 for anything that is not JSON (nesting too deep included)."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_BODY or len(request.body) > MAX_BODY:
+        return None, _error(413, f"The body is larger than {MAX_BODY // 1024} KB.", code="body_too_large")
+    try:
+        return json.loads(request.body or b"null"), None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, _error(400, "The body is not valid JSON.", code="invalid_json",
+                            errors={"body": ["Send a JSON object."]})
+
+
+def _replayed_elsewhere(exc: IdempotencyConflict) -> JsonResponse:
+    return _error(422, "This Idempotency-Key was already used with a different request: use a new key for a new "
+                       "request.", code="idempotency_key_reused")
 
 
 @require_POST
@@ -46,10 +67,9 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
         return _error(404, f"Unknown lane {code!r}.", code="unknown_lane")
     if not user_can_operate_lane(request.user, lane):
         return _error(403, "You are not allowed to take payments on this lane.", code="forbidden")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "The body is not valid JSON.", errors={"body": ["Send a JSON object."]})
+    data, problem = _json_body(request)
+    if problem is not None:
+        return problem
     cleaned, errors = clean_payment_request(data, store=lane.store)
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and (len(key) > 100 or not key.isprintable()):
@@ -58,7 +78,7 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
         return _error(400, "The payment was not sent: check the amount.", errors=errors)
     override = None
     if cleaned["override_reason"]:
-        override = _override(request, data, cleaned["override_reason"])
+        override = _override(request, data, cleaned["override_reason"], lane.store)
         if override is None:
             return _error(403, "Not charged: a supervisor's user name and password are needed, and these were not "
                                "accepted (wrong, or not a supervisor's).", code="override_not_allowed")
@@ -66,7 +86,11 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
         creation = attempt_create(
             lane=lane, amount=cleaned["amount"], tip=cleaned["tip"], user=request.user,
             idempotency_key=key, sale_id=cleaned["sale_id"], override=override,
+            fingerprint=fingerprint(lane=lane.pk, amount=cleaned["amount"], tip=cleaned["tip"],
+                                    sale_id=cleaned["sale_id"], override_reason=cleaned["override_reason"]),
         )
+    except IdempotencyConflict as exc:
+        return _replayed_elsewhere(exc)
     except SaleBlocked as exc:
         return _error(409, str(exc), code=exc.code, attempt=attempt_snapshot(exc.attempt),
                       overridable=exc.overridable)
@@ -82,18 +106,18 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
     return response
 
 
-def _override(request: HttpRequest, data: dict[str, Any], reason: str) -> Override | None:
-    """Who approves a second charge of a blocked sale: the user themself when they may, else the supervisor
-    whose user name and password came with the request (checked like a login: failures count towards the
-    lock-out)."""
+def _override(request: HttpRequest, data: dict[str, Any], reason: str, store: Store) -> Override | None:
+    """Who approves a second charge of a blocked sale: the user themself when they may in this store, else
+    the supervisor of this store whose user name and password came with the request (checked like a login:
+    failures count towards the lock-out)."""
     user = request.user
-    if user.has_perm(OVERRIDE_PERMISSION):
+    if access.can(user, access.OVERRIDE_SALE, store):
         return Override(approver=user, reason=reason)
     name, password = data.get("supervisor"), data.get("supervisor_password")
     if not (isinstance(name, str) and isinstance(password, str) and name and password):
         return None
     approver = authenticate(request, username=name, password=password)
-    if isinstance(approver, AbstractBaseUser) and approver.is_active and approver.has_perm(OVERRIDE_PERMISSION):
+    if isinstance(approver, AbstractBaseUser) and access.can(approver, access.OVERRIDE_SALE, store):
         return Override(approver=approver, reason=reason)
     return None
 
@@ -128,7 +152,7 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> JsonResponse:
     attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
     if attempt is None:
         return _error(404, "No such payment.", code="not_found")
-    if not (user_can_operate_lane(request.user, attempt.lane) or request.user.has_perm("payments.view_paymentattempt")):
+    if not access.can_see_payment(request.user, attempt):
         return _error(403, "You are not allowed to see this payment.", code="forbidden")
     return JsonResponse(attempt_snapshot(attempt))
 
@@ -170,8 +194,8 @@ def refund_snapshot(refund: Refund) -> RefundSnapshot:
 
 
 def _can_see(user: Any, attempt: PaymentAttempt) -> bool:
-    """Refunds are back-office records: supervisors, managers and admins, not cashiers."""
-    return user.has_perm("payments.view_paymentattempt")
+    """Refunds are back-office records: the store's supervisors and managers, owners and admins."""
+    return access.can(user, access.VIEW_PAYMENTS, attempt.store_id)
 
 
 def _refund_request_errors(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -197,12 +221,11 @@ def create_refund(request: HttpRequest, attempt_id: int) -> JsonResponse:
     attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
     if attempt is None:
         return _error(404, "No such payment.", code="not_found")
-    if not request.user.has_perm("payments.refund_payment"):
-        return _error(403, "You are not allowed to refund payments.", code="forbidden")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        data = None
+    if not access.can(request.user, access.REFUND, attempt.store_id):
+        return _error(403, "You are not allowed to refund payments of this store.", code="forbidden")
+    data, problem = _json_body(request)
+    if problem is not None:
+        return problem
     if not isinstance(data, dict):
         return _error(400, "The body is not a JSON object.", errors={"body": ['Send {"amount": 500, "reason": "..."}.']})
     errors = _refund_request_errors(data)
@@ -213,7 +236,11 @@ def create_refund(request: HttpRequest, attempt_id: int) -> JsonResponse:
         return _error(400, "The refund was not sent: check the amount and the reason.", errors=errors)
     try:
         creation = refund_create(attempt_id=attempt.pk, amount=data.get("amount"), reason=data.get("reason"),
-                                 user=request.user, idempotency_key=key)
+                                 user=request.user, idempotency_key=key,
+                                 fingerprint=fingerprint(attempt=attempt.pk, amount=data.get("amount"),
+                                                         reason=str(data.get("reason", "")).strip()))
+    except IdempotencyConflict as exc:
+        return _replayed_elsewhere(exc)
     except RefundInProgress as exc:
         busy = refund_snapshot(exc.refund) if exc.refund is not None else None
         return _error(409, "A refund of this payment is already in progress: wait for its outcome.",

@@ -67,6 +67,9 @@ class PaymentAttempt(models.Model):
     )
     # NULL, not "": the unique constraint must ignore attempts sent without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    idempotency_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="What the request with that key asked for: a replay must ask the same."
+    )
 
     amount = models.PositiveIntegerField(help_text="Sale amount in cents, tip excluded.")
     tip = models.PositiveIntegerField(default=0, help_text="Tip in cents.")
@@ -166,6 +169,7 @@ class Refund(models.Model):
     )
     # NULL, not "": the unique constraint must ignore refunds sent without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True)
     refund_order_id = models.CharField("IOTPay refund order id", max_length=40, blank=True)
     refundable_after = models.PositiveIntegerField(
         null=True, blank=True, help_text="What IOTPay says is still refundable on the payment afterwards (cents)."

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from lanes import access
 from lanes.selectors import user_can_operate_lane
 from payments.models import PaymentAttempt, Refund
 from payments.receipts import (
@@ -41,7 +42,7 @@ def _receipt_response(
 ) -> HttpResponse:
     """The receipt page or text of a payment or of one of its refunds: same access, copies and formats."""
     can_operate = user_can_operate_lane(request.user, attempt.lane)
-    if not (can_operate or request.user.has_perm("payments.view_paymentattempt")):
+    if not (can_operate or access.can(request.user, access.VIEW_PAYMENTS, attempt.store_id)):
         raise PermissionDenied("You are not allowed to see the receipts of this lane.")
     copy = request.GET.get("copy", "")
     output = request.GET.get("format", "html")

@@ -303,9 +303,9 @@ def setup_demo_store(key: str, passwords: dict[str, str]) -> None:
     run_step("setup", manage(
         "setup_store", f"--merchant-id={DEMO_MERCHANT_ID}", "--job-no=demo",
         f"--store-name={DEMO_STORE}", f"--store-address={DEMO_ADDRESS}", "--tips=on", *lanes,
-        "--cashier=cashier", f"--password={passwords['cashier']}",
-        "--admin=admin", f"--admin-password={passwords['admin']}",
-    ), env={**os.environ, "IOTPAY_MERCHANT_KEY": key})  # the key stays out of `ps`
+        "--cashier=cashier", "--staff=manager=manager", "--admin=admin",
+    ), env={**os.environ, "IOTPAY_MERCHANT_KEY": key, "SETUP_STORE_PASSWORD": passwords["cashier"],
+            "SETUP_STORE_ADMIN_PASSWORD": passwords["admin"]})  # keys and passwords stay out of `ps`
 
 
 def banner(*, port: int, sandbox_port: int | None, passwords: dict[str, str] | None, var: Path) -> str:
@@ -324,8 +324,9 @@ def banner(*, port: int, sandbox_port: int | None, passwords: dict[str, str] | N
                   else f"                   {sandbox}/terminals/{device}/" for i, (_, device) in enumerate(DEMO_LANES)]
         lines += ["", f"  Demo logins (demo passwords only, generated for this machine, kept in "
                       f"{var / 'demo_passwords.json'}):",
-                  f"    cashier / {passwords['cashier']}",
-                  f"    admin   / {passwords['admin']}", "", "  " + CENTS_HINT]
+                  f"    cashier / {passwords['cashier']}   (lanes)",
+                  f"    manager / {passwords['cashier']}   (back office of {DEMO_STORE})",
+                  f"    admin   / {passwords['admin']}   (everything, and the Django admin)", "", "  " + CENTS_HINT]
     redis_where = "REDIS_URL" if os.environ.get("REDIS_URL") else f"embedded ({var / 'redis.sock'})"
     gateway = os.environ.get("IOTPAY_BASE_URL") or f"sandbox (http://127.0.0.1:{sandbox_port}/v1)"
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else f"SQLite ({var / 'console.sqlite3'})"
@@ -355,6 +356,11 @@ def main() -> int:
 
         environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # as settings.py does
     var = var_dir()
+    # A development console on this machine: DEBUG on (plain http on 127.0.0.1), and a secret key of its own,
+    # kept in var/ (settings read it there only with DEBUG on; they create nothing themselves).
+    os.environ.setdefault("DEBUG", "true")
+    if not os.environ.get("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = secret_file(var / "secret_key", lambda: secrets.token_urlsafe(50))
     port = int(os.environ.get("PORT", "8000"))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "8010"))
     embedded_sandbox = not os.environ.get("IOTPAY_BASE_URL")

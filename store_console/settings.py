@@ -1,12 +1,13 @@
 """Settings of the store console, read from the environment (django-environ).
 
 Every value a store's IT person may change is an environment variable with a safe default;
-README.md lists them. A `.env` file at the project root is read when present.
+README.md lists them. A `.env` file at the project root is read when present. Settings fail closed: DEBUG is
+off unless asked for, and without DEBUG the console refuses to start with no SECRET_KEY or no encryption key
+for merchant keys. Importing this module creates no file or directory (`make run` prepares var/).
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import environ
@@ -14,32 +15,36 @@ import environ
 from store_console.redis_urls import celery_broker_url, channels_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("CONSOLE_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("CONSOLE_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
 
 def _secret_key() -> str:
-    """In development the key is generated once into var/; in production it must be given."""
+    """Given in the environment; in development (DEBUG on) the one `make run` keeps in var/secret_key."""
     if key := env.str("SECRET_KEY", default=""):
         return key
-    if not DEBUG:
-        raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    if DEBUG and path.exists():
+        return path.read_text().strip()
+    raise environ.ImproperlyConfigured(
+        "SECRET_KEY must be set (in development, `make run` keeps one in var/secret_key and turns DEBUG on)")
 
 
 SECRET_KEY = _secret_key()
-# Merchant keys are encrypted with this; set it explicitly in production so that rotating
-# SECRET_KEY does not make stored merchant keys unreadable.
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default=SECRET_KEY)
+# Merchant keys are encrypted with the first of these (MultiFernet; each derived with scrypt) and decrypted with
+# any: to rotate, put a new key first, run `manage.py rotate_merchant_keys`, then drop the old one. Set them on
+# their own in production, so that rotating SECRET_KEY keeps stored merchant keys readable.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS and (single := env.str("FIELD_ENCRYPTION_KEY", default="")):
+    FIELD_ENCRYPTION_KEYS = [single]  # the older single-key setting
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise environ.ImproperlyConfigured("FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEY) must be set when DEBUG "
+                                           "is off: it encrypts the merchants' IOTPay keys")
+    FIELD_ENCRYPTION_KEYS = [SECRET_KEY]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -55,6 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "axes",
     "payments",
     "lanes",
@@ -68,21 +74,32 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "store_console.security.SessionIdleTimeout",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "store_console.security.PermissionsPolicy",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
 
-# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username from one
-# address, that pair is locked out for AXES_COOLOFF_MINUTES.
+# Login throttling (django-axes), for AXES_COOLOFF_MINUTES: a username after AXES_FAILURE_LIMIT failures from
+# one address or from any mix of addresses (rotating addresses does not help), an address after
+# AXES_ADDRESS_FAILURE_LIMIT failures for any usernames (spraying one password over many accounts). The
+# client's address comes from X-Forwarded-For only as far as the proxies the console trusts wrote it:
+# TRUSTED_PROXY_COUNT hops, or the hops sent by TRUSTED_PROXIES; by default none (REMOTE_ADDR).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "store_console.security.ConsoleAxesHandler"
+AXES_CLIENT_IP_CALLABLE = "store_console.security.client_ip"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -159,7 +176,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 # --- Redis: Celery broker and channel layer -----------------------------------------------
@@ -243,6 +259,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# Sessions end after this long without a request (seconds): back-office roles, and cashiers (a shift).
+SESSION_IDLE_BACKOFFICE = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
+SESSION_IDLE_CASHIER = env.int("SESSION_IDLE_CASHIER", default=8 * 3600)
+SESSION_COOKIE_AGE = max(SESSION_IDLE_BACKOFFICE, SESSION_IDLE_CASHIER)
+
+# Headers: no inline script may run (every script is a file of ours), no other site may frame a page, the
+# Referer stays on our own origin, and browser features the console never uses are off.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+                      "payment=(), usb=(), interest-cohort=()")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

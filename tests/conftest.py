@@ -13,11 +13,23 @@ import pytest
 import redis
 import requests
 
-from tests.factories import SANDBOX_MCH_ID, LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import (
+    SANDBOX_MCH_ID,
+    LaneFactory,
+    StoreFactory,
+    TerminalFactory,
+    UserFactory,
+    assign_cashier,
+)
 from tests.processes import ARTIFACTS, Console
 from tests.redis_server import EmbeddedRedis
 
 PASSWORD = "pass-word-123"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The embedded default keeps its SQLite files in var/; settings create nothing when they are imported.
+    (Path(__file__).resolve().parent.parent / "var").mkdir(exist_ok=True)
 
 
 def _free_port() -> int:
@@ -113,7 +125,7 @@ def lane(live: Console) -> object:
 @pytest.fixture
 def cashier(lane: object) -> object:
     user = UserFactory()
-    lane.cashiers.add(user)
+    assign_cashier(lane, user)
     return user
 
 

@@ -7,8 +7,9 @@ import uuid
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
-from lanes.models import Lane, Store, Terminal
+from lanes.models import Lane, Store, StoreMembership, Terminal
 from payments.models import Merchant
 
 SANDBOX_MCH_ID = "10000576"
@@ -72,3 +73,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class: type, *args: object, **kwargs: object) -> object:
         kwargs.setdefault("password", "pass-word-123")
         return model_class.objects.create_user(*args, **kwargs)
+
+
+ORGANISATION_ROLES = ("owner", "admin")
+
+
+def staff(role: str, *stores: Store, **fields: object) -> object:
+    """A user with ``role``: a store role (cashier, supervisor, manager) in each of ``stores``, or an
+    organisation-wide one (owner, admin) in every store."""
+    user = UserFactory(**fields)
+    if role in ORGANISATION_ROLES:
+        assert not stores, "owners and admins see every store"
+        user.groups.add(Group.objects.get(name=role))
+        return user
+    assert stores, f"a {role} belongs to a store"
+    for store in stores:
+        StoreMembership.objects.update_or_create(user=user, store=store, defaults={"role": role})
+    return user
+
+
+def assign_cashier(lane: Lane, user: object) -> None:
+    """``user`` takes payments on ``lane``: a member of its store (a cashier unless they have a role there)."""
+    StoreMembership.objects.get_or_create(user=user, store=lane.store, defaults={"role": "cashier"})
+    lane.cashiers.add(user)

@@ -7,10 +7,6 @@ environment), so the pytest process and those processes agree on every value.
 import os
 import secrets
 import socket
-from pathlib import Path
-
-_VAR = Path(__file__).resolve().parent.parent / "var"
-_VAR.mkdir(exist_ok=True)
 
 
 def _free_port() -> int:
@@ -22,6 +18,7 @@ def _free_port() -> int:
 _defaults = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(40),
+    "FIELD_ENCRYPTION_KEYS": secrets.token_urlsafe(32),
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "SECURE_SSL_REDIRECT": "false",
     "SESSION_COOKIE_SECURE": "false",

@@ -3,12 +3,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from lanes import access
+
 
 @login_required
 def backoffice_home(request: HttpRequest) -> HttpResponse:
     """Supervisors and managers start on the reconciliation dashboard, or on the lanes wall."""
-    if request.user.has_perm("payments.view_reconciliation"):
+    if access.stores_for(request.user, access.VIEW_RECONCILIATION).exists():
         return redirect("reconciliation")
-    if request.user.has_perm("lanes.view_lanes_wall"):
+    if access.stores_for(request.user, access.VIEW_WALL).exists():
         return redirect("lanes-wall")
     raise PermissionDenied("The back office is for supervisors, managers and owners.")

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from lanes import access
 from lanes.selectors import user_can_operate_lane
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.money import format_money
@@ -111,12 +112,12 @@ def _load(attempt_id: int) -> PaymentAttempt:
 
 
 def _check_can_view(request: HttpRequest, attempt: PaymentAttempt) -> bool:
-    """The back office is for supervisors, managers and admins: cashiers (even of this lane) are refused.
+    """The back office is for the store's supervisors and managers, owners and admins: cashiers (even of this
+    lane) and other stores' staff are refused.
 
     Returns whether the user may also open the lane's checkout page (for the link in the header).
     """
-    if not request.user.has_perm("payments.view_paymentattempt"):
-        raise PermissionDenied("You are not allowed to see this payment.")
+    access.require(request.user, access.VIEW_PAYMENTS, attempt.store_id)
     return user_can_operate_lane(request.user, attempt.lane)
 
 
@@ -129,7 +130,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
     balance = refundable_balance(attempt)
     refunded = attempt.refunds.filter(status=S.APPROVED).aggregate(total=Sum("amount"))["total"] or 0
     held = attempt.refunds.filter(status__in=[S.NEEDS_REVIEW, S.UNKNOWN]).aggregate(total=Sum("amount"))["total"] or 0
-    can_refund = request.user.has_perm("payments.refund_payment")
+    can_refund = access.can(request.user, access.REFUND, attempt.store_id)
     refundable = attempt.status == S.APPROVED and bool(attempt.pay_order_id) and balance > 0 and in_flight is None
     if can_refund and refundable and form is None:
         form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex})
@@ -172,7 +173,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "has_receipt": receipt_available(attempt),
         "awaiting_confirmation": attempt.terminal_outcome == "APPROVED" and attempt.status in (S.UNKNOWN,
                                                                                               S.NEEDS_REVIEW),
-        "can_close": request.user.has_perm("payments.resolve_exception") and (
+        "can_close": access.can(request.user, access.RESOLVE, attempt.store_id) and (
             attempt.status == S.NEEDS_REVIEW or (attempt.status == S.UNKNOWN and attempt.poll_deadline is not None
                                                  and attempt.poll_deadline <= timezone.now())),
     }
@@ -192,8 +193,8 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> HttpResponse:
 def payment_refund(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Refund form target: on success, back to the payment page with the refund followed live."""
     attempt = _load(attempt_id)
-    if not request.user.has_perm("payments.refund_payment"):
-        raise PermissionDenied("You are not allowed to refund payments.")
+    if not access.can(request.user, access.REFUND, attempt.store_id):
+        raise PermissionDenied("You are not allowed to refund this store's payments.")
     form = RefundForm(request.POST)
     if not form.is_valid():
         return _page(request, attempt, form=form, status=400)

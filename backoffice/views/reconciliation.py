@@ -13,7 +13,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -34,6 +34,7 @@ from backoffice.selectors import (
     stores_for_user,
 )
 from backoffice.views.reconciliation_progress import run_progress
+from lanes import access
 from lanes.models import Store
 from payments.money import format_money
 
@@ -46,12 +47,14 @@ class DayChoice:
     error: str = ""
 
 
-def choose_day(request: HttpRequest, params: Any) -> DayChoice:
-    """The store (default: the user's first) and business day (default: today there) asked for.
+def choose_day(request: HttpRequest, params: Any, perm: str = access.VIEW_RECONCILIATION) -> DayChoice:
+    """The store (default: the user's first) and business day (default: today there) asked for, among the
+    stores where the user holds ``perm``.
 
-    Raises Http404 for a store the user may not see; a malformed day comes back with `error` set.
+    Raises Http404 for a store the user may not see (another store's is not told apart from none); a
+    malformed day comes back with `error` set.
     """
-    stores = list(stores_for_user(request.user))
+    stores = list(stores_for_user(request.user, perm))
     raw_store = (params.get("store") or "").strip()
     if raw_store:
         store = next((s for s in stores if str(s.pk) == raw_store), None)
@@ -92,14 +95,15 @@ def _present(totals: DayTotals, currency: str) -> dict[str, Any]:
 
 
 @login_required
-@permission_required("payments.view_reconciliation", raise_exception=True)
+@access.somewhere(access.VIEW_RECONCILIATION)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     choice = choose_day(request, request.GET)
     if choice.error:
         messages.warning(request, choice.error)
+    can_resolve = choice.store is not None and access.can(request.user, access.RESOLVE, choice.store)
     context: dict[str, Any] = {"stores": choice.stores, "store": choice.store, "day": choice.day,
-                               "can_resolve": request.user.has_perm("payments.resolve_exception")}
+                               "can_resolve": can_resolve}
     store = choice.store
     if store is not None:
         currency = store.merchant.currency
@@ -176,7 +180,7 @@ def _streamed_async(lines: Iterator[str], batch: int = 2000) -> AsyncIterator[st
 
 
 @login_required
-@permission_required("payments.view_reconciliation", raise_exception=True)
+@access.somewhere(access.VIEW_RECONCILIATION)
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponse:
     choice = choose_day(request, request.GET)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -20,6 +20,7 @@ from backoffice.models import VerificationRun
 from backoffice.selectors import local_day, stores_for_user
 from backoffice.views.reconciliation import choose_day
 from backoffice.views.reconciliation_progress import run_progress
+from lanes import access
 from lanes.models import Store
 from payments.models import PaymentAttempt
 
@@ -34,10 +35,10 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 @login_required
-@permission_required("payments.resolve_exception", raise_exception=True)
+@access.somewhere(access.RESOLVE)
 @require_POST
 def verify_day(request: HttpRequest) -> HttpResponse:
-    choice = choose_day(request, request.POST)
+    choice = choose_day(request, request.POST, access.RESOLVE)
     if choice.store is None or choice.error:
         if _wants_json(request):
             return JsonResponse({"error": choice.error or "No store."}, status=400)
@@ -54,7 +55,7 @@ def verify_day(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("payments.view_reconciliation", raise_exception=True)
+@access.somewhere(access.VIEW_RECONCILIATION)
 @require_GET
 def verify_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     run = get_object_or_404(VerificationRun.objects.select_related("started_by", "store"), pk=run_id,
@@ -65,12 +66,13 @@ def verify_progress(request: HttpRequest, run_id: int) -> JsonResponse:
 
 
 def _attempt(request: HttpRequest, attempt_id: int) -> PaymentAttempt:
+    """A payment of a store where the user may resolve exceptions; another store's is a 404, like none."""
     return get_object_or_404(PaymentAttempt.objects.select_related("store"), pk=attempt_id,
-                             store__in=stores_for_user(request.user))
+                             store__in=stores_for_user(request.user, access.RESOLVE))
 
 
 @login_required
-@permission_required("payments.resolve_exception", raise_exception=True)
+@access.somewhere(access.RESOLVE)
 @require_POST
 def requery(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
@@ -79,7 +81,7 @@ def requery(request: HttpRequest, attempt_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("payments.resolve_exception", raise_exception=True)
+@access.somewhere(access.RESOLVE)
 @require_POST
 def close(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)

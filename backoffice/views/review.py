@@ -4,12 +4,13 @@ a refund with IOTPay, settle a refund. Every POST answers with a redirect back t
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from lanes import access
 from payments.models import PaymentAttempt, Refund
 from payments.services import attempt_resolve, refund_check, refund_settle
 
@@ -20,11 +21,11 @@ def _back(attempt_id: int, anchor: str = "", refund_id: int | None = None) -> Ht
 
 
 @login_required
-@permission_required("payments.resolve_exception", raise_exception=True)
 @require_POST
 def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Close a payment needing review (or UNKNOWN past its window) with the outcome, reason and evidence."""
     attempt = get_object_or_404(PaymentAttempt, pk=attempt_id)
+    access.require(request.user, access.RESOLVE, attempt.store_id)
     try:
         closed = attempt_resolve(attempt_id=attempt.pk, status=request.POST.get("outcome", ""), user=request.user,
                                  reason=request.POST.get("reason", ""), evidence=request.POST.get("evidence", ""))
@@ -41,19 +42,19 @@ def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("payments.refund_payment", raise_exception=True)
 @require_POST
 def check_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
-    refund = get_object_or_404(Refund, pk=refund_id)
+    refund = get_object_or_404(Refund.objects.select_related("attempt"), pk=refund_id)
+    access.require(request.user, access.REFUND, refund.attempt.store_id)
     messages.info(request, refund_check(refund_id=refund.pk, user=request.user))
     return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)
 
 
 @login_required
-@permission_required("payments.refund_payment", raise_exception=True)
 @require_POST
 def settle_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
-    refund = get_object_or_404(Refund, pk=refund_id)
+    refund = get_object_or_404(Refund.objects.select_related("attempt"), pk=refund_id)
+    access.require(request.user, access.REFUND, refund.attempt.store_id)
     outcome = request.POST.get("outcome", "")
     if outcome not in ("refunded", "not_refunded"):
         messages.error(request, "Not settled: say whether IOTPay refunded it.")

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from lanes import access
 from lanes.selectors import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
 from payments.models import IN_FLIGHT_STATUSES
 from payments.money import format_money
@@ -41,7 +42,7 @@ ATTENTION = {
 
 @never_cache
 @login_required
-@permission_required("lanes.view_lanes_wall", raise_exception=True)
+@access.somewhere(access.VIEW_WALL)
 @require_safe
 def lanes_wall(request: HttpRequest) -> HttpResponse:
     """`?store=<id>` picks the store; the first one (by name) otherwise."""

@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from lanes import broadcast
 from lanes.models import Lane, Terminal
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
+from payments.services.idempotency import check_replay
 from payments.services.transitions import transition
 
 S = AttemptStatus
@@ -121,6 +122,7 @@ def attempt_create(
     idempotency_key: str | None = None,
     sale_id: uuid.UUID | None = None,
     override: Override | None = None,
+    fingerprint: str = "",
 ) -> AttemptCreation:
     """Create the attempt and send it once committed.
 
@@ -131,6 +133,7 @@ def attempt_create(
     (checked by the caller) comes with it; the override is recorded on the new attempt.
     """
     if (existing := _existing_for_key(lane, idempotency_key)) is not None:
+        check_replay(existing, fingerprint)
         return AttemptCreation(existing, created=False)
     try:
         terminal = lane.terminal
@@ -157,6 +160,7 @@ def attempt_create(
                 terminal=terminal,
                 created_by=user if user is not None and user.is_authenticated else None,
                 idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=fingerprint if idempotency_key else "",
                 amount=amount,
                 tip=tip,
                 currency=merchant.currency,
@@ -181,6 +185,7 @@ def attempt_create(
             transaction.on_commit(lambda: _enqueue_send(attempt.pk))
     except IntegrityError:
         if (existing := _existing_for_key(lane, idempotency_key)) is not None:
+            check_replay(existing, fingerprint)
             return AttemptCreation(existing, created=False)
         busy = PaymentAttempt.objects.filter(terminal=terminal, status__in=IN_FLIGHT_STATUSES).first()
         raise TerminalBusy(busy) from None

@@ -15,6 +15,7 @@ from lanes import broadcast
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
 from payments.services.attempts import new_merchant_reference
+from payments.services.idempotency import check_replay
 
 S = AttemptStatus
 
@@ -101,6 +102,7 @@ def refund_create(
     reason: str,
     user: AbstractBaseUser | AnonymousUser | None,
     idempotency_key: str | None = None,
+    fingerprint: str = "",
 ) -> RefundCreation:
     """Create a refund of (part of) an approved payment and send it once committed.
 
@@ -109,6 +111,7 @@ def refund_create(
     repeated idempotency key returns the first refund. Permissions are the caller's to check.
     """
     if (existing := _for_key(attempt_id, idempotency_key)) is not None:
+        check_replay(existing, fingerprint)
         return RefundCreation(existing, created=False)
     actor = user if user is not None and user.is_authenticated else None
     try:
@@ -118,6 +121,7 @@ def refund_create(
                 raise PaymentAttempt.DoesNotExist(f"no payment {attempt_id}")
             # Read again under the lock: a concurrent submit with the same key has committed by now.
             if (existing := _for_key(attempt_id, idempotency_key)) is not None:
+                check_replay(existing, fingerprint)
                 return RefundCreation(existing, created=False)
             _check_refundable(attempt)
             if (busy := refund_in_flight(attempt)) is not None:
@@ -131,6 +135,7 @@ def refund_create(
                 reason=cleaned_reason,
                 requested_by=actor,
                 idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=fingerprint if idempotency_key else "",
             )
             PaymentEvent.objects.create(
                 attempt=attempt,
@@ -146,6 +151,7 @@ def refund_create(
             transaction.on_commit(lambda: enqueue_refund_task("send_refund", refund.pk))
     except IntegrityError:
         if (existing := _for_key(attempt_id, idempotency_key)) is not None:
+            check_replay(existing, fingerprint)
             return RefundCreation(existing, created=False)
         raise RefundInProgress(Refund.objects.filter(attempt_id=attempt_id, status__in=IN_FLIGHT).first()) from None
     return RefundCreation(refund, created=True)

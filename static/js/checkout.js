@@ -972,8 +972,13 @@
     path: cfg.wsPath,
     onMessage: handleMessage,
     onState: setConnection,
-    refusedCodes: [4403],
-    onRefused: function () {
+    refusedCodes: [4401, 4403],
+    onRefused: function (code) {
+      if (code === 4401) {
+        setConnection("disconnected", "Logged out");
+        showFormError("Your session has ended on this lane.", { kind: "auth", linkText: "Log in again", linkHref: cfg.loginUrl });
+        return;
+      }
       setConnection("disconnected", "Not allowed on this lane");
       showFormError("Not allowed on this lane. Reload the page, or log in as a cashier of this lane.", {
         kind: "auth",

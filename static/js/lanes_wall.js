@@ -379,13 +379,15 @@
     path: cfg.wsPath,
     onMessage: handleMessage,
     onState: setConnection,
-    refusedCodes: [4403, 4404],
+    refusedCodes: [4401, 4403, 4404],
     onRefused: function (code) {
-      setConnection("disconnected", "Not allowed");
+      setConnection("disconnected", code === 4401 ? "Logged out" : "Not allowed");
       showNotice(
-        code === 4404
-          ? "This store does not exist any more. Reload the page."
-          : "Your account may not watch the lanes wall any more. Log in again as a supervisor."
+        code === 4401
+          ? "Your session has ended. Log in again to watch the lanes."
+          : code === 4404
+            ? "This store does not exist any more. Reload the page."
+            : "Your account may not watch this store's lanes any more."
       );
     },
   });

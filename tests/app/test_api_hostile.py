@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payments.models import PaymentAttempt
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 
 pytestmark = pytest.mark.django_db
 HYPOTHESIS = settings(max_examples=120, deadline=None,
@@ -32,7 +32,7 @@ def setup():
     store = StoreFactory(tips_enabled=True, max_amount=100_000)
     lane = TerminalFactory(lane=LaneFactory(store=store)).lane
     user = UserFactory()
-    lane.cashiers.add(user)
+    assign_cashier(lane, user)
     client = Client()
     client.force_login(user)
     return lane, client

@@ -19,7 +19,8 @@ SHOW = ("import json, django; django.setup(); from django.conf import settings a
 
 def settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    base.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="console.example.com",
+    base.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), FIELD_ENCRYPTION_KEYS="k1",
+                ALLOWED_HOSTS="console.example.com",
                 DATABASE_URL="postgres://console@db.example.invalid:5432/console",
                 REDIS_URL="redis://127.0.0.1:6379/0", CONSOLE_VAR_DIR=str(tmp_path),
                 DJANGO_SETTINGS_MODULE="store_console.settings")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
 from payments.models import PaymentAttempt, PaymentEvent, Refund
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def test_hostile_text_in_every_field_is_escaped_on_every_page():
     lane = LaneFactory(store=store, name=hostile("lane")[:100])
     terminal = TerminalFactory(lane=lane, device="PAX-" + uuid.uuid4().hex[:6], serial=hostile("serial")[:64])
     cashier = UserFactory(first_name=hostile("first")[:150])
-    lane.cashiers.add(cashier)
+    assign_cashier(lane, cashier)
     attempt = PaymentAttempt.objects.create(
         mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
         lane=lane, terminal=terminal, amount=1250, currency="CAD", status="APPROVED", pay_order_id="P1",
@@ -40,7 +39,6 @@ def test_hostile_text_in_every_field_is_escaped_on_every_page():
     Refund.objects.create(attempt=attempt, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=100, currency="CAD",
                           reason=hostile("reason"), status="APPROVED", message=hostile("refund message"))
     manager = UserFactory(is_staff=True, is_superuser=True, last_name=hostile("last")[:150])
-    manager.groups.add(Group.objects.get(name="manager"))
     day = timezone.localdate(attempt.created_at)
 
     pages = {

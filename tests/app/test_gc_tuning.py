@@ -26,7 +26,8 @@ READY = {
 
 def frozen_after(tmp_path: Path, statement: str) -> int:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="console.example.com",
+    env.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), FIELD_ENCRYPTION_KEYS="k1",
+               ALLOWED_HOSTS="console.example.com",
                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", REDIS_URL="redis://127.0.0.1:6379/0",
                CONSOLE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="store_console.settings")
     code = f"import gc, django; django.setup(); import store_console; {statement}; print(gc.get_freeze_count())"

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from payments.models import PaymentAttempt
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def client_for(lane):
 @pytest.fixture
 def cashier(lane):
     user = UserFactory()
-    lane.cashiers.add(user)
+    assign_cashier(lane, user)
     return user
 
 

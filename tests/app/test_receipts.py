@@ -27,7 +27,7 @@ from payments.receipts import (
     render_text,
     render_texts,
 )
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def lane(store):
 @pytest.fixture
 def cashier(lane):
     user = UserFactory()
-    lane.cashiers.add(user)
+    assign_cashier(lane, user)
     return user
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.test import Client
 
@@ -28,7 +27,7 @@ from payments.services import (
 )
 from payments.services.refund_steps import _transition
 from payments.services.refunds import new_mch_refund_no
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +41,8 @@ def lane():
 
 
 @pytest.fixture
-def manager():
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name="manager"))
-    return user
+def manager(lane):
+    return staff("manager", lane.store)
 
 
 @pytest.fixture
@@ -299,16 +296,14 @@ def test_the_form_shows_per_field_errors(make_attempt, manager):
 
 def test_supervisors_read_the_page_without_the_form_and_cashiers_are_refused(make_attempt, lane):
     attempt = make_attempt()
-    supervisor = UserFactory()
-    supervisor.groups.add(Group.objects.get(name="supervisor"))
-    client = login(supervisor)
+    client = login(staff("supervisor", lane.store))
     page = client.get(f"/backoffice/payments/{attempt.pk}/")
     assert page.status_code == 200
     assert 'id="refund-form"' not in page.content.decode()
     assert client.post(f"/backoffice/payments/{attempt.pk}/refunds",
                        {"amount": "1.00", "reason": "x"}).status_code == 403
     cashier = UserFactory()
-    lane.cashiers.add(cashier)  # even the payment's own lane: the back office is not for cashiers
+    assign_cashier(lane, cashier)  # even the payment's own lane: the back office is not for cashiers
     for user in (cashier, UserFactory()):
         assert login(user).get(f"/backoffice/payments/{attempt.pk}/").status_code == 403
     assert not Refund.objects.exists()

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from payments.models import PaymentAttempt, PaymentEvent, Refund
 from payments.services import refund_check, refund_settle, refundable_balance
 from payments.services.refund_steps import _claim_check, refund_finding
 from payments.services.refunds import new_mch_refund_no
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +32,8 @@ def make_attempt(lane, status="APPROVED", amount=2000, **fields):
         currency="CAD", status=status, pay_order_id="CP1", **fields)
 
 
-def user_in(role):
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name=role))
-    return user
+def user_in(role, lane):
+    return staff(role, lane.store)
 
 
 def client_for(user):
@@ -47,7 +44,7 @@ def client_for(user):
 
 def test_a_manager_closes_a_payment_needing_review_from_its_page(lane):
     attempt = make_attempt(lane, status="NEEDS_REVIEW")
-    manager = user_in("manager")
+    manager = user_in("manager", lane)
     page = client_for(manager).get(f"/backoffice/payments/{attempt.pk}/").content.decode()
     assert 'id="close-form"' in page
     response = client_for(manager).post(f"/backoffice/payments/{attempt.pk}/resolve",
@@ -62,13 +59,13 @@ def test_a_manager_closes_a_payment_needing_review_from_its_page(lane):
 
 def test_an_unknown_payment_is_closable_only_after_its_window_and_supervisors_cannot(lane):
     attempt = make_attempt(lane, status="UNKNOWN", poll_deadline=timezone.now() + timedelta(minutes=1))
-    manager = user_in("manager")
+    manager = user_in("manager", lane)
     assert 'id="close-form"' not in client_for(manager).get(f"/backoffice/payments/{attempt.pk}/").content.decode()
     body = {"outcome": "FAILED", "reason": "r", "evidence": "e"}
     refused = client_for(manager).post(f"/backoffice/payments/{attempt.pk}/resolve", body, follow=True)
     assert "Not closed" in refused.content.decode()
     PaymentAttempt.objects.filter(pk=attempt.pk).update(poll_deadline=timezone.now() - timedelta(seconds=1))
-    assert client_for(user_in("supervisor")).post(f"/backoffice/payments/{attempt.pk}/resolve",
+    assert client_for(user_in("supervisor", lane)).post(f"/backoffice/payments/{attempt.pk}/resolve",
                                                   body).status_code == 403
     client_for(manager).post(f"/backoffice/payments/{attempt.pk}/resolve", body)
     assert PaymentAttempt.objects.get(pk=attempt.pk).status == "FAILED"
@@ -79,7 +76,7 @@ def test_a_refund_needing_review_holds_its_amount_until_it_is_settled(lane):
     refund = Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=700,
                                    currency="CAD", reason="x", status="NEEDS_REVIEW")
     assert refundable_balance(attempt) == 1300
-    manager = user_in("manager")
+    manager = user_in("manager", lane)
     with pytest.raises(ValueError, match="reason"):
         refund_settle(refund_id=refund.pk, refunded=False, user=manager, reason=" ")
     assert refund_settle(refund_id=refund.pk, refunded=False, user=manager, reason="portal shows none").status \
@@ -106,7 +103,7 @@ def test_one_check_of_a_refund_at_a_time(lane):
                                    currency="CAD", reason="x", status="NEEDS_REVIEW")
     assert _claim_check(refund.pk)
     assert not _claim_check(refund.pk)
-    assert "being checked right now" in refund_check(refund_id=refund.pk, user=user_in("manager"))
+    assert "being checked right now" in refund_check(refund_id=refund.pk, user=user_in("manager", lane))
     assert not PaymentEvent.objects.filter(refund=refund, kind="gateway").exists()
 
 
@@ -123,7 +120,7 @@ def test_a_sale_that_may_have_been_charged_is_refused(lane, status, code, overri
     other = TerminalFactory(lane=LaneFactory(store=lane.store)).lane  # any lane: the sale is what counts
     earlier = make_attempt(other, status=status)
     cashier = UserFactory()
-    lane.cashiers.add(cashier)
+    assign_cashier(lane, cashier)
     response = pay(client_for(cashier), lane, sale_id=str(earlier.sale_id))
     assert response.status_code == 409
     body = response.json()
@@ -133,7 +130,7 @@ def test_a_sale_that_may_have_been_charged_is_refused(lane, status, code, overri
 
 def test_an_override_needs_a_reason_and_a_sale(lane):
     cashier = UserFactory()
-    lane.cashiers.add(cashier)
+    assign_cashier(lane, cashier)
     response = pay(client_for(cashier), lane, override_reason="because")
     assert response.status_code == 400 and "override_reason" in response.json()["errors"]
 
@@ -141,5 +138,5 @@ def test_an_override_needs_a_reason_and_a_sale(lane):
 def test_a_declined_sale_may_be_retried(lane):
     earlier = make_attempt(lane, status="DECLINED")
     cashier = UserFactory()
-    lane.cashiers.add(cashier)
+    assign_cashier(lane, cashier)
     assert pay(client_for(cashier), lane, sale_id=str(earlier.sale_id)).status_code == 201

@@ -59,7 +59,9 @@ def test_a_changed_device_is_updated():
         (["--lane", "1=PAX-1", "--lane", "1=PAX-3"], "once"),
         (["--merchant-id", "x" * 31], "mchId"),
         (["--time-zone", "Mars/Base"], "time zone"),
-        (["--cashier", "bob"], "go together"),
+        (["--cashier", "bob"], "need a password"),
+        (["--staff", "sam=owner"], "NAME=supervisor or NAME=manager"),
+        (["--cashier", "bob", "--password", "12345678"], "entirely numeric"),
     ],
 )
 def test_bad_flags_get_a_clear_error_and_exit_code_2(bad, message):

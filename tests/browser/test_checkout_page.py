@@ -110,13 +110,10 @@ def test_needs_review_tells_the_cashier_what_to_do(login_page, live, lane, cashi
 
 
 def test_a_supervisor_approves_charging_a_sale_under_review_again(login_page, live, lane, cashier):
-    from django.contrib.auth.models import Group
-
     from tests.conftest import PASSWORD
-    from tests.factories import UserFactory
+    from tests.factories import staff
 
-    supervisor = UserFactory(username="sup-on-the-floor")
-    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    supervisor = staff("supervisor", lane.store, username="sup-on-the-floor")
     page = open_checkout(login_page, live, lane, cashier)
     page.fill("#amount-input", "40.11")
     page.keyboard.press("Enter")

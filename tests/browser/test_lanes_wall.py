@@ -7,21 +7,18 @@ import uuid
 
 import pytest
 import requests
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from payments.models import PaymentAttempt
 from tests.browser.conftest import screenshot
 from tests.conftest import login_session
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def user_in(role, **fields):
-    user = UserFactory(**fields)
-    user.groups.add(Group.objects.get(name=role))
-    return user
+def user_in(role, store, **fields):
+    return staff(role, store, **fields)
 
 
 def past_attempt(lane, status, cents, **fields):
@@ -73,7 +70,7 @@ def pay(live, cashier, lane, cents):
 
 def test_a_payment_on_a_lane_changes_the_wall_without_reload(login_page, live, store_lanes, cashier):
     lane = store_lanes["live"]
-    page = login_page(user_in("supervisor", username="sam", first_name="Sam", last_name="Okafor"))
+    page = login_page(user_in("supervisor", lane.store, username="sam", first_name="Sam", last_name="Okafor"))
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     open_wall(page, live, lane.store)
@@ -118,7 +115,7 @@ def test_a_payment_on_a_lane_changes_the_wall_without_reload(login_page, live, s
 
 
 def test_an_outcome_being_checked_stands_out_until_it_is_known(login_page, live, lane, cashier):
-    page = login_page(user_in("supervisor"))
+    page = login_page(user_in("supervisor", lane.store))
     open_wall(page, live, lane.store)
     # Interactive: nobody presses, the console's create_order times out and the outcome is UNKNOWN
     # (polled) until the cardholder finally approves on the terminal.
@@ -136,7 +133,6 @@ def test_an_outcome_being_checked_stands_out_until_it_is_known(login_page, live,
 
 
 def test_a_cashier_gets_403_on_the_wall(login_page, live, lane, cashier):
-    cashier.groups.add(Group.objects.get(name="cashier"))
     page = login_page(cashier)
     page.wait_for_selector(".user-chip")
     response = page.goto(f"{live.url}/backoffice/lanes/")

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 def test_a_manager_refunds_part_of_a_payment_and_sees_it_live(login_page, live, lane, cashier_session):
     attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
-    page = login_page(user_in("manager", username="maria", first_name="Maria", last_name="Tremblay"))
+    page = login_page(user_in("manager", lane.store, username="maria", first_name="Maria", last_name="Tremblay"))
     response = page.goto(f"{live.url}/backoffice/payments/{attempt.pk}/")
     assert response.status == 200 and "refundable-balance" in page.content(), (page.url, page.inner_text("body")[:2000])
     assert "$20.00" in page.inner_text("#refundable-balance")
@@ -47,7 +47,7 @@ def test_a_refund_without_a_clear_answer_is_checked_and_settled_on_the_page(logi
     from tests.processes import wait_http
 
     attempt = wait_for_status(pay(cashier_session, live, lane, 2000), "APPROVED")
-    page = login_page(user_in("manager"))
+    page = login_page(user_in("manager", lane.store))
     page.goto(f"{live.url}/backoffice/payments/{attempt.pk}/")
     page.click("[data-fill-amount]")
     page.fill("#id_reason", "Charged twice")

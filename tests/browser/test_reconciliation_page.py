@@ -8,13 +8,12 @@ import zoneinfo
 from datetime import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from payments.models import PaymentAttempt, Refund
 from tests.browser.conftest import screenshot
 from tests.conftest import wait_for_status
-from tests.factories import LaneFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, TerminalFactory, assign_cashier, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -41,7 +40,7 @@ def busy_day(live, lane, cashier, cashier_session):
     lanes = [lane] + [TerminalFactory(lane=LaneFactory(store=lane.store, code=f"{lane.code}-{n}")).lane
                       for n in (2, 3)]
     for other in lanes[1:]:
-        other.cashiers.add(cashier)
+        assign_cashier(other, cashier)
     ids: list[int] = []
     threads = [threading.Thread(target=pay_on, args=(cashier_session, live, lanes[i], PAYMENTS[i], ids))
                for i in range(3)]
@@ -57,10 +56,9 @@ def busy_day(live, lane, cashier, cashier_session):
     return {"store": lane.store, "lanes": lanes, "ids": ids}
 
 
-def manager():
-    user = UserFactory(username=f"manager-{uuid.uuid4().hex[:6]}", first_name="Maria", last_name="Lopez")
-    user.groups.add(Group.objects.get(name="manager"))
-    return user
+def manager(store):
+    return staff("manager", store, username=f"manager-{uuid.uuid4().hex[:6]}", first_name="Maria",
+                 last_name="Lopez")
 
 
 def test_a_manager_sees_the_day_and_verifies_it_live(login_page, live, busy_day):
@@ -69,7 +67,7 @@ def test_a_manager_sees_the_day_and_verifies_it_live(login_page, live, busy_day)
     # Our record says declined, IOTPay says paid: only "verify the day" can find this one.
     PaymentAttempt.objects.filter(pk=charged.pk).update(status="DECLINED")
 
-    page = login_page(manager())
+    page = login_page(manager(store))
     day = datetime.now(zoneinfo.ZoneInfo(store.time_zone)).date().isoformat()
     page.goto(f"{live.url}/backoffice/reconciliation/?store={store.pk}&day={day}")
     page.wait_for_selector("#verify-button")
@@ -112,9 +110,7 @@ def test_a_manager_sees_the_day_and_verifies_it_live(login_page, live, busy_day)
 
 
 def test_a_supervisor_reads_the_dashboard_without_actions(login_page, live, busy_day):
-    supervisor = UserFactory(username=f"supervisor-{uuid.uuid4().hex[:6]}")
-    supervisor.groups.add(Group.objects.get(name="supervisor"))
-    page = login_page(supervisor)
+    page = login_page(staff("supervisor", busy_day["store"], username=f"supervisor-{uuid.uuid4().hex[:6]}"))
     page.goto(f"{live.url}/backoffice/reconciliation/?store={busy_day['store'].pk}")
     page.wait_for_selector("#exceptions")
     assert page.locator("#verify-button").count() == 0

@@ -14,7 +14,7 @@ from django.db import connection
 
 from payments.models import PaymentAttempt
 from tests.conftest import login_session
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 from tests.faults.invariants import check
 from tests.processes import ARTIFACTS
 
@@ -48,7 +48,7 @@ def test_soak_with_random_faults(live, embedded_redis, capsys):
     lanes = [TerminalFactory(lane=LaneFactory(store=store)).lane for _ in range(LANES)]
     cashier = UserFactory()
     for lane in lanes:
-        lane.cashiers.add(cashier)
+        assign_cashier(lane, cashier)
     plan = {lane.code: [] for lane in lanes}
     cents, weights = zip(*OUTCOMES, strict=True)
     for n in range(PAYMENTS):

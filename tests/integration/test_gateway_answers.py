@@ -152,9 +152,7 @@ def test_retrying_an_approved_sale_changes_nothing_at_the_gateway(live, lane, ca
 
 
 def test_a_sale_under_review_is_refused_then_charged_again_with_a_supervisors_reason(live, lane, cashier_session):
-    from django.contrib.auth.models import Group
-
-    from tests.factories import UserFactory
+    from tests.factories import staff
 
     first = pay(cashier_session, live, lane, 1206).json()  # never answers: needs review after the window
     assert wait_for_status(first["id"], FINAL, timeout=30).status == "NEEDS_REVIEW"
@@ -164,8 +162,7 @@ def test_a_sale_under_review_is_refused_then_charged_again_with_a_supervisors_re
     wrong = pay(cashier_session, live, lane, 1250, sale_id=first["sale_id"], override_reason="customer insists",
                 supervisor="nobody", supervisor_password="wrong")
     assert wrong.status_code == 403 and wrong.json()["code"] == "override_not_allowed"
-    supervisor = UserFactory(username=f"sup-{uuid.uuid4().hex[:6]}")
-    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    supervisor = staff("supervisor", lane.store, username=f"sup-{uuid.uuid4().hex[:6]}")
     from tests.conftest import PASSWORD
 
     allowed = pay(cashier_session, live, lane, 1250, sale_id=first["sale_id"],

@@ -13,12 +13,11 @@ import time
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group
 
 from payments.models import PaymentEvent, Refund
 from payments.services import refundable_balance
 from tests.conftest import login_session, wait_for_status
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 from tests.processes import wait_http
 
 pytestmark = pytest.mark.integration
@@ -48,15 +47,13 @@ def wait_for_refund(refund_id, statuses, timeout=20):
     raise AssertionError(f"refund {refund_id} is {row.status if row else '?'}, not {wanted}")
 
 
-def user_in(group, **fields):
-    user = UserFactory(**fields)
-    user.groups.add(Group.objects.get(name=group))
-    return user
+def user_in(role, store, **fields):
+    return staff(role, store, **fields)
 
 
 @pytest.fixture
-def manager_session(live):
-    return login_session(live.url, user_in("manager").username)
+def manager_session(live, lane):
+    return login_session(live.url, user_in("manager", lane.store).username)
 
 
 @pytest.fixture
@@ -132,7 +129,7 @@ def test_above_the_balance_is_refused_and_nothing_is_sent(live, approved, manage
 
 def test_a_double_submit_refunds_once(live, approved, manager_session, sandbox_order):
     key = str(uuid.uuid4())
-    other = login_session(live.url, user_in("manager").username)
+    other = login_session(live.url, user_in("manager", approved.store).username)
     barrier = threading.Barrier(2)
     results = []
 
@@ -271,7 +268,7 @@ def test_the_refund_receipt_carries_the_refunds_own_terminal_data(live, approved
 
 
 def test_a_supervisor_reads_but_cannot_refund(live, approved):
-    supervisor = login_session(live.url, user_in("supervisor").username)
+    supervisor = login_session(live.url, user_in("supervisor", approved.store).username)
     response = refund(supervisor, live, approved.pk, 100)
     assert response.status_code == 403
     page = supervisor.get(f"{live.url}/backoffice/payments/{approved.pk}/", timeout=10)
@@ -287,7 +284,7 @@ def test_cashiers_cannot_open_payment_pages_nor_refund(live, approved, cashier_s
     assert refund(cashier_session, live, approved.pk, 100).status_code == 403
     other_lane = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
     stranger = UserFactory()
-    other_lane.cashiers.add(stranger)
+    assign_cashier(other_lane, stranger)
     session = login_session(live.url, stranger.username)
     assert session.get(f"{live.url}/backoffice/payments/{approved.pk}/", timeout=10).status_code == 403
     assert refund(session, live, approved.pk, 100).status_code == 403

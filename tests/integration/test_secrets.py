@@ -11,7 +11,6 @@ import uuid
 import zoneinfo
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
 from websockets.sync.client import connect
@@ -29,7 +28,6 @@ def test_the_merchant_key_appears_nowhere(live, lane, cashier_session):
     merchant = Merchant.objects.get()
     assert key not in merchant.key_ciphertext and merchant.get_key() == key
     manager = UserFactory(is_staff=True, is_superuser=True)
-    manager.groups.add(Group.objects.get(name="manager"))
     manager_session = login_session(live.url, manager.username)
     seen: list[str] = []
 

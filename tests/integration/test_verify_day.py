@@ -12,13 +12,12 @@ import zoneinfo
 from datetime import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
 from payments.models import PaymentAttempt, PaymentEvent
 from tests.conftest import login_session, wait_for_status
-from tests.factories import UserFactory
+from tests.factories import staff
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +54,7 @@ def test_verify_the_day_queries_every_attempt_and_lists_the_mismatch(live, lane,
                                                           last_polled_at=timezone.now())
     queries_before = {a.pk: sandbox_order(a.mch_order_no)["query_calls"] for a in attempts}
 
-    manager = UserFactory()
-    manager.groups.add(Group.objects.get(name="manager"))
+    manager = staff("manager", lane.store)
     session = login_session(live.url, manager.username)
     day = datetime.now(zoneinfo.ZoneInfo(lane.store.time_zone)).date().isoformat()
     response = session.post(f"{live.url}/backoffice/reconciliation/verify", data={"store": lane.store.pk, "day": day},

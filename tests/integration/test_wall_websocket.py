@@ -6,22 +6,19 @@ import json
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import login_session
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 pytestmark = pytest.mark.integration
 
 FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
 
 
-def user_in(role):
-    user = UserFactory()
-    user.groups.add(Group.objects.get(name=role))
-    return user
+def user_in(role, store=None):
+    return staff(role, store) if store is not None else staff(role)
 
 
 def ws_connect(live, path, session=None):
@@ -58,7 +55,7 @@ def follow(ws, attempt_id):
 
 def test_a_supervisor_gets_the_wall_then_every_change_of_a_payment(live, lane, cashier_session):
     other = TerminalFactory(lane=LaneFactory(store=lane.store)).lane
-    supervisor = login_session(live.url, user_in("supervisor").username)
+    supervisor = login_session(live.url, user_in("supervisor", lane.store).username)
     with ws_connect(live, wall_path(lane.store), supervisor) as ws:
         wall = receive(ws)
         assert wall["type"] == "wall"
@@ -90,8 +87,8 @@ def test_a_supervisor_gets_the_wall_then_every_change_of_a_payment(live, lane, c
 def test_the_wall_of_a_store_gets_only_its_own_lanes(live, lane, cashier_session):
     elsewhere = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
     elsewhere_cashier = UserFactory()
-    elsewhere.cashiers.add(elsewhere_cashier)
-    supervisor = login_session(live.url, user_in("supervisor").username)
+    assign_cashier(elsewhere, elsewhere_cashier)
+    supervisor = login_session(live.url, user_in("supervisor", lane.store).username)
     with ws_connect(live, wall_path(lane.store), supervisor) as ws:
         receive(ws)
         pay(live, login_session(live.url, elsewhere_cashier.username), elsewhere, 700)
@@ -100,15 +97,15 @@ def test_the_wall_of_a_store_gets_only_its_own_lanes(live, lane, cashier_session
     assert seen[-1]["status"] == "APPROVED"
 
 
-@pytest.mark.parametrize("role", ["manager", "admin"])
-def test_managers_and_admins_watch_the_wall_too(live, lane, role):
-    session = login_session(live.url, user_in(role).username)
+@pytest.mark.parametrize("role", ["manager", "owner", "admin"])
+def test_managers_owners_and_admins_watch_the_wall_too(live, lane, role):
+    user = user_in(role, lane.store) if role == "manager" else user_in(role)
+    session = login_session(live.url, user.username)
     with ws_connect(live, wall_path(lane.store), session) as ws:
         assert receive(ws)["type"] == "wall"
 
 
 def test_a_cashier_is_refused_the_wall(live, lane, cashier, cashier_session):
-    cashier.groups.add(Group.objects.get(name="cashier"))
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(live, wall_path(lane.store), cashier_session)
     assert refused.value.response.status_code == 403
@@ -121,14 +118,13 @@ def test_anonymous_users_are_refused_the_wall(live, lane):
 
 
 def test_an_unknown_store_is_refused(live, lane):
-    supervisor = login_session(live.url, user_in("supervisor").username)
+    supervisor = login_session(live.url, user_in("supervisor", lane.store).username)
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(live, f"/ws/stores/{lane.store.pk + 100000}/lanes/", supervisor)
     assert refused.value.response.status_code == 403
 
 
 def test_a_cashier_is_refused_on_another_lanes_websocket(live, lane, cashier, cashier_session):
-    cashier.groups.add(Group.objects.get(name="cashier"))
     neighbour = TerminalFactory(lane=LaneFactory(store=lane.store)).lane
     with ws_connect(live, f"/ws/lanes/{lane.code}/", cashier_session) as ws:
         assert receive(ws)["type"] == "snapshot"  # their own lane opens
@@ -138,7 +134,7 @@ def test_a_cashier_is_refused_on_another_lanes_websocket(live, lane, cashier, ca
 
 
 def test_a_supervisor_watches_lanes_but_does_not_open_their_checkout_websocket(live, lane):
-    supervisor = login_session(live.url, user_in("supervisor").username)
+    supervisor = login_session(live.url, user_in("supervisor", lane.store).username)
     with pytest.raises(InvalidStatus) as refused:
         ws_connect(live, f"/ws/lanes/{lane.code}/", supervisor)
     assert refused.value.response.status_code == 403

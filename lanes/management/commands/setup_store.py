@@ -1,20 +1,33 @@
-"""Create or update a merchant, its store, lanes with their terminals, and a cashier. Idempotent."""
+"""Create or update a merchant, its store, lanes with their terminals, a cashier and staff. Idempotent."""
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from lanes.models import Lane, Store, Terminal, lane_code_validator, validate_time_zone
+from lanes.models import (
+    Lane,
+    Store,
+    StoreMembership,
+    StoreRole,
+    Terminal,
+    lane_code_validator,
+    validate_time_zone,
+)
 from payments.models import Merchant
 
 LANE_RE = re.compile(r"^(?P<code>[^=]+)=(?P<device>.+)$")
+STAFF_RE = re.compile(r"^(?P<name>[^=]+)=(?P<role>supervisor|manager)$")
+PASSWORD_ENV = "SETUP_STORE_PASSWORD"  # noqa: S105 - the name of a variable, not a password
+ADMIN_PASSWORD_ENV = "SETUP_STORE_ADMIN_PASSWORD"  # noqa: S105
 
 
 def _fail(message: str) -> CommandError:
@@ -23,8 +36,9 @@ def _fail(message: str) -> CommandError:
 
 class Command(BaseCommand):
     help = (
-        "Set up a store: its IOTPay merchant, lanes (CODE=DEVICE) with their PAX terminals and a cashier. "
-        "Safe to run again: what is already as asked is left untouched."
+        "Set up a store: its IOTPay merchant, lanes (CODE=DEVICE) with their PAX terminals, a cashier and staff "
+        "(NAME=supervisor|manager, a role in this store only). Safe to run again: what is already as asked is "
+        "left untouched."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,12 +56,21 @@ class Command(BaseCommand):
         parser.add_argument("--lane", action="append", default=[], metavar="CODE=DEVICE",
                             help="a lane and the IOTPay device id of its PAX terminal (repeatable)")
         parser.add_argument("--cashier", default=None, metavar="USERNAME", help="a cashier allowed on these lanes")
-        parser.add_argument("--password", default=None, help="the cashier's password")
+        parser.add_argument("--staff", action="append", default=[], metavar="NAME=ROLE",
+                            help="a supervisor or manager of this store only (repeatable), with --password's "
+                                 "password")
+        parser.add_argument("--password", default=None,
+                            help=f"the password of --cashier and --staff (better: the {PASSWORD_ENV} environment "
+                                 "variable, or --password-stdin, which keep it out of the process list)")
+        parser.add_argument("--password-stdin", action="store_true", help="read that password from standard input")
         parser.add_argument("--admin", default=None, metavar="USERNAME", help="also ensure a superuser")
-        parser.add_argument("--admin-password", default=None)
+        parser.add_argument("--admin-password", default=None,
+                            help=f"(or the {ADMIN_PASSWORD_ENV} environment variable)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         lanes = self._parse_lanes(opts["lane"])
+        staff = self._parse_staff(opts["staff"])
+        self._passwords(opts)
         self._check(opts)
         self.changes: list[str] = []
         with transaction.atomic():
@@ -55,7 +78,9 @@ class Command(BaseCommand):
             store = self._store(opts, merchant)
             lane_objs = [self._lane(store, code, device) for code, device in lanes]
             if opts["cashier"]:
-                self._cashier(opts["cashier"], opts["password"], lane_objs)
+                self._cashier(opts["cashier"], opts["password"], store, lane_objs)
+            for name, role in staff:
+                self._staff(name, role, opts["password"], store)
             if opts["admin"]:
                 self._admin(opts["admin"], opts["admin_password"])
         if self.changes:
@@ -85,6 +110,31 @@ class Command(BaseCommand):
             lanes.append((code, device))
         return lanes
 
+    def _parse_staff(self, values: list[str]) -> list[tuple[str, str]]:
+        staff = []
+        for value in values:
+            match = STAFF_RE.match(value.strip())
+            if not match or not match["name"].strip():
+                raise _fail(f"--staff {value!r}: expected NAME=supervisor or NAME=manager")
+            staff.append((match["name"].strip(), match["role"]))
+        return staff
+
+    def _passwords(self, opts: dict[str, Any]) -> None:
+        """The password from --password, --password-stdin or the environment; each checked by Django's
+        validators (AUTH_PASSWORD_VALIDATORS) before anything is written."""
+        if opts["password_stdin"]:
+            opts["password"] = sys.stdin.readline().rstrip("\n")
+        opts["password"] = opts["password"] or os.environ.get(PASSWORD_ENV) or None
+        opts["admin_password"] = opts["admin_password"] or os.environ.get(ADMIN_PASSWORD_ENV) or None
+        for option, username in (("password", opts["cashier"] or (opts["staff"] and opts["staff"][0].split("=")[0])),
+                                 ("admin_password", opts["admin"])):
+            if opts[option] and username:
+                user = get_user_model()(username=username)
+                try:
+                    validate_password(opts[option], user)
+                except ValidationError as exc:
+                    raise _fail(f"--{option.replace('_', '-')}: " + " ".join(exc.messages)) from None
+
     def _check(self, opts: dict[str, Any]) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", opts["merchant_id"]):
             raise _fail("--merchant-id: IOTPay's mchId has at most 30 letters or digits")
@@ -101,10 +151,11 @@ class Command(BaseCommand):
                 validate_time_zone(opts["time_zone"])
             except ValidationError as exc:
                 raise _fail(f"--time-zone: {exc.messages[0]}") from None
-        if bool(opts["cashier"]) != bool(opts["password"]):
-            raise _fail("--cashier and --password go together")
+        if bool(opts["cashier"] or opts["staff"]) != bool(opts["password"]):
+            raise _fail(f"--cashier and --staff need a password (--password, --password-stdin or {PASSWORD_ENV}), "
+                        "and a password needs --cashier or --staff")
         if bool(opts["admin"]) != bool(opts["admin_password"]):
-            raise _fail("--admin and --admin-password go together")
+            raise _fail(f"--admin and --admin-password (or {ADMIN_PASSWORD_ENV}) go together")
 
     # --- writes ------------------------------------------------------------------------------
     def _set(self, obj: Any, label: str, **values: Any) -> None:
@@ -165,26 +216,40 @@ class Command(BaseCommand):
             self._set(terminal, f"terminal of lane {code}", device=device)
         return lane
 
-    def _cashier(self, username: str, password: str, lanes: list[Lane]) -> None:
+    def _user(self, username: str, password: str, label: str) -> Any:
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:
             user = user_model.objects.create_user(username=username, password=password)
-            self.changes.append(f"Created cashier {username}")
+            self.changes.append(f"Created {label} {username}")
         elif not user.check_password(password):
             user.set_password(password)
             user.save()
-            self.changes.append(f"Updated cashier {username}: password")
-        from django.contrib.auth.models import Group
+            self.changes.append(f"Updated {label} {username}: password")
+        return user
 
-        group = Group.objects.filter(name="cashier").first()
-        if group is not None and not user.groups.filter(pk=group.pk).exists():
-            user.groups.add(group)
-            self.changes.append(f"Added {username} to the cashier group")
+    def _role(self, user: Any, store: Store, role: str) -> None:
+        """The user's role in this store (and no other): created, or changed when it differs."""
+        membership = StoreMembership.objects.filter(user=user, store=store).first()
+        if membership is None:
+            StoreMembership.objects.create(user=user, store=store, role=role)
+            self.changes.append(f"Gave {user.get_username()} the {role} role in {store.name}")
+        elif membership.role != role:
+            membership.role = role
+            membership.save()
+            self.changes.append(f"Changed {user.get_username()}'s role in {store.name} to {role}")
+
+    def _cashier(self, username: str, password: str, store: Store, lanes: list[Lane]) -> None:
+        user = self._user(username, password, "cashier")
+        if not StoreMembership.objects.filter(user=user, store=store).exists():
+            self._role(user, store, StoreRole.CASHIER)
         for lane in lanes:
             if not lane.cashiers.filter(pk=user.pk).exists():
                 lane.cashiers.add(user)
                 self.changes.append(f"Allowed {username} on lane {lane.code}")
+
+    def _staff(self, username: str, role: str, password: str, store: Store) -> None:
+        self._role(self._user(username, password, role), store, role)
 
     def _admin(self, username: str, password: str) -> None:
         user_model = get_user_model()
