@@ -49,8 +49,12 @@ def test_any_body_gets_a_clear_answer_and_only_valid_ones_create(setup, body, ke
         headers["Idempotency-Key"] = key
     response = client.post(f"/api/lanes/{lane.code}/payments", data=json.dumps(body),
                            content_type="application/json", headers=headers)
-    assert response.status_code in (200, 201, 400), response.content[:300]
+    assert response.status_code in (200, 201, 400, 422), response.content[:300]
     payload = response.json()
+    if response.status_code == 422:  # a key hypothesis drew again, with another body: nothing is created
+        assert payload["code"] == "idempotency_key_reused" and "Idempotency-Key" in headers
+        assert PaymentAttempt.objects.count() == before
+        return
     if response.status_code == 400:
         assert payload["error"] and payload["errors"]
         assert PaymentAttempt.objects.count() == before
@@ -87,3 +91,34 @@ def test_html_and_script_from_setup_are_escaped_on_the_pages(setup):
     assert "Café «Ünïcode» 日本" in page
     listing = client.get("/").content.decode()
     assert "<img src=x" not in listing
+
+
+def test_a_key_replayed_with_another_body_is_refused_with_422(setup):
+    lane, client = setup
+    first = client.post(f"/api/lanes/{lane.code}/payments", data=json.dumps({"amount": 1250}),
+                        content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    same = client.post(f"/api/lanes/{lane.code}/payments", data=json.dumps({"amount": 1250}),
+                       content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    other = client.post(f"/api/lanes/{lane.code}/payments", data=json.dumps({"amount": 9999}),
+                        content_type="application/json", headers={"Idempotency-Key": "k-1"})
+    assert (first.status_code, same.status_code, other.status_code) == (201, 200, 422)
+    assert same.json()["id"] == first.json()["id"]
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert PaymentAttempt.objects.filter(lane=lane).count() == 1
+
+
+def test_a_body_over_64_kb_is_refused_before_it_is_read(setup):
+    lane, client = setup
+    body = json.dumps({"amount": 1250, "note": "x" * 70_000})
+    response = client.post(f"/api/lanes/{lane.code}/payments", data=body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "body_too_large"
+    assert not PaymentAttempt.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [1_000, 30_000])
+def test_json_nested_too_deep_is_a_400_never_a_500(setup, depth):
+    lane, client = setup
+    body = "[" * depth + "]" * depth
+    response = client.post(f"/api/lanes/{lane.code}/payments", data=body, content_type="application/json")
+    assert response.status_code in (400, 413)
+    assert not PaymentAttempt.objects.exists()

@@ -28,6 +28,7 @@ from tests.factories import (
     MerchantFactory,
     StoreFactory,
     TerminalFactory,
+    UserFactory,
     staff,
 )
 
@@ -274,3 +275,44 @@ def test_every_post_needs_the_csrf_token(all_routes):
         assert response.status_code in (403, 405), (route.path, response.status_code)
         if response.status_code == 403 and route.path.startswith("/api/"):
             assert response.json()["code"] == "csrf"
+
+
+def test_the_admin_group_cannot_make_or_change_superusers():
+    admin = staff("admin", is_staff=True)
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    clerk = UserFactory()
+    client = client_for(admin)
+    boss_page = client.get(reverse("admin:auth_user_change", args=[boss.pk])).content.decode()
+    assert 'type="submit"' not in boss_page or 'name="_save"' not in boss_page  # view only
+    assert client.post(reverse("admin:auth_user_change", args=[boss.pk]), {"username": "taken"}).status_code == 403
+    page = client.get(reverse("admin:auth_user_change", args=[clerk.pk])).content.decode()
+    assert 'name="is_superuser"' not in page  # shown read-only
+    data = {"username": clerk.username, "is_superuser": "on", "is_active": "on", "is_staff": "on",
+            "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+            "store_memberships-TOTAL_FORMS": "0", "store_memberships-INITIAL_FORMS": "0",
+            "lanes-TOTAL_FORMS": "0", "lanes-INITIAL_FORMS": "0"}
+    client.post(reverse("admin:auth_user_change", args=[clerk.pk]), data)
+    clerk.refresh_from_db()
+    assert not clerk.is_superuser
+
+
+def test_a_lanes_cashiers_must_be_staff_of_its_store(world):
+    admin = staff("admin", is_staff=True, is_superuser=True)
+    lane, stranger = world["lane"], UserFactory(username="stranger")
+    response = client_for(admin).post(reverse("admin:lanes_lane_change", args=[lane.pk]), {
+        "store": lane.store.pk, "code": lane.code, "name": lane.name, "cashiers": [stranger.pk],
+        "terminal-TOTAL_FORMS": "0", "terminal-INITIAL_FORMS": "0"})
+    assert response.status_code == 200 and "Not staff of" in response.content.decode()
+    assert not lane.cashiers.filter(pk=stranger.pk).exists()
+
+
+def test_admin_actions_declare_their_permissions():
+    from django.contrib import admin as django_admin
+
+    ours = [m for m in django_admin.site._registry.values()
+            if type(m).__module__.split(".")[0] in ("payments", "lanes", "backoffice")]
+    assert ours
+    for model_admin in ours:
+        for name in model_admin.actions or ():
+            action = getattr(model_admin, name)
+            assert getattr(action, "allowed_permissions", None), f"{type(model_admin).__name__}.{name}"

@@ -76,3 +76,41 @@ def test_bad_flags_get_a_clear_error_and_exit_code_2(bad, message):
     assert message in str(error.value)
     assert error.value.returncode == 2
     assert Merchant.objects.count() == 0
+
+
+def test_staff_get_their_role_in_this_store_only(monkeypatch):
+    from lanes.models import StoreMembership
+
+    run(*ARGS, "--staff", "sam=supervisor", "--staff", "meg=manager")
+    other = ["--merchant-id", "10000999", "--merchant-key", "k-" + "x" * 20, "--job-no", "storejob",
+             "--store-name", "Other Store", "--staff", "meg=supervisor", "--password", "a-long-pass-123"]
+    run(*other)
+    roles = {(m.user.username, m.store.name): m.role for m in StoreMembership.objects.select_related("user", "store")}
+    assert roles == {("ana", "Corner Store"): "cashier", ("sam", "Corner Store"): "supervisor",
+                     ("meg", "Corner Store"): "manager", ("meg", "Other Store"): "supervisor"}
+    assert "Nothing to change" in run(*ARGS, "--staff", "sam=supervisor", "--staff", "meg=manager")
+    assert "Changed sam's role in Corner Store to manager" in run(*ARGS, "--staff", "sam=manager")
+
+
+def test_the_password_may_come_from_the_environment_or_standard_input(monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    without = [a for a in ARGS if a not in ("--password", "a-long-pass-123")]
+    monkeypatch.setenv("SETUP_STORE_PASSWORD", "from-the-environment-42")
+    run(*without)
+    assert get_user_model().objects.get(username="ana").check_password("from-the-environment-42")
+    monkeypatch.delenv("SETUP_STORE_PASSWORD")
+    monkeypatch.setattr("sys.stdin", io.StringIO("from-standard-input-42\n"))
+    assert "Updated cashier ana: password" in run(*without, "--password-stdin")
+    assert get_user_model().objects.get(username="ana").check_password("from-standard-input-42")
+
+
+@pytest.mark.parametrize(("password", "why"), [("short1", "too short"), ("password123", "too common"),
+                                               ("corner-store", "too similar")])
+def test_weak_passwords_are_refused_before_anything_is_written(password, why):
+    args = [a if a != "a-long-pass-123" else password for a in ARGS]
+    args = [a if a != "ana" else "corner-store" for a in args]
+    with pytest.raises(CommandError) as error:
+        run(*args)
+    assert why in str(error.value) and error.value.returncode == 2
+    assert Merchant.objects.count() == 0

@@ -81,7 +81,8 @@ def test_checking_the_outcome_after_a_timeout_shows_the_poll_count(login_page, l
     page.fill("#amount-input", "30.99")  # the cardholder takes longer than the console's time-out
     page.keyboard.press("Enter")
     page.wait_for_selector("#lane-state[data-status=UNKNOWN]", timeout=30_000)
-    page.wait_for_function("document.querySelector('#poll-count').textContent.match(/[1-9]/)")
+    # A function, not an expression: the page's Content-Security-Policy forbids eval, which Playwright would use.
+    page.wait_for_function("() => document.querySelector('#poll-count').textContent.match(/[1-9]/)")
     assert "Do not charge again" in page.inner_text("#lane-state")
     screenshot(page, "checkout-checking")
     requests.post(f"{live.sandbox_url}/terminals/{lane.terminal.device}/press", data={"action": "approve"},

@@ -88,7 +88,7 @@ def test_a_payment_on_a_lane_changes_the_wall_without_reload(login_page, live, s
     # The "since" timers tick in the page.
     before = page.inner_text(f"{tile('L2')} .tile-timer")
     page.wait_for_function(
-        f"document.querySelector('{tile('L2')} .tile-timer').textContent !== {before!r}", timeout=5000
+        f"() => document.querySelector('{tile('L2')} .tile-timer').textContent !== {before!r}", timeout=5000
     )
     screenshot(page, "lanes-wall")
 
@@ -101,7 +101,7 @@ def test_a_payment_on_a_lane_changes_the_wall_without_reload(login_page, live, s
     requests.post(f"{live.sandbox_url}/terminals/{lane.terminal.device}/press", data={"action": "approve"},
                   timeout=5)
     page.wait_for_selector(f'{tile("L1")}[data-status="IDLE"]')
-    page.wait_for_function(f"document.querySelector('{tile('L1')} .tile-count').textContent === '1'")
+    page.wait_for_function(f"() => document.querySelector('{tile('L1')} .tile-count').textContent === '1'")
     assert page.inner_text(f"{tile('L1')} .tile-sum") == "$25.99"
     assert "Approved $25.99 at" in page.inner_text(f"{tile('L1')} .tile-last")
     assert page.inner_text("#wall-count") == "4"
