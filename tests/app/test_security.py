@@ -158,3 +158,18 @@ def test_every_page_carries_the_security_headers_and_no_inline_script():
             inline = [tag for tag in re.findall(r"<script\b[^>]*>", html) if "src=" not in tag]
             assert not inline, (path, inline)
             assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE), path  # no onclick= and the like
+
+
+@pytest.mark.parametrize(("role", "idle"), [("cashier", 8 * 3600), ("manager", 30 * 60), ("owner", 30 * 60)])
+def test_a_session_ends_after_its_roles_idle_time(role, idle):
+    from tests.factories import LaneFactory, StoreFactory, TerminalFactory, assign_cashier, staff
+
+    lane = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
+    user = staff(role) if role == "owner" else staff(role, lane.store)
+    if role == "cashier":
+        assign_cashier(lane, user)
+    client = Client()
+    assert login(client, user.username, "pass-word-123") == 302
+    client.get("/")
+    assert client.session.get_expiry_age() == idle
+    assert client.session.get_expire_at_browser_close() is False
