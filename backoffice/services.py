@@ -31,10 +31,12 @@ from lanes.models import Store
 from payments.gateway import client_for
 from payments.iotpay import IOTPayClient, IOTPayError, OrderNotFound, PayOrder
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt
+from payments.queue import POLL_ATTEMPT, enqueue, enqueue_on_commit
 from payments.services import attempt_requery, attempt_resolve, order_differences
 from payments.services.transitions import record_exchange, record_note
 
 S = AttemptStatus
+VERIFY_DAY_STEP = "backoffice.tasks.verify_day_step"  # named, not imported: the task module imports this one
 Finding = VerificationFinding.Kind
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,7 @@ def _apply_late_result(attempt: PaymentAttempt) -> str:
         after = attempt_requery(attempt_id=attempt.pk)
         return f"now {after.status}" if after.status != S.NEEDS_REVIEW else ""
     if attempt.status == S.UNKNOWN:
-        from payments.tasks import poll_attempt
-
-        poll_attempt.delay(attempt.pk)
+        enqueue(POLL_ATTEMPT, attempt.pk)
         return "a poll was queued to apply it"
     return ""
 
@@ -114,8 +114,6 @@ def _apply_late_result(attempt: PaymentAttempt) -> str:
 
 def verification_start(*, store: Store, day: date, user: AbstractBaseUser | None) -> VerificationRun:
     """Start verifying the store's day, or return the run already doing it (resumed if its task died)."""
-    from backoffice.tasks import verify_day_step
-
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()  # one start at a time per store
         running = VerificationRun.objects.filter(store=store, day=day, status=VerificationRun.Status.RUNNING).first()
@@ -123,7 +121,7 @@ def verification_start(*, store: Store, day: date, user: AbstractBaseUser | None
             if running.updated_at < timezone.now() - verification_stalled_after():
                 running.save(update_fields=["updated_at"])
                 cursor = running.cursor
-                transaction.on_commit(lambda: verify_day_step.delay(running.pk, cursor))
+                enqueue_on_commit(VERIFY_DAY_STEP, running.pk, cursor)
                 log.warning("verification run %s had stalled; resumed after attempt %s", running.pk, cursor)
             return running
         counts = day_attempts(store, day).aggregate(total=Count("id"), last=Max("id"))
@@ -136,7 +134,7 @@ def verification_start(*, store: Store, day: date, user: AbstractBaseUser | None
                                                              finished_at=timezone.now())
             run.refresh_from_db()
         else:
-            transaction.on_commit(lambda: verify_day_step.delay(run.pk, 0))
+            enqueue_on_commit(VERIFY_DAY_STEP, run.pk, 0)
     return run
 
 
@@ -233,9 +231,7 @@ def exception_requery(*, attempt_id: int, user: AbstractBaseUser) -> str:
             return f"#{attempt_id}: IOTPay still has no final outcome; it still needs review."
         return f"#{attempt_id}: IOTPay had a final outcome; the payment is now {after.status}."
     if attempt.status == S.UNKNOWN:
-        from payments.tasks import poll_attempt
-
-        poll_attempt.delay(attempt_id)
+        enqueue(POLL_ATTEMPT, attempt_id)
         return f"#{attempt_id}: asking IOTPay again; the result appears here when it comes."
     if attempt.status not in FINAL_STATUSES:
         return f"#{attempt_id} is still being sent to the terminal; nothing to re-query yet."

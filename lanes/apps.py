@@ -19,7 +19,4 @@ class LanesConfig(AppConfig):
     verbose_name = "Stores and lanes"
 
     def ready(self) -> None:
-        from lanes import access_signals
-
         post_migrate.connect(_ensure_roles, sender=self)
-        access_signals.connect()

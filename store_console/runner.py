@@ -30,6 +30,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 6.0  # seconds between TERM and KILL
 DEMO_MERCHANT_ID = "10000576"
@@ -225,10 +229,6 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 def redis_answers(sock: Path) -> bool:
     """PING once, without redis-py's default retries (seconds of back-off on a missing socket)."""
-    import redis
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
     if not sock.exists():
         return False
     client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1, retry=Retry(NoBackoff(), 0))

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "payments",
     "lanes",
+    "live",
     "backoffice",
 ]
 
@@ -295,7 +296,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Attempts needing review are re-queried this often (seconds) during their first day.
 CONSOLE_REVIEW_REQUERY_INTERVAL = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
-CSRF_FAILURE_VIEW = "lanes.views.csrf_failure"
+CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
 # --- Back office: reconciliation ----------------------------------------------------------------
 # Two approvals with the same card last 4 and total this close together are listed as possible duplicates.
 CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from lanes import views as lane_views
-from payments import api
-from payments import views as payments_views
+from checkout import api
+from checkout import receipts as receipt_views
+from checkout import views as lane_views
 
 urlpatterns = [
     path("", lane_views.home, name="home"),
@@ -14,8 +14,8 @@ urlpatterns = [
     path("api/payments/<int:attempt_id>/requery", api.requery_payment, name="api-requery-payment"),
     path("api/payments/<int:attempt_id>/refunds", api.create_refund, name="api-create-refund"),
     path("api/refunds/<int:refund_id>", api.refund_detail, name="api-refund-detail"),
-    path("payments/<int:attempt_id>/receipt/", payments_views.receipt, name="payment-receipt"),
-    path("refunds/<int:refund_id>/receipt/", payments_views.refund_receipt, name="refund-receipt"),
+    path("payments/<int:attempt_id>/receipt/", receipt_views.receipt, name="payment-receipt"),
+    path("refunds/<int:refund_id>/receipt/", receipt_views.refund_receipt, name="refund-receipt"),
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("healthz", lane_views.healthz, name="healthz"),

@@ -29,7 +29,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from lanes import access
-from lanes.selectors import user_can_operate_lane
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.money import format_money
 from payments.selectors import ENTRY_METHODS, receipt_available
@@ -118,7 +117,7 @@ def _check_can_view(request: HttpRequest, attempt: PaymentAttempt) -> bool:
     Returns whether the user may also open the lane's checkout page (for the link in the header).
     """
     access.require(request.user, access.VIEW_PAYMENTS, attempt.store_id)
-    return user_can_operate_lane(request.user, attempt.lane)
+    return access.can_operate(request.user, attempt.lane)
 
 
 def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | None = None,

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from lanes import access
-from lanes.selectors import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
+from live.wall import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
 from payments.models import IN_FLIGHT_STATUSES
 from payments.money import format_money
 from payments.selectors import AttemptSnapshot

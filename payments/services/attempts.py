@@ -12,11 +12,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from lanes import broadcast
 from lanes.models import Lane, Terminal
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
+from payments.queue import SEND_ATTEMPT, enqueue
 from payments.services.idempotency import check_replay
 from payments.services.transitions import transition
+from payments.signals import notify_attempt_changed
 
 S = AttemptStatus
 
@@ -181,7 +182,7 @@ def attempt_create(
                     data={"override": blocked.code, "blocking_attempt": blocked.attempt.pk,
                           "reason": override.reason, "approved_by": override.approver.get_username()},
                 )
-            broadcast.attempt_changed(attempt)
+            notify_attempt_changed(attempt)
             transaction.on_commit(lambda: _enqueue_send(attempt.pk))
     except IntegrityError:
         if (existing := _existing_for_key(lane, idempotency_key)) is not None:
@@ -193,9 +194,7 @@ def attempt_create(
 
 
 def _enqueue_send(attempt_id: int) -> None:
-    from payments.tasks import send_attempt
-
-    send_attempt.delay(attempt_id)
+    enqueue(SEND_ATTEMPT, attempt_id)
 
 
 RESOLVABLE = {S.APPROVED, S.DECLINED, S.FAILED}

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from payments.iotpay import CardData, PayOrder
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
+from payments.queue import POLL_ATTEMPT, enqueue_on_commit
 from payments.services.transitions import transition
 
 S = AttemptStatus
@@ -24,9 +24,7 @@ OPEN = [S.SENT, S.UNKNOWN, S.NEEDS_REVIEW]
 
 
 def poll_later(attempt_id: int, *, countdown: float) -> None:
-    from payments.tasks import poll_attempt  # Celery's task module imports the services: looked up late
-
-    transaction.on_commit(lambda: poll_attempt.apply_async((attempt_id,), countdown=countdown))
+    enqueue_on_commit(POLL_ATTEMPT, attempt_id, countdown=countdown)
 
 
 def go_unknown(attempt_id: int, *, cause: str, from_statuses: list[str], **fields: Any) -> bool:

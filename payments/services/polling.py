@@ -16,12 +16,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
-from lanes import broadcast
 from payments.gateway import client_for
 from payments.iotpay import CardData, IOTPayError, OrderNotFound, PayOrder
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.services.outcomes import apply_order, poll_later
 from payments.services.transitions import record_exchange, record_note, transition
+from payments.signals import notify_attempt_changed
 
 S = AttemptStatus
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _release(attempt_id: int) -> None:
 def _push(attempt_id: int) -> None:
     attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
     if attempt is not None:
-        broadcast.attempt_changed(attempt)
+        notify_attempt_changed(attempt)
 
 
 def query_order(attempt: PaymentAttempt, *, cause: str) -> PayOrder | None:

@@ -11,11 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from lanes import broadcast
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
+from payments.queue import enqueue
 from payments.services.attempts import new_merchant_reference
 from payments.services.idempotency import check_replay
+from payments.signals import notify_attempt_changed
 
 S = AttemptStatus
 
@@ -147,7 +148,7 @@ def refund_create(
                 data={"amount": amount, "reason": cleaned_reason, "mch_refund_no": refund.mch_refund_no},
             )
             attempt = PaymentAttempt.objects.select_related("lane").get(pk=attempt.pk)
-            broadcast.attempt_changed(attempt)
+            notify_attempt_changed(attempt)
             transaction.on_commit(lambda: enqueue_refund_task("send_refund", refund.pk))
     except IntegrityError:
         if (existing := _for_key(attempt_id, idempotency_key)) is not None:
@@ -158,6 +159,4 @@ def refund_create(
 
 
 def enqueue_refund_task(task_name: str, refund_id: int) -> None:
-    from payments import tasks  # Celery's task module imports the services: looked up late
-
-    getattr(tasks, task_name).delay(refund_id)
+    enqueue(f"payments.tasks.{task_name}", refund_id)

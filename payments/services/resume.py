@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from payments.models import AttemptStatus, PaymentAttempt
+from payments.queue import POLL_ATTEMPT, REQUERY_ATTEMPT, SEND_ATTEMPT, enqueue
 from payments.services.outcomes import go_unknown
 from payments.services.sending import attempt_fail_if_too_old, too_old
 
@@ -26,14 +27,12 @@ def attempts_resume_stalled() -> dict[str, int]:
     """CREATED ones are sent (the CREATED → SENT claim keeps that to one send), or failed when too old to
     send; SENT ones older than the create_order time-out are moved to polling; UNKNOWN ones whose polling
     stopped are polled; NEEDS_REVIEW ones of the last day are re-queried now and then (a late result)."""
-    from payments.tasks import poll_attempt, requery_attempt, send_attempt  # the tasks call the services
-
     counts = {"sent": 0, "too_old": 0, "to_polling": 0, "polled": 0, "requeried": 0}
     created = PaymentAttempt.objects.filter(status=S.CREATED, created_at__lt=_ago(settings.CONSOLE_STALE_CREATED_AFTER))
     for attempt_id in created.filter(too_old()).values_list("pk", flat=True)[:500]:
         counts["too_old"] += attempt_fail_if_too_old(attempt_id)
     for attempt_id in created.exclude(too_old()).values_list("pk", flat=True)[:500]:
-        send_attempt.delay(attempt_id)
+        enqueue(SEND_ATTEMPT, attempt_id)
         counts["sent"] += 1
     lost_after = settings.IOTPAY_CREATE_TIMEOUT + settings.IOTPAY_CONNECT_TIMEOUT + 5
     for attempt_id in PaymentAttempt.objects.filter(status=S.SENT, sent_at__lt=_ago(lost_after)).values_list(
@@ -44,7 +43,7 @@ def attempts_resume_stalled() -> dict[str, int]:
     free = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=Now())
     for attempt_id in PaymentAttempt.objects.filter(free, status=S.UNKNOWN, updated_at__lt=_ago(quiet)).values_list(
             "pk", flat=True)[:500]:
-        poll_attempt.delay(attempt_id)
+        enqueue(POLL_ATTEMPT, attempt_id)
         counts["polled"] += 1
     every = settings.CONSOLE_REVIEW_REQUERY_INTERVAL
     for attempt_id in PaymentAttempt.objects.filter(
@@ -53,7 +52,7 @@ def attempts_resume_stalled() -> dict[str, int]:
         status=S.NEEDS_REVIEW,
         created_at__gt=_ago(86400),
     ).values_list("pk", flat=True)[:100]:
-        requery_attempt.delay(attempt_id)
+        enqueue(REQUERY_ATTEMPT, attempt_id)
         counts["requeried"] += 1
     if any(counts.values()):
         log.info("resume job: %s", counts)

@@ -11,9 +11,9 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from lanes import broadcast
 from payments.iotpay import Exchange
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
+from payments.signals import notify_attempt_changed
 
 S = AttemptStatus
 
@@ -85,7 +85,7 @@ def transition(
             data=data or {},
             actor=actor,
         )
-        broadcast.attempt_changed(attempt)
+        notify_attempt_changed(attempt)
     return row
 
 
@@ -100,7 +100,7 @@ def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> Pay
         for name, value in fields.items():
             setattr(attempt, name, value)
         attempt.save(update_fields=[*fields, "updated_at"])
-        broadcast.attempt_changed(attempt)
+        notify_attempt_changed(attempt)
     return attempt
 
 

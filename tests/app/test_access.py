@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from backoffice.models import VerificationRun
 from lanes import access
-from lanes.routing import websocket_urlpatterns
+from live.routing import websocket_urlpatterns
 from payments.models import PaymentAttempt, Refund
 from tests.factories import (
     LaneFactory,

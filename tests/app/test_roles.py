@@ -233,7 +233,7 @@ def test_the_wall_reads_every_lane_in_a_fixed_number_of_queries(world):
             lane=lane, terminal=lane.terminal, amount=500, tip=100, currency="CAD", status="APPROVED",
             finalized_at=timezone.now(),
         )
-    from lanes.selectors import lanes_wall
+    from live.wall import lanes_wall
 
     with CaptureQueriesContext(connection) as captured:
         wall = lanes_wall(store)

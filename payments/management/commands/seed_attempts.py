@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import Model
+from psycopg.types.json import Jsonb
 
 from lanes.models import Lane, Store, Terminal
 from payments.models import Merchant, PaymentAttempt, Refund
@@ -309,8 +310,6 @@ class Command(BaseCommand):
 
     def _copy_attempts(self, attempts: list[dict[str, Any]]) -> None:
         """COPY the rows in: every concrete column but id; one a row leaves out gets the model's default."""
-        from psycopg.types.json import Jsonb
-
         if self._copy_columns is None:
             self._copy_columns = [(f.attname, f.column, f.get_default())
                                   for f in PaymentAttempt._meta.concrete_fields if not f.primary_key]

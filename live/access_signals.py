@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from lanes.broadcast import access_changed
 from lanes.models import Lane, StoreMembership
+from live.broadcast import access_changed
 
 
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""Who may use which lane, the lanes a user sees, and the live wall of a store's lanes."""
+"""The live wall of a store's lanes: every lane's state, its latest results and the day's approvals."""
 
 from __future__ import annotations
 
@@ -12,20 +12,9 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from lanes import access
-from lanes.models import Lane, Store
+from lanes.models import Store
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.selectors import AttemptSnapshot, attempt_snapshot
-
-
-def user_can_operate_lane(user: AbstractBaseUser | AnonymousUser, lane: Lane) -> bool:
-    return access.can_operate(user, lane)
-
-
-def lanes_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Lane]:
-    return access.lanes_for(user)
-
-
-# ---------------------------------------------------------------- the live lanes wall
 
 # An in-flight state lasting longer than this (seconds) stands out on the wall; NEEDS_REVIEW always does.
 STUCK_AFTER_SECONDS: dict[str, int] = {"CREATED": 30, "SENT": 90, "UNKNOWN": 0}

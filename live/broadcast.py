@@ -1,6 +1,6 @@
 """Pushes attempt snapshots to the lane's websocket group, only after the transaction commits.
 
-Called only by payments services. Group names: `lane.<id>` for a lane's checkout page,
+Driven by the payments services' ``attempt_changed`` signal (payments never import this module). Group names: `lane.<id>` for a lane's checkout page,
 `store.<id>` for pages that watch every lane of a store.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -51,6 +51,11 @@ def access_changed(user_id: int, *, session_key: str = "") -> None:
     """Tell the user's open websockets to check their access again, once the change is committed."""
     message: AccessMessage = {"type": "access.changed", "session_key": session_key}
     transaction.on_commit(lambda: _send((user_group(user_id),), message))
+
+
+def on_attempt_changed(sender: Any, attempt: PaymentAttempt, **kwargs: Any) -> None:
+    """Receiver of ``payments.signals.attempt_changed``: payments tell, the live layer pushes."""
+    attempt_changed(attempt)
 
 
 def attempt_changed(attempt: PaymentAttempt) -> None:

@@ -6,17 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from lanes import access
 from lanes.models import Lane
-from lanes.selectors import lanes_for_user, user_can_operate_lane
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """A cashier with one lane lands on it; others choose from their lanes."""
-    lanes = list(lanes_for_user(request.user))
+    lanes = list(access.lanes_for(request.user))
     if len(lanes) == 1 and not request.user.is_staff:
         return redirect("lane-checkout", code=lanes[0].code)
     return render(request, "lanes/lane_list.html", {"lanes": lanes})
@@ -26,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 def checkout(request: HttpRequest, code: str) -> HttpResponse:
     lane = get_object_or_404(Lane.objects.select_related("store", "store__merchant"), code=code)
-    if not user_can_operate_lane(request.user, lane):
+    if not access.can_operate(request.user, lane):
         raise PermissionDenied("You are not allowed on this lane.")
     terminal = getattr(lane, "terminal", None)
     return render(request, "lanes/checkout.html", {
@@ -43,6 +43,4 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """API clients get JSON; pages get Django's usual explanation."""
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "CSRF check failed: send the X-CSRFToken header.", "code": "csrf"}, status=403)
-    from django.views.csrf import csrf_failure as default
-
-    return default(request, reason=reason)
+    return django_csrf_failure(request, reason=reason)

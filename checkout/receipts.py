@@ -13,7 +13,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from lanes import access
-from lanes.selectors import user_can_operate_lane
 from payments.models import PaymentAttempt, Refund
 from payments.receipts import (
     Copy,
@@ -41,7 +40,7 @@ def _receipt_response(
     extra: dict[str, object],
 ) -> HttpResponse:
     """The receipt page or text of a payment or of one of its refunds: same access, copies and formats."""
-    can_operate = user_can_operate_lane(request.user, attempt.lane)
+    can_operate = access.can_operate(request.user, attempt.lane)
     if not (can_operate or access.can(request.user, access.VIEW_PAYMENTS, attempt.store_id)):
         raise PermissionDenied("You are not allowed to see the receipts of this lane.")
     copy = request.GET.get("copy", "")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lanes.consumers import LaneConsumer, StoreLanesConsumer
+from live.consumers import LaneConsumer, StoreLanesConsumer
 
 websocket_urlpatterns = [
     path("ws/lanes/<str:code>/", LaneConsumer.as_asgi()),

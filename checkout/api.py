@@ -10,11 +10,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from checkout.forms import clean_payment_request
 from lanes import access
 from lanes.models import Lane, Store
-from lanes.selectors import user_can_operate_lane
-from payments.forms import clean_payment_request
 from payments.models import AttemptStatus, PaymentAttempt, Refund
+from payments.queue import POLL_ATTEMPT, REQUERY_ATTEMPT, enqueue
 from payments.selectors import attempt_snapshot
 from payments.services import (
     Override,
@@ -65,7 +65,7 @@ def create_payment(request: HttpRequest, code: str) -> JsonResponse:
     lane = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code).first()
     if lane is None:
         return _error(404, f"Unknown lane {code!r}.", code="unknown_lane")
-    if not user_can_operate_lane(request.user, lane):
+    if not access.can_operate(request.user, lane):
         return _error(403, "You are not allowed to take payments on this lane.", code="forbidden")
     data, problem = _json_body(request)
     if problem is not None:
@@ -131,14 +131,12 @@ def requery_payment(request: HttpRequest, attempt_id: int) -> JsonResponse:
     attempt = PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
     if attempt is None:
         return _error(404, "No such payment.", code="not_found")
-    if not user_can_operate_lane(request.user, attempt.lane):
+    if not access.can_operate(request.user, attempt.lane):
         return _error(403, "You are not allowed to see this payment.", code="forbidden")
-    from payments.tasks import poll_attempt, requery_attempt  # the tasks module imports the services
-
     if attempt.status == AttemptStatus.NEEDS_REVIEW:
-        requery_attempt.delay(attempt.pk)
+        enqueue(REQUERY_ATTEMPT, attempt.pk)
     elif attempt.status == AttemptStatus.UNKNOWN:
-        poll_attempt.delay(attempt.pk)
+        enqueue(POLL_ATTEMPT, attempt.pk)
     else:
         return _error(409, "This payment's outcome is already known, or it is still being sent.",
                       code="not_checkable", attempt=attempt_snapshot(attempt))

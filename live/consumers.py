@@ -14,9 +14,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
 from lanes import access
-from lanes.broadcast import lane_group, store_group, user_group
 from lanes.models import Lane, Store
-from lanes.selectors import lanes_wall_snapshot, wall_stores
+from live.broadcast import lane_group, store_group, user_group
+from live.wall import lanes_wall_snapshot, wall_stores
 from payments.selectors import attempt_snapshot, lane_latest_attempt
 
 SESSION_ENDED = 4401

@@ -1,0 +1,1 @@
+"""The live push and the websockets: pages follow attempts and lanes as they change."""

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class LiveConfig(AppConfig):
+    name = "live"
+    verbose_name = "Live push and websockets"
+
+    def ready(self) -> None:
+        # Imported here, as Django asks of anything that touches models: the registry is ready now.
+        from live import access_signals, broadcast
+        from payments.signals import attempt_changed
+
+        attempt_changed.connect(broadcast.on_attempt_changed, dispatch_uid="live-push-attempt")
+        access_signals.connect()
