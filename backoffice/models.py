@@ -1,4 +1,4 @@
-"""Back-office records: runs of "verify the day" against IOTPay and what they found.
+"""Back-office records: runs of "verify the day" against the gateway and what they found.
 
 Payments themselves live in `payments`; nothing here changes an attempt.
 """
@@ -10,7 +10,7 @@ from django.db import models
 
 
 class VerificationRun(models.Model):
-    """One walk over a store's business day, asking IOTPay about every attempt (rate-limited).
+    """One walk over a store's business day, asking the gateway about every attempt (rate-limited).
 
     `cursor` is the id of the last attempt claimed; `last_attempt_id` the highest id that existed when the
     run started, so attempts made later that day are left to the next run and `done` never passes `total`.
@@ -33,7 +33,7 @@ class VerificationRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     mismatches = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
-    applied = models.PositiveIntegerField(default=0, help_text="Late IOTPay results applied to open attempts.")
+    applied = models.PositiveIntegerField(default=0, help_text="Late gateway results applied to open attempts.")
     cursor = models.BigIntegerField(default=0)
     last_attempt_id = models.BigIntegerField(default=0)
 
@@ -46,7 +46,7 @@ class VerificationRun(models.Model):
 
 
 class VerificationFinding(models.Model):
-    """An attempt whose IOTPay record disagrees with ours, could not be checked, or got a late result."""
+    """An attempt whose gateway record disagrees with ours, could not be checked, or got a late result."""
 
     class Kind(models.TextChoices):
         MISMATCH = "mismatch"
@@ -57,13 +57,13 @@ class VerificationFinding(models.Model):
     attempt = models.ForeignKey("payments.PaymentAttempt", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     local_status = models.CharField(max_length=16)
-    gateway_status = models.SmallIntegerField(
-        null=True, blank=True, help_text="IOTPay's order status; empty when IOTPay has no such order or no answer."
+    gateway_outcome = models.CharField(
+        max_length=16, blank=True, help_text="Where the gateway said the order stood (paid, declined, not_found, ...)."
     )
     detail = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(
-        null=True, blank=True, help_text="A later re-query found IOTPay and the console agreeing."
+        null=True, blank=True, help_text="A later re-query found the gateway and the console agreeing."
     )
 
     class Meta:

@@ -1,4 +1,5 @@
-"""Reads of the reconciliation dashboard: a store's business day, its totals, its exceptions, its CSV rows.
+"""Reads of the reconciliation dashboard: a store's business day, its exceptions, its CSV rows (its totals:
+``backoffice.totals``).
 
 Every figure is computed by PostgreSQL (or SQLite) over the day's range of `created_at`, which the
 `attempt_store_created` index (store, created_at) serves; Python only rolls up a few hundred groups.
@@ -7,18 +8,16 @@ Every figure is computed by PostgreSQL (or SQLite) over the day's range of `crea
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -34,8 +33,9 @@ from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
+from gateways.base import Outcome
 from lanes import access
-from lanes.models import Lane, Store, Terminal
+from lanes.models import Store
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
 
@@ -51,7 +51,7 @@ class ExceptionKind:
     MISSING_CARD_DATA = "missing_card_data"
 
     LABELS = {
-        MISMATCH: "IOTPay disagrees",
+        MISMATCH: "The gateway disagrees",
         NEEDS_REVIEW: "Needs review",
         UNKNOWN: "Outcome unknown",
         POSSIBLE_DUPLICATE: "Possible duplicate",
@@ -92,158 +92,6 @@ def day_attempts(store: Store, day: date) -> QuerySet[PaymentAttempt]:
     return PaymentAttempt.objects.filter(store=store, created_at__gte=start, created_at__lt=end)
 
 
-# --------------------------------------------------------------------------------------------- totals
-
-
-@dataclass
-class Line:
-    """One row of a breakdown table. Money in cents."""
-
-    key: tuple[Any, ...]
-    label: str = ""
-    sublabel: str = ""
-    count: int = 0
-    approved: int = 0
-    approved_total: int = 0
-    approved_tip: int = 0
-    declined: int = 0
-    failed: int = 0
-    open: int = 0
-    refunded: int = 0
-    refunds: int = 0
-
-    @property
-    def net(self) -> int:
-        return self.approved_total - self.refunded
-
-
-@dataclass
-class StatusLine:
-    status: str
-    count: int = 0
-    amount: int = 0
-    tip: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.amount + self.tip
-
-
-@dataclass
-class DayTotals:
-    summary: Line
-    by_status: list[StatusLine] = field(default_factory=list)
-    by_lane: list[Line] = field(default_factory=list)
-    by_batch: list[Line] = field(default_factory=list)
-    by_brand: list[Line] = field(default_factory=list)
-
-
-def _add(line: Line, status: str, count: int, amount: int, tip: int) -> None:
-    line.count += count
-    if status == S.APPROVED:
-        line.approved += count
-        line.approved_total += amount + tip
-        line.approved_tip += tip
-    elif status == S.DECLINED:
-        line.declined += count
-    elif status == S.FAILED:
-        line.failed += count
-    else:
-        line.open += count
-
-
-@contextmanager
-def sorting_memory() -> Iterator[None]:
-    """A read-only transaction in which PostgreSQL may sort and aggregate a busy day in memory.
-
-    The dashboard's aggregates and its duplicate search sort a whole day; with PostgreSQL's default
-    work_mem (4 MB) a day of 100,000 attempts spills those sorts to disk.
-    """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = %s", [settings.CONSOLE_DASHBOARD_WORK_MEM])
-        yield
-
-
-def day_totals(store: Store, day: date) -> DayTotals:
-    """Two aggregate queries: the day's attempts grouped by (lane, terminal, batch, brand, status), and
-    the approved refunds of those attempts grouped the same way; every table is rolled up from them."""
-    start, end = day_bounds(store, day)
-    groups = list(
-        day_attempts(store, day)
-        .values("lane_id", "terminal_id", "batch_num", "card_brand", "status")
-        .annotate(n=Count("id"), amount=Sum("amount"), tip=Sum("tip"))
-        .order_by()
-    )
-    refunds = list(
-        # A refund is never older than its payment: created_at >= start lets the (status, created_at)
-        # index bound the refunds read, however many the store has.
-        Refund.objects.filter(status=S.APPROVED, created_at__gte=start, attempt__store=store,
-                              attempt__created_at__gte=start, attempt__created_at__lt=end)
-        .values("attempt__lane_id", "attempt__terminal_id", "attempt__batch_num", "attempt__card_brand")
-        .annotate(n=Count("id"), amount=Sum("amount"))
-        .order_by()
-    )
-    summary = Line(key=())
-    statuses = {s: StatusLine(s) for s in S.values}
-    lanes: dict[tuple, Line] = {}
-    batches: dict[tuple, Line] = {}
-    brands: dict[tuple, Line] = {}
-
-    def lines_for(lane_id: int, terminal_id: int, batch: str, brand: str, status: str | None) -> list[Line]:
-        # Batches and brands are about what was charged: approvals (and their refunds) only.
-        out = [lanes.setdefault((lane_id, terminal_id), Line(key=(lane_id, terminal_id)))]
-        if status in (None, S.APPROVED):
-            out.append(batches.setdefault((terminal_id, batch), Line(key=(terminal_id, batch))))
-            out.append(brands.setdefault((brand,), Line(key=(brand,))))
-        return out
-
-    for g in groups:
-        amount, tip = g["amount"] or 0, g["tip"] or 0
-        status_line = statuses[g["status"]]
-        status_line.count += g["n"]
-        status_line.amount += amount
-        status_line.tip += tip
-        _add(summary, g["status"], g["n"], amount, tip)
-        for line in lines_for(g["lane_id"], g["terminal_id"], g["batch_num"], g["card_brand"], g["status"]):
-            _add(line, g["status"], g["n"], amount, tip)
-    for r in refunds:
-        summary.refunded += r["amount"] or 0
-        summary.refunds += r["n"]
-        for line in lines_for(r["attempt__lane_id"], r["attempt__terminal_id"], r["attempt__batch_num"],
-                              r["attempt__card_brand"], None):
-            line.refunded += r["amount"] or 0
-            line.refunds += r["n"]
-
-    lane_codes = dict(Lane.objects.filter(pk__in={k[0] for k in lanes}).values_list("pk", "code"))
-    devices = dict(Terminal.objects.filter(pk__in={k[1] for k in lanes} | {k[0] for k in batches})
-                   .values_list("pk", "device"))
-    for (lane_id, terminal_id), line in lanes.items():
-        line.label = lane_codes.get(lane_id, f"lane #{lane_id}")
-        line.sublabel = devices.get(terminal_id, f"terminal #{terminal_id}")
-    for (terminal_id, batch), line in batches.items():
-        line.label = batch or "no batch number"
-        line.sublabel = devices.get(terminal_id, f"terminal #{terminal_id}")
-    for (brand,), line in brands.items():
-        line.label = brand or "no brand"
-    return DayTotals(
-        summary=summary,
-        by_status=[line for line in statuses.values() if line.count],
-        by_lane=sorted(lanes.values(), key=lambda x: (_natural(x.label), x.sublabel)),
-        by_batch=sorted((b for b in batches.values() if b.approved or b.refunded),
-                        key=lambda x: (x.sublabel, x.label)),
-        by_brand=sorted((b for b in brands.values() if b.approved or b.refunded),
-                        key=lambda x: -x.approved_total),
-    )
-
-
-def _natural(text: str) -> tuple:
-    """L2 before L10."""
-    digits = "".join(c for c in text if c.isdigit())
-    return (text.rstrip("0123456789"), int(digits) if digits else 0, text)
-
-
 # ------------------------------------------------------------------------------------------ exceptions
 
 
@@ -257,7 +105,7 @@ class DayException:
     device: str
     total: int
     currency: str
-    mch_order_no: str
+    order_reference: str
     card_last4: str
     detail: str
     related_id: int | None = None
@@ -289,14 +137,14 @@ class ClosedException:
 
 
 _EXCEPTION_FIELDS = ("id", "created_at", "status", "lane__code", "terminal__device", "amount", "tip", "currency",
-                     "mch_order_no", "card_last4", "card_brand", "auth_num", "message")
+                     "order_reference", "card_last4", "card_brand", "auth_num", "message")
 
 
 def _exception(kind: str, row: dict[str, Any], detail: str, related_id: int | None = None) -> DayException:
     return DayException(
         kind=kind, attempt_id=row["id"], created_at=row["created_at"], status=row["status"],
         lane=row["lane__code"], device=row["terminal__device"], total=row["amount"] + row["tip"],
-        currency=row["currency"], mch_order_no=row["mch_order_no"], card_last4=row["card_last4"],
+        currency=row["currency"], order_reference=row["order_reference"], card_last4=row["card_last4"],
         detail=detail, related_id=related_id,
     )
 
@@ -368,16 +216,16 @@ def day_exception_report(store: Store, day: date) -> tuple[list[DayException], l
         past_window=ExpressionWrapper(Q(poll_deadline__lte=Now()), output_field=BooleanField()))
     for row in open_rows.values(*_EXCEPTION_FIELDS, "past_window"):
         if row["status"] == S.UNKNOWN:
-            detail = ("IOTPay has not given a final outcome, and the console's polling window has ended: check "
-                      "IOTPay's portal and close it by hand." if row["past_window"] else
-                      "IOTPay has not given a final outcome yet; the console is still asking. Do not charge "
+            detail = ("The gateway has not given a final outcome, and the console's polling window has ended: "
+                      "check the gateway's portal and close it by hand." if row["past_window"] else
+                      "The gateway has not given a final outcome yet; the console is still asking. Do not charge "
                       "the customer again.")
             exception = _exception(ExceptionKind.UNKNOWN, row, detail)
             exception.past_window = bool(row["past_window"])
             found.append(exception)
         else:
             found.append(_exception(ExceptionKind.NEEDS_REVIEW, row, row["message"] or
-                                    "No final outcome from IOTPay. Check the terminal's own record."))
+                                    "No final outcome from the gateway. Check the terminal's own record."))
     for row in base.filter(Q(card_brand="") | Q(card_last4="") | Q(auth_num=""), status=S.APPROVED).values(
             *_EXCEPTION_FIELDS):
         found.append(_exception(ExceptionKind.MISSING_CARD_DATA, row, _missing(row)))
@@ -414,8 +262,8 @@ def day_exceptions(store: Store, day: date) -> list[DayException]:
 # ----------------------------------------------------------------------------------- verification runs
 
 
-GATEWAY_STATUS_LABELS = {0: "created", 1: "paying", 2: "paid", 3: "paid", 4: "cancelled by the system",
-                         9: "cancelled / not paid"}
+OUTCOME_LABELS = {Outcome.PAID: "paid", Outcome.DECLINED: "not paid (declined or cancelled)",
+                  Outcome.IN_PROGRESS: "still in progress", Outcome.NOT_FOUND: "without such an order"}
 
 
 def verification_stalled_after() -> timedelta:
@@ -425,13 +273,8 @@ def verification_stalled_after() -> timedelta:
 
 # ------------------------------------------------------------------------------------------- export
 
-EXPORT_HEADER = ("created_at", "lane", "terminal_device", "mch_order_no", "pay_order_id", "status", "amount",
-                 "tip", "total", "currency", "card_brand", "card_last4", "auth_num", "batch_num", "receipt_disp",
-                 "refunded", "finalized_at")
-
-
 def day_export_values(store: Store, day: date) -> QuerySet:
-    """Tuples in EXPORT_HEADER's order (times still UTC): no model instances, refunds summed by a subquery."""
+    """Tuples in ``payments.contract.EXPORT_HEADER``'s order (times still UTC): no model instances, refunds summed by a subquery."""
     refunded = (Refund.objects.filter(attempt=OuterRef("pk"), status=S.APPROVED).order_by()
                 .values("attempt").annotate(s=Sum("amount")).values("s"))
     return (
@@ -439,7 +282,7 @@ def day_export_values(store: Store, day: date) -> QuerySet:
         .annotate(total_cents=F("amount") + F("tip"),
                   refunded_cents=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)))
         .order_by("created_at", "id")
-        .values_list("created_at", "lane__code", "terminal__device", "mch_order_no", "pay_order_id", "status",
+        .values_list("created_at", "lane__code", "terminal__device", "order_reference", "gateway_reference", "status",
                      "amount", "tip", "total_cents", "currency", "card_brand", "card_last4", "auth_num",
-                     "batch_num", "receipt_disp", "refunded_cents", "finalized_at")
+                     "batch_num", "terminal_text", "refunded_cents", "finalized_at")
     )

@@ -1,7 +1,7 @@
 """Back-office state changes: "verify the day" runs, re-querying and closing exceptions.
 
 Attempts still change only through `payments.services`; what is written here is the run, its findings
-and notes on attempts. No transaction is held while IOTPay is asked.
+and notes on attempts. Gateway look-ups go through the gateway door, with no transaction open.
 """
 
 from __future__ import annotations
@@ -20,20 +20,20 @@ from django.utils import timezone
 from backoffice.models import VerificationFinding, VerificationRun
 from backoffice.selectors import (
     CLOSED_NOTE_PREFIX,
-    GATEWAY_STATUS_LABELS,
+    OUTCOME_LABELS,
     ExceptionKind,
     closed_exceptions,
     day_attempts,
     day_bounds,
     verification_stalled_after,
 )
+from gateways.base import GatewayError, OrderState, Outcome
 from lanes.models import Store
-from payments.gateway import client_for
-from payments.iotpay import IOTPayClient, IOTPayError, OrderNotFound, PayOrder
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt
 from payments.queue import POLL_ATTEMPT, enqueue, enqueue_on_commit
 from payments.services import attempt_requery, attempt_resolve, order_differences
-from payments.services.transitions import record_exchange, record_note
+from payments.services.door import Door, gateway_door
+from payments.services.transitions import exchange_causes, record_exchanges, record_note
 
 S = AttemptStatus
 VERIFY_DAY_STEP = "backoffice.tasks.verify_day_step"  # named, not imported: the task module imports this one
@@ -45,61 +45,60 @@ class ExceptionNotOpen(Exception):
     """The exception was already closed, or the attempt moved on (it no longer needs review)."""
 
 
-# --------------------------------------------------------------------------------- comparing with IOTPay
+# ------------------------------------------------------------------------------ comparing with the gateway
 
 
-def _gateway_text(status: int | None) -> str:
-    if status is None:
-        return "IOTPay has no such order"
-    return f"IOTPay reports status {status} ({GATEWAY_STATUS_LABELS.get(status, 'unknown')})"
+def _gateway_text(name: str, order: OrderState | None) -> str:
+    if order is None or order.outcome is Outcome.NOT_FOUND:
+        return f"{name} has no such order"
+    return f"{name} reports it {OUTCOME_LABELS[order.outcome]}"
 
 
-def compare_with_gateway(attempt: PaymentAttempt, order: PayOrder | None) -> str:
-    """Why a final attempt disagrees with IOTPay's order ("" when they agree); `order` None = not found.
+def compare_with_gateway(attempt: PaymentAttempt, order: OrderState | None) -> str:
+    """Why a final attempt disagrees with the gateway's order ("" when they agree); `order` None = not found.
 
-    Paid (2/3) must go with APPROVED, anything else with DECLINED/FAILED; an approval must also be for
-    our amount. A FAILED attempt IOTPay never heard of agrees (refused before an order existed).
+    Paid must go with APPROVED, anything else with DECLINED/FAILED; an approval must also be for our
+    amount. A FAILED attempt the gateway never heard of agrees (refused before an order existed).
     """
-    status = order.status if order is not None else None
-    paid = order is not None and order.paid
+    name = attempt.merchant.gateway_name
+    paid = order is not None and order.outcome is Outcome.PAID
     if attempt.status == S.APPROVED and not paid:
-        return f"Approved here, but {_gateway_text(status)}: the money may not have been taken."
+        return f"Approved here, but {_gateway_text(name, order)}: the money may not have been taken."
     if attempt.status in (S.DECLINED, S.FAILED) and paid:
-        return (f"{attempt.status.title()} here, but {_gateway_text(status)}: "
+        return (f"{attempt.status.title()} here, but {_gateway_text(name, order)}: "
                 "the customer may have been charged.")
     if attempt.status == S.APPROVED and order is not None and (differences := order_differences(attempt, order)):
-        return f"IOTPay's order differs from ours: {differences}."
+        return f"{name}'s order differs from ours: {differences}."
     return ""
 
 
 @dataclass(frozen=True)
 class GatewayCheck:
-    order: PayOrder | None
+    order: OrderState | None  # None: no such order (or no answer: see ``error``)
     error: str = ""
 
     @property
-    def status(self) -> int | None:
-        return self.order.status if self.order is not None else None
+    def outcome(self) -> str:
+        if self.error:
+            return ""
+        return self.order.outcome.value if self.order is not None else Outcome.NOT_FOUND.value
 
 
-def _query(client: IOTPayClient, attempt: PaymentAttempt, *, cause: str) -> GatewayCheck:
-    """One query_order, recorded as an event. Called with no transaction open."""
+def _look_up(door: Door, attempt: PaymentAttempt, *, cause: str) -> GatewayCheck:
+    """One look-up through the door, recorded as events."""
     try:
-        result = client.query_order(mch_order_no=attempt.mch_order_no)
-    except OrderNotFound as exc:
-        record_exchange(attempt.pk, exc.exchange, cause=f"{cause}: IOTPay has no such order")
-        return GatewayCheck(order=None)
-    except (IOTPayError, ValueError) as exc:
-        record_exchange(attempt.pk, getattr(exc, "exchange", None), cause=f"{cause}: {exc}")
+        order = door.call(attempt.merchant, "look up", lambda gateway: gateway.lookup(attempt.order_reference))
+    except GatewayError as exc:
+        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, f"{cause}: {exc}"))
         return GatewayCheck(order=None, error=str(exc)[:200] or exc.__class__.__name__)
-    record_exchange(attempt.pk, result.exchange, cause=cause)
-    return GatewayCheck(order=result.order)
+    record_exchanges(attempt.pk, exchange_causes(order.exchanges, f"{cause}: {order.outcome.value}"))
+    return GatewayCheck(order=None if order.outcome is Outcome.NOT_FOUND else order)
 
 
 def _apply_late_result(attempt: PaymentAttempt) -> str:
-    """IOTPay has a final outcome for an attempt we still call open: let the payments services apply it.
+    """The gateway has a final outcome for an attempt we still call open: let the payments services apply it.
 
-    Returns what happened, or "" when the attempt stays open (e.g. IOTPay's amount differs from ours)."""
+    Returns what happened, or "" when the attempt stays open (e.g. the gateway's amount differs from ours)."""
     if attempt.status == S.NEEDS_REVIEW:
         after = attempt_requery(attempt_id=attempt.pk)
         return f"now {after.status}" if after.status != S.NEEDS_REVIEW else ""
@@ -171,10 +170,10 @@ def verification_step(*, run_id: int, cursor: int) -> StepResult:
         if chunk:
             VerificationRun.objects.filter(pk=run.pk).update(cursor=chunk[-1].pk, updated_at=timezone.now())
     counts = {"done": 0, "mismatches": 0, "errors": 0, "applied": 0}
-    if chunk:
-        client = client_for(run.store.merchant)
+    with gateway_door() as door:
         for attempt in chunk:
-            kind = _verify_one(run, client, attempt)
+            attempt.merchant = run.store.merchant
+            kind = _verify_one(door, run, attempt)
             counts["done"] += 1
             if kind is not None:
                 counts[{Finding.MISMATCH: "mismatches", Finding.ERROR: "errors", Finding.APPLIED: "applied"}[kind]] += 1
@@ -189,18 +188,19 @@ def verification_step(*, run_id: int, cursor: int) -> StepResult:
     return StepResult(chunk[-1].pk, pause=max(0.0, len(chunk) / settings.CONSOLE_VERIFY_RATE - spent))
 
 
-def _verify_one(run: VerificationRun, client: IOTPayClient, attempt: PaymentAttempt) -> str | None:
+def _verify_one(door: Door, run: VerificationRun, attempt: PaymentAttempt) -> str | None:
     if attempt.status in (S.CREATED, S.SENT):
         return None  # in flight right now: the payment's own task will settle it
-    check = _query(client, attempt, cause="verify the day: query_order")
+    check = _look_up(door, attempt, cause="verify the day")
+    name = attempt.merchant.gateway_name
     if check.error:
-        detail = f"No usable answer from IOTPay: {check.error}"
+        detail = f"No usable answer from {name}: {check.error}"
         return _finding(run, attempt, Finding.ERROR, check, detail)
     if attempt.status in FINAL_STATUSES:
         problem = compare_with_gateway(attempt, check.order)
         return _finding(run, attempt, Finding.MISMATCH, check, problem) if problem else None
-    if check.order is not None and check.order.final and (applied := _apply_late_result(attempt)):
-        detail = f"{attempt.status} here; {_gateway_text(check.status)}: {applied}."
+    if check.order is not None and check.order.outcome.final and (applied := _apply_late_result(attempt)):
+        detail = f"{attempt.status} here; {_gateway_text(name, check.order)}: {applied}."
         return _finding(run, attempt, Finding.APPLIED, check, detail)
     return None
 
@@ -208,7 +208,7 @@ def _verify_one(run: VerificationRun, client: IOTPayClient, attempt: PaymentAtte
 def _finding(run: VerificationRun, attempt: PaymentAttempt, kind: str, check: GatewayCheck, detail: str) -> str:
     VerificationFinding.objects.update_or_create(
         run=run, attempt=attempt,
-        defaults={"kind": kind, "local_status": attempt.status, "gateway_status": check.status,
+        defaults={"kind": kind, "local_status": attempt.status, "gateway_outcome": check.outcome,
                   "detail": detail[:255]},
     )
     return kind
@@ -221,31 +221,32 @@ def exception_requery(*, attempt_id: int, user: AbstractBaseUser) -> str:
     """A manager's Re-query: what the console now knows, in a sentence for the page.
 
     NEEDS_REVIEW: `attempt_requery` (a final result is applied). UNKNOWN: one more poll is queued.
-    Final attempts: IOTPay is asked and the answer recorded; a mismatch found earlier is cleared when
+    Final attempts: the gateway is asked and the answer recorded; a mismatch found earlier is cleared when
     both now agree.
     """
     attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
+    name = attempt.merchant.gateway_name
     if attempt.status == S.NEEDS_REVIEW:
         after = attempt_requery(attempt_id=attempt_id)
         if after.status == S.NEEDS_REVIEW:
-            return f"#{attempt_id}: IOTPay still has no final outcome; it still needs review."
-        return f"#{attempt_id}: IOTPay had a final outcome; the payment is now {after.status}."
+            return f"#{attempt_id}: {name} still has no final outcome; it still needs review."
+        return f"#{attempt_id}: {name} had a final outcome; the payment is now {after.status}."
     if attempt.status == S.UNKNOWN:
         enqueue(POLL_ATTEMPT, attempt_id)
-        return f"#{attempt_id}: asking IOTPay again; the result appears here when it comes."
+        return f"#{attempt_id}: asking {name} again; the result appears here when it comes."
     if attempt.status not in FINAL_STATUSES:
         return f"#{attempt_id} is still being sent to the terminal; nothing to re-query yet."
-    check = _query(client_for(attempt.merchant), attempt,
-                   cause=f"re-query from the reconciliation dashboard by {user.get_username()}")
+    with gateway_door() as door:
+        check = _look_up(door, attempt, cause=f"re-query from the reconciliation dashboard by {user.get_username()}")
     if check.error:
-        return f"#{attempt_id}: no usable answer from IOTPay ({check.error}). Try again later."
+        return f"#{attempt_id}: no usable answer from {name} ({check.error}). Try again later."
     problem = compare_with_gateway(attempt, check.order)
     if problem:
         return f"#{attempt_id}: {problem}"
     cleared = VerificationFinding.objects.filter(attempt_id=attempt_id, kind=Finding.MISMATCH,
                                                  cleared_at__isnull=True).update(cleared_at=timezone.now())
     note = " The earlier mismatch is cleared." if cleared else ""
-    return f"#{attempt_id}: {_gateway_text(check.status)}, which agrees with {attempt.status}.{note}"
+    return f"#{attempt_id}: {_gateway_text(name, check.order)}, which agrees with {attempt.status}.{note}"
 
 
 REASON_MAX = 500
@@ -262,7 +263,7 @@ def exception_close(*, attempt_id: int, kind: str, reason: str, user: AbstractBa
         raise ValueError("Write why the exception can be closed.")
     if len(reason) > REASON_MAX:
         raise ValueError(f"Keep the reason under {REASON_MAX} characters.")
-    attempt = PaymentAttempt.objects.get(pk=attempt_id)
+    attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
     if kind in (ExceptionKind.NEEDS_REVIEW, ExceptionKind.UNKNOWN):
         if outcome not in (S.APPROVED, S.DECLINED, S.FAILED):
             raise ValueError("Choose the outcome you established: approved, declined or failed.")
@@ -270,7 +271,8 @@ def exception_close(*, attempt_id: int, kind: str, reason: str, user: AbstractBa
                                    evidence=evidence)
         if resolved is None:
             if attempt.status == S.UNKNOWN:
-                raise ExceptionNotOpen(f"#{attempt_id}: the console is still asking IOTPay within its window; "
+                raise ExceptionNotOpen(f"#{attempt_id}: the console is still asking {attempt.merchant.gateway_name} "
+                                       "within its window; "
                                        "wait for it to end, or re-query.")
             raise ExceptionNotOpen(f"#{attempt_id} no longer needs review (it is {attempt.status}).")
         return resolved

@@ -7,7 +7,7 @@ from backoffice import services
 
 @shared_task(ignore_result=True)
 def verify_day_step(run_id: int, cursor: int = 0) -> None:
-    """One second's worth of query_order calls, then the next step, paced to CONSOLE_VERIFY_RATE.
+    """One second's worth of look-ups, then the next step, paced to CONSOLE_VERIFY_RATE.
 
     A second delivery of the same step finds the run's cursor moved and does nothing.
     """

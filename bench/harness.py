@@ -617,25 +617,25 @@ def sandbox_request(port: int, method: str, path: str, form: dict[str, str] | No
         conn.close()
 
 
-def sandbox_order_times(data_path: Path, mch_id: str) -> dict[str, dict[str, float | None]]:
+def sandbox_order_times(data_path: Path, gateway_account: str) -> dict[str, dict[str, float | None]]:
     """receivedAt / paidAt / answeredAt (epoch seconds) of every order of a merchant, by mchOrderNo, read
     from the sandbox's data file (`Console` keeps it at `<workdir>/sandbox.sqlite3`)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from iotpay_sandbox.store import read_order_times
 
-    return read_order_times(str(data_path), mch_id)
+    return read_order_times(str(data_path), gateway_account)
 
 
 def attempt_rows(attempt_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The attempts as committed (status, updated_at, finalized_at, answered_at, mch_order_no), by id;
+    """The attempts as committed (status, updated_at, finalized_at, answered_at, order_reference), by id;
     needs setup_django() first. Closes its connection afterwards."""
     from django.db import connection
 
     from payments.models import PaymentAttempt
 
     rows = {row["pk"]: row for row in PaymentAttempt.objects.filter(pk__in=attempt_ids).values(
-        "pk", "status", "updated_at", "finalized_at", "answered_at", "mch_order_no")}
+        "pk", "status", "updated_at", "finalized_at", "answered_at", "order_reference")}
     connection.close()
     return rows
 

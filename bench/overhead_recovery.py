@@ -85,7 +85,7 @@ def measure_overhead(console: Console, session: object, lane: LaneWatcher, count
         final = lane.wait_status(attempt["id"], FINAL, timeout=30)
         if final.attempt["status"] != "APPROVED":
             raise RuntimeError(f"payment {attempt['id']} ended {final.attempt['status']}")
-        done.append((posted, attempt["mch_order_no"], final.wall))
+        done.append((posted, attempt["order_reference"], final.wall))
     times = harness.sandbox_order_times(data_path, MCH_ID)
     for posted, no, received in done:
         t = times[no]
@@ -100,12 +100,12 @@ def measure_overhead(console: Console, session: object, lane: LaneWatcher, count
     return out
 
 
-def first_query_after(data_path: Path, mch_order_no: str, after: float) -> float | None:
+def first_query_after(data_path: Path, order_reference: str, after: float) -> float | None:
     """When the first query_order about this order reached the sandbox at or after `after` (epoch s)."""
     db = sqlite3.connect(f"file:{data_path}?mode=ro", uri=True, timeout=30)
     try:
         row = db.execute("SELECT min(at_ms) FROM request_log WHERE endpoint='query_order' AND mch_order_no=? "
-                         "AND at_ms >= ?", (mch_order_no, int(after * 1000))).fetchone()
+                         "AND at_ms >= ?", (order_reference, int(after * 1000))).fetchone()
     finally:
         db.close()
     return row[0] / 1000 if row and row[0] is not None else None
@@ -130,7 +130,7 @@ def measure_recovery(console: Console, session: object, lane: LaneWatcher, count
         final = lane.wait_status(attempt["id"], FINAL, timeout=30)
         if final.attempt["status"] != "APPROVED":
             raise RuntimeError(f"attempt {attempt['id']} ended {final.attempt['status']} after Approve")
-        done.append((attempt["mch_order_no"], unknown.wall, final.wall))
+        done.append((attempt["order_reference"], unknown.wall, final.wall))
     times = harness.sandbox_order_times(data_path, MCH_ID)
     for no, unknown_at, received in done:
         paid = times[no]["paidAt"]

@@ -148,7 +148,7 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
     for code in codes:
         if code not in received:
             continue
-        final, no = received[code], attempts[code]["mch_order_no"]
+        final, no = received[code], attempts[code]["order_reference"]
         status = final.attempt["status"]
         if status != "APPROVED":
             result.failures[status] = result.failures.get(status, 0) + 1
@@ -164,7 +164,7 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
     result.answers_spread = max(answered) - min(answered) if answered else 0.0
     if answered:
         first_answer = min(answered)
-        received_at = [times.get(a["mch_order_no"], {}).get("receivedAt") for a in attempts.values()]
+        received_at = [times.get(a["order_reference"], {}).get("receivedAt") for a in attempts.values()]
         result.in_flight_at_first_answer = sum(1 for t in received_at if t is not None and t < first_answer)
     return result
 

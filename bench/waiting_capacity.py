@@ -123,7 +123,7 @@ def pay(session: requests.Session, url: str, code: int) -> tuple[int, float, flo
 def post_all(console: Console, session: requests.Session, lanes: int, clients: int, notes: list[str]) \
         -> tuple[dict[int, dict], list[float], dict[str, float]]:
     """POST a payment on lanes 1..lanes from `clients` threads; (snapshots by lane, POST→answer, POST wall times
-    by mch_order_no)."""
+    by order_reference)."""
     local = threading.local()
 
     def one(code: int) -> tuple[int, int, float, float, dict]:
@@ -140,7 +140,7 @@ def post_all(console: Console, session: requests.Session, lanes: int, clients: i
         answers.append(seconds)
         if status == 201:
             snapshots[code] = body
-            posted_at[body["mch_order_no"]] = wall
+            posted_at[body["order_reference"]] = wall
         else:
             refused[code] = f"{status} {str(body)[:150]}"
     notes.append(f"{lanes} payments POSTed from {clients} client threads in {took:.1f} s ({lanes / took:.0f} POST/s); "
@@ -162,7 +162,7 @@ def probe(console: Console, session: requests.Session, port: int, code: int) -> 
     t0 = time.monotonic() - answered
     if status != 201:
         raise RuntimeError(f"new payment on lane {code} answered {status}: {body}")
-    path = f"/_sandbox/orders/{MCH_ID}/{body['mch_order_no']}"
+    path = f"/_sandbox/orders/{MCH_ID}/{body['order_reference']}"
     while harness.sandbox_request(port, "GET", path)[1].get("create_calls", 0) < 1:
         if time.monotonic() > t0 + 60:
             raise RuntimeError("create_order of the new payment not received by the sandbox in 60 s")

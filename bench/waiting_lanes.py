@@ -86,8 +86,8 @@ class Run:
     def open_create_calls(self) -> int:
         return self.sandbox("GET", "/_sandbox/stats")[1]["open_create_calls"]
 
-    def create_calls(self, mch_order_no: str) -> int:
-        return self.sandbox("GET", f"/_sandbox/orders/{MCH_ID}/{mch_order_no}")[1].get("create_calls", 0)
+    def create_calls(self, order_reference: str) -> int:
+        return self.sandbox("GET", f"/_sandbox/orders/{MCH_ID}/{order_reference}")[1].get("create_calls", 0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -152,9 +152,9 @@ def measure(run: Run, lane: LaneWatcher, repeat: int) -> Samples:
         t0 = time.monotonic()
         attempt = run.pay(lane.code, APPROVED_AMOUNT)
         samples.post_answer.append(time.monotonic() - t0)
-        while run.create_calls(attempt["mch_order_no"]) < 1:
+        while run.create_calls(attempt["order_reference"]) < 1:
             if time.monotonic() > t0 + 30:
-                raise RuntimeError(f"create_order for {attempt['mch_order_no']} not received by the sandbox in 30 s")
+                raise RuntimeError(f"create_order for {attempt['order_reference']} not received by the sandbox in 30 s")
             time.sleep(0.01)
         samples.post_to_gateway.append(time.monotonic() - t0)
         final = lane.wait_status(attempt["id"], FINAL, timeout=30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 from checkout.forms import clean_payment_request
 from lanes import access
 from lanes.models import Lane, Store
+from payments.contract import attempt_snapshot, refund_snapshot
 from payments.models import AttemptStatus, PaymentAttempt, Refund
 from payments.queue import POLL_ATTEMPT, REQUERY_ATTEMPT, enqueue
-from payments.selectors import attempt_snapshot
 from payments.services import (
     Override,
     RefundInProgress,
@@ -124,7 +124,7 @@ def _override(request: HttpRequest, data: dict[str, Any], reason: str, store: St
 
 @require_POST
 def requery_payment(request: HttpRequest, attempt_id: int) -> JsonResponse:
-    """"Check again" at the lane: ask IOTPay once more about an attempt whose outcome is not known. The
+    """"Check again" at the lane: ask the gateway once more about an attempt whose outcome is not known. The
     answer arrives over the lane's websocket (and GET /api/payments/<id>); 202 with the snapshot now."""
     if not request.user.is_authenticated:
         return _login_required()
@@ -156,39 +156,6 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> JsonResponse:
 
 
 # --------------------------------------------------------------------------------------------- refunds
-
-
-class RefundSnapshot(TypedDict):
-    id: int
-    attempt: int
-    mch_refund_no: str
-    status: str
-    amount: int
-    currency: str
-    reason: str
-    message: str
-    refund_order_id: str
-    refundable_after: int | None
-    created_at: str
-    finalized_at: str | None
-
-
-def refund_snapshot(refund: Refund) -> RefundSnapshot:
-    """A refund as the API shows it (and the payment page polls while it is in flight)."""
-    return {
-        "id": refund.pk,
-        "attempt": refund.attempt_id,
-        "mch_refund_no": refund.mch_refund_no,
-        "status": refund.status,
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "reason": refund.reason,
-        "message": refund.message,
-        "refund_order_id": refund.refund_order_id,
-        "refundable_after": refund.refundable_after,
-        "created_at": refund.created_at.isoformat(),
-        "finalized_at": refund.finalized_at.isoformat() if refund.finalized_at else None,
-    }
 
 
 def _can_see(user: Any, attempt: PaymentAttempt) -> bool:

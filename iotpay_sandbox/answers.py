@@ -75,7 +75,7 @@ def query_fields(row: OrderRow, at_ms: int) -> dict[str, Any]:
         "clientIp": row.client_ip, "device": row.device, "subject": row.subject, "body": row.body,
         "extra": row.extra_at(at_ms), "paySuccTime": row.resolve_ms if paid else "",
         "channelOrderNo": row.channel_order_no if paid else "", "status": status,
-        # Not in IOTPAY.md's list: a field the gateway may add. It says what is left to refund.
+        # Not in docs/iotpay.md's list: a field the gateway may add. It says what is left to refund.
         "refundable": row.refundable_at(at_ms),
     }
 

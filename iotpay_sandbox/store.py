@@ -266,7 +266,7 @@ class Store:
         ("exceeds", None) when the order has less left to refund.
 
         A mchRefundNo already used refunds again: nothing public says IOTPay returns the first refund
-        instead (IOTPAY.md, "refund_order"), so the sandbox does the worst a gateway could do.
+        instead (docs/iotpay.md, "refund_order"), so the sandbox does the worst a gateway could do.
         """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")

@@ -12,7 +12,7 @@ from lanes.models import Lane, Store, StoreMembership, Terminal
 class TerminalInline(admin.StackedInline):
     model = Terminal
     extra = 0
-    fields = ["device", "job_no", "serial", "enabled"]
+    fields = ["device", "gateway_login", "serial", "enabled"]
 
 
 class StoreMembershipInline(admin.TabularInline):

@@ -83,10 +83,10 @@ class StoreMembership(models.Model):
 class Terminal(models.Model):
     lane = models.OneToOneField(Lane, on_delete=models.PROTECT, related_name="terminal")
     device = models.CharField(
-        max_length=64, unique=True, help_text="The device id IOTPay addresses this PAX terminal by."
+        max_length=64, unique=True, help_text="The device id the gateway addresses this terminal by."
     )
-    job_no = models.CharField(
-        max_length=50, blank=True, help_text="IOTPay login (jobNo) for this terminal; blank uses the merchant's."
+    gateway_login = models.CharField(
+        max_length=50, blank=True, help_text="The gateway login for this terminal; blank uses the merchant's."
     )
     serial = models.CharField(max_length=64, blank=True)
     enabled = models.BooleanField(default=True)

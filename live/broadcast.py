@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
-from payments.selectors import AttemptSnapshot, attempt_snapshot
+from payments.contract import AttemptSnapshot, attempt_snapshot
 
 if TYPE_CHECKING:
     from payments.models import PaymentAttempt

@@ -17,7 +17,8 @@ from lanes import access
 from lanes.models import Lane, Store
 from live.broadcast import lane_group, store_group, user_group
 from live.wall import lanes_wall_snapshot, wall_stores
-from payments.selectors import attempt_snapshot, lane_latest_attempt
+from payments.contract import attempt_snapshot
+from payments.selectors import lane_latest_attempt
 
 SESSION_ENDED = 4401
 NOT_ALLOWED = 4403

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from lanes import access
 from lanes.models import Store
+from payments.contract import AttemptSnapshot, attempt_snapshot
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
-from payments.selectors import AttemptSnapshot, attempt_snapshot
 
 # An in-flight state lasting longer than this (seconds) stands out on the wall; NEEDS_REVIEW always does.
 STUCK_AFTER_SECONDS: dict[str, int] = {"CREATED": 30, "SENT": 90, "UNKNOWN": 0}

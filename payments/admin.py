@@ -15,21 +15,22 @@ from payments.services.merchants import merchant_test_connection
 
 class MerchantForm(forms.ModelForm):
     key = forms.CharField(
-        label="IOTPay key",
+        label="Signing key",
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again. Leave blank to keep the current key.",
+        help_text="The key the gateway gave this merchant to sign with. Stored encrypted and never shown again. "
+                  "Leave blank to keep the current key.",
     )
 
     class Meta:
         model = Merchant
-        fields = ["name", "mch_id", "job_no", "currency"]
+        fields = ["name", "gateway", "gateway_account", "gateway_login", "currency"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not self.instance.pk and not cleaned.get("key"):
-            self.add_error("key", "A new merchant needs its IOTPay key.")
+            self.add_error("key", "A new merchant needs its signing key.")
         return cleaned
 
     def save(self, commit: bool = True) -> Merchant:
@@ -44,11 +45,11 @@ class MerchantForm(forms.ModelForm):
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
     form = MerchantForm
-    list_display = ["name", "mch_id", "job_no", "currency", "updated_at"]
-    search_fields = ["name", "mch_id"]
+    list_display = ["name", "gateway", "gateway_account", "gateway_login", "currency", "updated_at"]
+    search_fields = ["name", "gateway_account"]
     actions = ["test_connection"]
 
-    @admin.action(description="Test the connection to IOTPay (a signed query_order)", permissions=["change"])
+    @admin.action(description="Test the connection to the gateway (a signed look-up)", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Merchant]) -> None:
         for merchant in queryset:
             ok, text = merchant_test_connection(merchant=merchant)
@@ -82,7 +83,7 @@ class RefundInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "mch_refund_no", "status", "amount", "reason", "requested_by", "refund_order_id",
+    fields = ["created_at", "refund_reference", "status", "amount", "reason", "requested_by", "gateway_refund_reference",
               "refundable_after", "message", "finalized_at"]
     readonly_fields = fields
 
@@ -95,10 +96,10 @@ class RefundInline(admin.TabularInline):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdmin):
-    list_display = ["mch_order_no", "created_at", "store", "lane", "status", "amount", "tip", "card_brand",
-                    "card_last4", "pay_order_id"]
+    list_display = ["order_reference", "created_at", "store", "lane", "status", "amount", "tip", "card_brand",
+                    "card_last4", "gateway_reference"]
     list_filter = ["status", "store", "lane", "card_brand", "created_at"]
-    search_fields = ["=mch_order_no", "=pay_order_id", "=card_last4", "=auth_num"]
+    search_fields = ["=order_reference", "=gateway_reference", "=card_last4", "=auth_num"]
     date_hierarchy = "created_at"
     list_select_related = ["store", "lane"]
     inlines = [RefundInline, PaymentEventInline]
@@ -108,7 +109,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 class PaymentEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "attempt", "kind", "from_status", "to_status", "cause", "actor"]
     list_filter = ["kind", "to_status"]
-    search_fields = ["=attempt__mch_order_no", "=attempt__pay_order_id", "cause"]
+    search_fields = ["=attempt__order_reference", "=attempt__gateway_reference", "cause"]
     list_select_related = ["attempt", "actor"]
 
 
@@ -118,10 +119,10 @@ class RefundEventInline(PaymentEventInline):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["mch_refund_no", "created_at", "attempt", "status", "amount", "currency", "requested_by",
-                    "refund_order_id", "refundable_after", "finalized_at"]
+    list_display = ["refund_reference", "created_at", "attempt", "status", "amount", "currency", "requested_by",
+                    "gateway_refund_reference", "refundable_after", "finalized_at"]
     list_filter = ["status", "attempt__store", "created_at"]
-    search_fields = ["=mch_refund_no", "=attempt__mch_order_no", "=refund_order_id"]
+    search_fields = ["=refund_reference", "=attempt__order_reference", "=gateway_refund_reference"]
     date_hierarchy = "created_at"
     list_select_related = ["attempt", "requested_by"]
     inlines = [RefundEventInline]

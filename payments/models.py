@@ -13,10 +13,21 @@ from payments import crypto
 
 
 class Merchant(models.Model):
+    """A merchant account at a payment gateway: its identifier there, its signing key (encrypted), its login."""
+
+    class Gateway(models.TextChoices):
+        IOTPAY = "iotpay", "IOTPay"
+
     name = models.CharField(max_length=100)
-    mch_id = models.CharField("IOTPay mchId", max_length=30, unique=True)
+    gateway = models.CharField(max_length=20, choices=Gateway.choices, default=Gateway.IOTPAY)
+    gateway_account = models.CharField(
+        "merchant id at the gateway", max_length=30, unique=True,
+        help_text="The id the gateway gave this merchant account.",
+    )
     key_ciphertext = models.TextField(editable=False)
-    job_no = models.CharField("IOTPay jobNo", max_length=50, help_text="Merchant login name sent as jobNo.")
+    gateway_login = models.CharField(
+        "gateway login", max_length=50, help_text="The merchant's login at the gateway (the operator sent with each sale)."
+    )
     currency = models.CharField(max_length=3, default="CAD")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -25,7 +36,12 @@ class Merchant(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.mch_id})"
+        return f"{self.name} ({self.gateway_account})"
+
+    @property
+    def gateway_name(self) -> str:
+        """The gateway's name as staff know it (its portal, its support): "IOTPay"."""
+        return self.get_gateway_display()
 
     def set_key(self, plaintext: str) -> None:
         self.key_ciphertext = crypto.encrypt(plaintext)
@@ -52,11 +68,13 @@ FINAL_STATUSES = (AttemptStatus.APPROVED, AttemptStatus.DECLINED, AttemptStatus.
 
 
 class PaymentAttempt(models.Model):
-    """One create_order: a cashier's retry after a decline is a new attempt of the same sale."""
+    """One charge sent to the terminal: a cashier's retry after a decline is a new attempt of the same sale."""
 
     Status = AttemptStatus
 
-    mch_order_no = models.CharField("mchOrderNo", max_length=30, unique=True)
+    order_reference = models.CharField(
+        max_length=30, unique=True, help_text="Our reference of the order, sent to the gateway."
+    )
     sale_id = models.UUIDField(db_index=True, help_text="Groups the attempts of one sale.")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="attempts")
     store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="attempts")
@@ -77,25 +95,29 @@ class PaymentAttempt(models.Model):
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED)
     message = models.CharField(max_length=255, blank=True, help_text="Why it failed or needs review.")
 
-    pay_order_id = models.CharField("payOrderId", max_length=40, blank=True, db_index=True)
-    gateway_status = models.SmallIntegerField(null=True, blank=True, help_text="IOTPay order status seen last.")
-    gateway_amount = models.IntegerField(null=True, blank=True, help_text="IOTPay's sale amount, cents.")
-    gateway_tip = models.IntegerField(null=True, blank=True, help_text="IOTPay's tip, cents.")
+    gateway_reference = models.CharField(
+        max_length=40, blank=True, db_index=True, help_text="The gateway's own reference of the order."
+    )
+    gateway_outcome = models.CharField(
+        max_length=16, blank=True, help_text="Where the gateway said the order stood last: paid, declined, ..."
+    )
+    gateway_amount = models.IntegerField(null=True, blank=True, help_text="The gateway's sale amount, cents.")
+    gateway_tip = models.IntegerField(null=True, blank=True, help_text="The gateway's tip, cents.")
     response_verified = models.BooleanField(null=True, blank=True)
     response_signature = models.CharField(
-        max_length=16, blank=True, help_text="What create_order's sign proved: verified, unverifiable, ..."
+        max_length=16, blank=True, help_text="What the charge answer's signature proved: verified, unverifiable, ..."
     )
     terminal_outcome = models.CharField(
         max_length=16, blank=True,
-        help_text="What create_order's answer said (APPROVED or DECLINED) while IOTPay has not confirmed it.",
+        help_text="What the terminal's answer said (APPROVED or DECLINED) while the gateway has not confirmed it.",
     )
-    receipt_disp = models.CharField(max_length=255, blank=True)
-    card = models.JSONField(null=True, blank=True, help_text="Card data from IOTPay, never the expiry date.")
+    terminal_text = models.CharField(max_length=255, blank=True, help_text="The terminal's approval or decline text.")
+    card = models.JSONField(null=True, blank=True, help_text="Card data from the gateway, never the expiry date.")
     card_brand = models.CharField(max_length=40, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True, db_index=True)
     auth_num = models.CharField(max_length=20, blank=True)
     batch_num = models.CharField(max_length=10, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True, help_text="IOTPay's paySuccTime.")
+    paid_at = models.DateTimeField(null=True, blank=True, help_text="When the gateway says it was paid.")
 
     poll_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -105,7 +127,7 @@ class PaymentAttempt(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_deadline = models.DateTimeField(null=True, blank=True)
     poll_claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A query_order for this attempt is in flight until then (one at a time)."
+        null=True, blank=True, help_text="A look-up at the gateway for this attempt is in flight until then (one at a time)."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -137,7 +159,7 @@ class PaymentAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.mch_order_no} {self.status}"
+        return f"{self.order_reference} {self.status}"
 
     @property
     def total(self) -> int:
@@ -149,7 +171,7 @@ class PaymentAttempt(models.Model):
 
 
 class Refund(models.Model):
-    """A refund_order of (part of) an approved attempt: attempt-like, with its own status and events.
+    """A refund of (part of) an approved attempt: attempt-like, with its own status and events.
 
     Statuses are the attempt's: CREATED → SENT → APPROVED (refunded) | FAILED (refused) | NEEDS_REVIEW (no
     clear answer: never re-sent; a person settles it). UNKNOWN is only found on refunds of older versions.
@@ -158,7 +180,9 @@ class Refund(models.Model):
     Status = AttemptStatus
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
-    mch_refund_no = models.CharField("mchRefundNo", max_length=30, unique=True)
+    refund_reference = models.CharField(
+        max_length=30, unique=True, help_text="Our reference of the refund, sent to the gateway."
+    )
     amount = models.PositiveIntegerField(help_text="Refunded amount in cents.")
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255)
@@ -170,20 +194,20 @@ class Refund(models.Model):
     # NULL, not "": the unique constraint must ignore refunds sent without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
-    refund_order_id = models.CharField("IOTPay refund order id", max_length=40, blank=True)
+    gateway_refund_reference = models.CharField(max_length=40, blank=True, help_text="The gateway's reference.")
     refundable_after = models.PositiveIntegerField(
-        null=True, blank=True, help_text="What IOTPay says is still refundable on the payment afterwards (cents)."
+        null=True, blank=True, help_text="What the gateway says is still refundable on the payment afterwards (cents)."
     )
     card = models.JSONField(
-        null=True, blank=True, help_text="The refund's own terminal data from IOTPay (invoice, sequence, auth)."
+        null=True, blank=True, help_text="The refund's own terminal data from the gateway (invoice, sequence, auth)."
     )
-    receipt_disp = models.CharField(max_length=255, blank=True)
+    terminal_text = models.CharField(max_length=255, blank=True)
     gateway_refundable = models.IntegerField(
-        null=True, blank=True, help_text="What IOTPay said was left to refund on the payment at the last check."
+        null=True, blank=True, help_text="What the gateway said was left to refund on the payment at the last check."
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     check_claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A check with IOTPay for this refund is in flight until then."
+        null=True, blank=True, help_text="A check with the gateway for this refund is in flight until then."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -208,7 +232,7 @@ class Refund(models.Model):
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_created")]
 
     def __str__(self) -> str:
-        return f"{self.mch_refund_no} {self.status}"
+        return f"{self.refund_reference} {self.status}"
 
 
 class PaymentEvent(models.Model):

@@ -43,7 +43,7 @@ if not FIELD_ENCRYPTION_KEYS and (single := env.str("FIELD_ENCRYPTION_KEY", defa
 if not FIELD_ENCRYPTION_KEYS:
     if not DEBUG:
         raise environ.ImproperlyConfigured("FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEY) must be set when DEBUG "
-                                           "is off: it encrypts the merchants' IOTPay keys")
+                                           "is off: it encrypts the merchants' signing keys")
     FIELD_ENCRYPTION_KEYS = [SECRET_KEY]
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -202,7 +202,7 @@ CELERY_TASK_IGNORE_RESULT = True
 # Tasks are acknowledged when a worker takes them. Correctness never rests on the broker redelivering
 # a message: every step checks the attempt's state in the database, and the beat resume job picks up an
 # attempt whose task died within seconds (a redelivery would come after the one-hour visibility time-out).
-# Acknowledging late would also crash a worker whose long create_order call ends after Redis restarted.
+# Acknowledging late would also crash a worker whose long charge call ends after Redis restarted.
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -222,21 +222,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- IOTPay ---------------------------------------------------------------------------------
+# --- The payment gateway --------------------------------------------------------------------
+# The environment keeps its first gateway's names (IOTPAY_*): deployments set them. The console's settings
+# are neutral; only payments/gateways.py, which builds a merchant's gateway, reads the gateway-specific ones.
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8010)
 IOTPAY_BASE_URL = env.str("IOTPAY_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1")
-IOTPAY_CREATE_TIMEOUT = env.float("IOTPAY_CREATE_TIMEOUT", default=120.0)
-IOTPAY_CONNECT_TIMEOUT = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
-IOTPAY_QUERY_TIMEOUT = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)
-IOTPAY_POLL_INTERVAL = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
-IOTPAY_POLL_WINDOW = env.float("IOTPAY_POLL_WINDOW", default=180.0)
-# IOTPay's advice after a time-out: query every 2 s for one minute at least. Shorter windows are for tests
+GATEWAY_CHARGE_TIMEOUT = env.float("IOTPAY_CREATE_TIMEOUT", default=120.0)  # a charge waits for the cardholder
+GATEWAY_CONNECT_TIMEOUT = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
+GATEWAY_QUERY_TIMEOUT = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)  # a look-up or a refund
+PAYMENT_POLL_INTERVAL = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
+PAYMENT_POLL_WINDOW = env.float("IOTPAY_POLL_WINDOW", default=180.0)
+# The gateway's advice after a time-out: look up every 2 s for one minute at least. Shorter windows are for tests
 # and demos (DEBUG on); a test settings module may lower it after this check.
 POLL_WINDOW_MIN = 60.0
-if not DEBUG and IOTPAY_POLL_WINDOW < POLL_WINDOW_MIN:
+if not DEBUG and PAYMENT_POLL_WINDOW < POLL_WINDOW_MIN:
     raise environ.ImproperlyConfigured(
-        f"IOTPAY_POLL_WINDOW must be at least {POLL_WINDOW_MIN:g} s when DEBUG is off (IOTPay's advice: query "
-        f"for one minute at least after a time-out); it is {IOTPAY_POLL_WINDOW:g}")
+        f"IOTPAY_POLL_WINDOW must be at least {POLL_WINDOW_MIN:g} s when DEBUG is off (the gateway's advice: "
+        f"look up for one minute at least after a time-out); it is {PAYMENT_POLL_WINDOW:g}")
 # A CREATED attempt older than this is sent by the resume job (its task never ran)...
 CONSOLE_STALE_CREATED_AFTER = env.float("CONSOLE_STALE_CREATED_AFTER", default=15.0)
 # ...but one older than this is never sent: it fails as "not sent, too old", so a terminal never asks for a
@@ -300,7 +302,7 @@ CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
 # --- Back office: reconciliation ----------------------------------------------------------------
 # Two approvals with the same card last 4 and total this close together are listed as possible duplicates.
 CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
-# "Verify the day" sends at most this many query_order calls per second to IOTPay.
+# "Verify the day" makes at most this many look-ups per second at the gateway.
 CONSOLE_VERIFY_RATE = env.float("CONSOLE_VERIFY_RATE", default=5.0)
 # The dashboard lists at most this many open exceptions, most serious first (the CSV has the whole day).
 CONSOLE_EXCEPTIONS_SHOWN = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=200)

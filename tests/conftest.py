@@ -169,8 +169,8 @@ def wait_for_status(attempt_id: int, statuses: set[str] | str, timeout: float = 
 
 @pytest.fixture
 def sandbox_order(live: Console) -> Callable[[str], dict]:
-    def get(mch_order_no: str) -> dict:
-        response = requests.get(f"{live.sandbox_url}/_sandbox/orders/{SANDBOX_MCH_ID}/{mch_order_no}", timeout=5)
+    def get(order_reference: str) -> dict:
+        response = requests.get(f"{live.sandbox_url}/_sandbox/orders/{SANDBOX_MCH_ID}/{order_reference}", timeout=5)
         return response.json()
 
     return get

@@ -18,12 +18,12 @@ SANDBOX_MCH_ID = "10000576"
 class MerchantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Merchant
-        django_get_or_create = ("mch_id",)
+        django_get_or_create = ("gateway_account",)
         skip_postgeneration_save = True
 
     name = "Test Merchant"
-    mch_id = SANDBOX_MCH_ID
-    job_no = "testpax"
+    gateway_account = SANDBOX_MCH_ID
+    gateway_login = "testpax"
     currency = "CAD"
 
     @factory.post_generation

@@ -34,7 +34,6 @@ _defaults = {
     "CONSOLE_REVIEW_REQUERY_INTERVAL": "3600",
     "IOTPAY_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1",
     "TEST_SANDBOX_KEY": secrets.token_hex(16),
-    "DJANGO_ALLOW_ASYNC_UNSAFE": "true",  # Playwright's sync API runs an event loop in the test thread
     "LOG_LEVEL": "WARNING",
 }
 if not os.environ.get("REDIS_URL"):
@@ -49,6 +48,6 @@ from store_console.settings import *  # noqa: E402,F403
 
 # Polling windows of seconds, not minutes, so that a test sees an attempt need review: the workers and
 # Daphne the tests start read this module too. Production settings refuse a window under 60 s.
-IOTPAY_POLL_WINDOW = float(os.environ.get("TEST_POLL_WINDOW", "4"))
+PAYMENT_POLL_WINDOW = float(os.environ.get("TEST_POLL_WINDOW", "4"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -29,9 +29,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from lanes import access
+from payments.contract import ENTRY_METHODS, receipt_available
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.money import format_money
-from payments.selectors import ENTRY_METHODS, receipt_available
 from payments.services import (
     RefundInProgress,
     RefundNotAllowed,
@@ -52,7 +52,7 @@ STATUS_LABELS = {
     S.UNKNOWN: "Checking the outcome",
     S.NEEDS_REVIEW: "Needs review",
 }
-REFUND_LABELS = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused", S.SENT: "Sent to IOTPay",
+REFUND_LABELS = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused", S.SENT: "Sent to the gateway",
                  S.UNKNOWN: "No clear answer", S.NEEDS_REVIEW: "Needs review"}
 
 
@@ -130,7 +130,8 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
     refunded = attempt.refunds.filter(status=S.APPROVED).aggregate(total=Sum("amount"))["total"] or 0
     held = attempt.refunds.filter(status__in=[S.NEEDS_REVIEW, S.UNKNOWN]).aggregate(total=Sum("amount"))["total"] or 0
     can_refund = access.can(request.user, access.REFUND, attempt.store_id)
-    refundable = attempt.status == S.APPROVED and bool(attempt.pay_order_id) and balance > 0 and in_flight is None
+    refund_labels = {**REFUND_LABELS, S.SENT: f"Sent to {attempt.merchant.gateway_name}"}
+    refundable = attempt.status == S.APPROVED and bool(attempt.gateway_reference) and balance > 0 and in_flight is None
     if can_refund and refundable and form is None:
         form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex})
     events = [
@@ -141,6 +142,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
     card = attempt.card if isinstance(attempt.card, dict) else {}
     context: dict[str, Any] = {
         "attempt": attempt,
+        "gateway_name": attempt.merchant.gateway_name,
         "store": attempt.store,
         "lane": attempt.lane,
         "operates": operates,
@@ -152,7 +154,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "entry_method": ENTRY_METHODS.get(str(card.get("trx_method", "")), ""),
         "account_type": str(card.get("account_type", "")),
         "refunds": [
-            {"refund": r, "amount": money(r.amount), "label": REFUND_LABELS.get(r.status, r.status),
+            {"refund": r, "amount": money(r.amount), "label": refund_labels.get(r.status, r.status),
              "in_flight": r.status in (S.CREATED, S.SENT), "focus": str(r.pk) == focus,
              "settle": can_refund and r.status in (S.NEEDS_REVIEW, S.UNKNOWN),
              "gateway_refundable": money(r.gateway_refundable) if r.gateway_refundable is not None else ""}

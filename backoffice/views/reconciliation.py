@@ -21,21 +21,18 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from backoffice.selectors import (
-    EXPORT_HEADER,
-    DayTotals,
-    Line,
     day_exception_report,
     day_export_values,
-    day_totals,
     duplicate_window,
     latest_run,
-    sorting_memory,
     store_today,
     stores_for_user,
 )
+from backoffice.totals import DayTotals, Line, day_totals, sorting_memory
 from backoffice.views.reconciliation_progress import run_progress
 from lanes import access
 from lanes.models import Store
+from payments.contract import EXPORT_HEADER
 from payments.money import format_money
 
 
@@ -124,6 +121,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             next_day=choice.day + timedelta(days=1),
             duplicate_minutes=f"{duplicate_window().total_seconds() / 60:g}",
             currency=currency,
+            gateway_name=store.merchant.gateway_name,
         )
     return render(request, "backoffice/reconciliation.html", context)
 

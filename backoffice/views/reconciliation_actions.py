@@ -50,7 +50,8 @@ def verify_day(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"run": progress,
                              "progress_url": reverse("reconciliation-verify-progress", args=[run.pk])},
                             status=202)
-    messages.info(request, f"Verifying {choice.day:%a %d %b %Y} with IOTPay: {progress['label'] if progress else ''}.")
+    gateway = choice.store.merchant.gateway_name
+    messages.info(request, f"Verifying {choice.day:%a %d %b %Y} with {gateway}: {progress['label'] if progress else ''}.")
     return redirect(dashboard_url(choice.store, choice.day, "verification"))
 
 

@@ -30,8 +30,8 @@ def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
     if run.status == VerificationRun.Status.FINISHED:
         for f in run.findings.select_related("attempt").order_by("pk")[:200]:
             findings.append({"attempt": f.attempt_id, "kind": f.kind, "local_status": f.local_status,
-                             "gateway_status": f.gateway_status, "detail": f.detail,
-                             "mch_order_no": f.attempt.mch_order_no, "cleared": f.cleared_at is not None})
+                             "gateway_outcome": f.gateway_outcome, "detail": f.detail,
+                             "order_reference": f.attempt.order_reference, "cleared": f.cleared_at is not None})
     tz = zoneinfo.ZoneInfo(run.store.time_zone)
     who = f" by {run.started_by.get_username()}" if run.started_by else ""
     if run.finished_at is not None:

@@ -1,5 +1,5 @@
-"""What a manager does on a payment's page when IOTPay gave no clear answer: close a payment by hand, check
-a refund with IOTPay, settle a refund. Every POST answers with a redirect back to the page and a message."""
+"""What a manager does on a payment's page when the gateway gave no clear answer: close a payment by hand, check
+a refund with the gateway, settle a refund. Every POST answers with a redirect back to the page and a message."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
     else:
         if closed is None:
             messages.error(request, "Not closed: the payment is not waiting for review (or the console is still "
-                                    "asking IOTPay within its window).")
+                                    "asking the gateway within its window).")
         else:
             messages.success(request, f"Payment #{attempt.pk} closed as {closed.status}, with your reason and "
                                       "evidence.")
@@ -57,7 +57,7 @@ def settle_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
     access.require(request.user, access.REFUND, refund.attempt.store_id)
     outcome = request.POST.get("outcome", "")
     if outcome not in ("refunded", "not_refunded"):
-        messages.error(request, "Not settled: say whether IOTPay refunded it.")
+        messages.error(request, "Not settled: say whether the gateway refunded it.")
         return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)
     try:
         settled = refund_settle(refund_id=refund.pk, refunded=outcome == "refunded", user=request.user,

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_safe
 
 from lanes import access
 from live.wall import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
+from payments.contract import AttemptSnapshot
 from payments.models import IN_FLIGHT_STATUSES
 from payments.money import format_money
-from payments.selectors import AttemptSnapshot
 
 STATE_LABELS = {
     IDLE: "Idle",
@@ -35,7 +35,7 @@ RESULT_LABELS = {"APPROVED": "Approved", "DECLINED": "Declined", "FAILED": "Fail
 ATTENTION = {
     "CREATED": "Not sent to the terminal yet",
     "SENT": "Waiting on the terminal for a long time",
-    "UNKNOWN": "No answer from IOTPay: being checked. Do not charge again",
+    "UNKNOWN": "No answer from the gateway yet: being checked. Do not charge again",
     "NEEDS_REVIEW": "Check the terminal's record before charging again",
 }
 
@@ -130,8 +130,8 @@ def _result(attempt: AttemptSnapshot | None, *, day: date, tz: ZoneInfo) -> str:
 def _result_detail(attempt: AttemptSnapshot) -> str:
     card = " •••• ".join(part for part in (attempt["card_brand"], attempt["card_last4"]) if part)
     if attempt["status"] == "APPROVED":
-        return card or attempt["receipt_disp"]
-    return attempt["receipt_disp"] or attempt["message"] or card
+        return card or attempt["terminal_text"]
+    return attempt["terminal_text"] or attempt["message"] or card
 
 
 def _current_note(attempt: AttemptSnapshot) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from django.conf import settings
 
+from gateways.base import CardDetails
 from lanes.models import Store
-from payments.iotpay import CardData
 from payments.models import PaymentAttempt
 from payments.money import format_money
 from payments.receipts.model import Copy, Line, Section, center, pair
@@ -19,19 +19,19 @@ _CRYPTOGRAM = re.compile(r"^\s*(ARQC|ARPC|AAC|TC)\s*[:=]?\s*(\S+)\s*$", re.IGNOR
 _INTERAC_CARD_TYPES = frozenset({"P", "DP"})
 
 
-def card_of(data: object) -> CardData | None:
-    """The stored card data (``CardData.as_dict()``); unknown keys, an expiry date among them, are ignored."""
-    return CardData.from_dict(data) if isinstance(data, dict) else None
+def card_of(data: object) -> CardDetails | None:
+    """The stored card data (``CardDetails.as_dict()``); unknown keys, an expiry date among them, are ignored."""
+    return CardDetails.from_dict(data) if isinstance(data, dict) else None
 
 
-def brand(card: CardData | None, attempt: PaymentAttempt) -> str:
+def brand(card: CardDetails | None, attempt: PaymentAttempt) -> str:
     name = (card.brand if card is not None else "") or attempt.card_brand.upper()
     if "INTERAC" in name or (card is not None and card.card_type.upper() in _INTERAC_CARD_TYPES):
         return "INTERAC"
     return name
 
 
-def masked_pan(card: CardData | None, attempt: PaymentAttempt) -> str:
+def masked_pan(card: CardDetails | None, attempt: PaymentAttempt) -> str:
     """Stars and the last 4 digits, never anything else of the card number."""
     last4 = (card.last4 if card is not None else "") or attempt.card_last4
     if not re.fullmatch(r"\d{4}", last4 or ""):
@@ -41,7 +41,7 @@ def masked_pan(card: CardData | None, attempt: PaymentAttempt) -> str:
     return "*" * stars + last4
 
 
-def _account(card: CardData | None) -> str:
+def _account(card: CardDetails | None) -> str:
     raw = (card.account_type if card is not None else "").upper()
     if not raw:
         return ""
@@ -61,7 +61,7 @@ def store_zone(attempt: PaymentAttempt) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo("UTC")
 
 
-def terminal_time(card: CardData | None) -> datetime | None:
+def terminal_time(card: CardDetails | None) -> datetime | None:
     """The terminal's own date and time (trxDate MMDDYYYY, trxTime HHMMSS), already local to the store."""
     if card is not None and re.fullmatch(r"\d{8}", card.trx_date) and re.fullmatch(r"\d{6}", card.trx_time):
         try:
@@ -81,7 +81,7 @@ def merchant_section(store: Store) -> Section:
     return Section("merchant", (center(store.name, strong=True), *address))
 
 
-def card_section(attempt: PaymentAttempt, card: CardData | None, moment: datetime, language: Language) -> Section:
+def card_section(attempt: PaymentAttempt, card: CardDetails | None, moment: datetime, language: Language) -> Section:
     """Brand, masked number, entry and account of the attempt's card; the date and time given."""
     words = {key: value[language] for key, value in WORDS.items()}
     lines: list[Line] = []
@@ -97,7 +97,7 @@ def card_section(attempt: PaymentAttempt, card: CardData | None, moment: datetim
     return Section("card", tuple(lines))
 
 
-def language_for(copy: Copy, card: CardData | None) -> Language:
+def language_for(copy: Copy, card: CardDetails | None) -> Language:
     """The customer copy is in the cardholder's language (the card's langCode); the merchant's in English."""
     return "fr" if copy == "customer" and card is not None and card.lang_code.upper() == "F" else "en"
 
@@ -109,7 +109,7 @@ def copy_section(copy: Copy, language: Language) -> Section:
     return Section("copy", tuple(lines))
 
 
-def ids_section(card: CardData | None, language: Language, *, auth: str, batch_fallback: str = "") -> Section:
+def ids_section(card: CardDetails | None, language: Language, *, auth: str, batch_fallback: str = "") -> Section:
     """Both terminal ids, invoice, sequence and batch numbers, and the authorisation (label always, value
     blank on a decline)."""
     lines = [
@@ -127,7 +127,7 @@ def ids_section(card: CardData | None, language: Language, *, auth: str, batch_f
     return Section("ids", tuple(lines))
 
 
-def emv_section(card: CardData | None) -> Section | None:
+def emv_section(card: CardDetails | None) -> Section | None:
     if card is None:
         return None
     emv = [pair(name, value) for name, value in
@@ -138,7 +138,7 @@ def emv_section(card: CardData | None) -> Section | None:
     return Section("emv", tuple(emv)) if emv else None
 
 
-def verification_section(card: CardData | None, copy: Copy, language: Language) -> Section | None:
+def verification_section(card: CardDetails | None, copy: Copy, language: Language) -> Section | None:
     """How the cardholder was verified (EMV 9F34): a line for every CVM, a signature line on the merchant
     copy when the CVM asks for a signature (signature alone, or PIN and signature), a failed CVM shown."""
     if card is None:
@@ -159,7 +159,7 @@ def verification_section(card: CardData | None, copy: Copy, language: Language) 
 
 
 def money_line(label: str, cents: int | None, raw: str, currency: str, language: Language) -> Line | None:
-    """A cash-back or surcharge line: IOTPay's figure, or the text it sent when it could not be read."""
+    """A cash-back or surcharge line: the gateway's figure, or the text it sent when it could not be read."""
     if cents:
         return pair(label, format_money(cents, currency))
     if raw:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from payments.iotpay import CardData
+from gateways.base import CardDetails
+from payments.contract import receipt_available
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
 from payments.receipts.model import Copy, Line, Outcome, Receipt, ReceiptNotAvailable, Section, center, pair
@@ -20,14 +21,13 @@ from payments.receipts.parts import (
     verification_section,
 )
 from payments.receipts.words import Language, word
-from payments.selectors import receipt_available
 
 S = AttemptStatus
 
 _NOT_YET = {
     S.CREATED: "The payment is still being sent to the terminal.",
     S.SENT: "The payment is still in progress on the terminal.",
-    S.UNKNOWN: "The outcome is not known yet: IOTPay is being asked. Do not charge the card again.",
+    S.UNKNOWN: "The outcome is not known yet: the gateway is being asked. Do not charge the card again.",
     S.NEEDS_REVIEW: "The outcome needs review by a supervisor: nothing is confirmed yet.",
 }
 
@@ -50,16 +50,16 @@ def _check_available(attempt: PaymentAttempt) -> None:
     )
 
 
-def _outcome(attempt: PaymentAttempt, card: CardData | None, receipt_disp: str) -> Outcome:
+def _outcome(attempt: PaymentAttempt, card: CardDetails | None, terminal_text: str) -> Outcome:
     if attempt.status == S.APPROVED or attempt.terminal_outcome == "APPROVED":
         return "APPROVED"
-    if card is None or card.is_empty or "NOT COMPLETED" in receipt_disp.upper():
+    if card is None or card.is_empty or "NOT COMPLETED" in terminal_text.upper():
         return "NOT_COMPLETED"
     return "DECLINED"
 
 
-def _amounts(attempt: PaymentAttempt, card: CardData | None, language: Language) -> Section:
-    """IOTPay's figures (its amount and tip when it sent them; cash-back and surcharge from the card data)
+def _amounts(attempt: PaymentAttempt, card: CardDetails | None, language: Language) -> Section:
+    """The gateway's figures (its amount and tip when it sent them; cash-back and surcharge from the card data)
     and a total that adds them up. A figure that could not be read is shown as sent, and the total then
     says to look at the terminal rather than print a sum that leaves it out."""
     currency = attempt.currency
@@ -83,7 +83,7 @@ def _amounts(attempt: PaymentAttempt, card: CardData | None, language: Language)
 
 def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
     """The merchant or customer copy of a finished attempt (APPROVED or DECLINED, not-completed included),
-    or of an approval by the terminal that IOTPay has not confirmed yet (marked as awaiting confirmation).
+    or of an approval by the terminal that the gateway has not confirmed yet (marked as awaiting confirmation).
 
     Raises ``ReceiptNotAvailable`` for an attempt still in flight or under review without an approval
     (not yet), and for a FAILED one (``permanent``: it never reached the card network).
@@ -92,8 +92,8 @@ def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
         raise ValueError(f"copy must be 'merchant' or 'customer', not {copy!r}")
     _check_available(attempt)
     card = card_of(attempt.card)
-    receipt_disp = attempt.receipt_disp or (card.receipt_disp if card is not None else "")
-    outcome = _outcome(attempt, card, receipt_disp)
+    terminal_text = attempt.terminal_text or (card.terminal_text if card is not None else "")
+    outcome = _outcome(attempt, card, terminal_text)
     language = language_for(copy, card)
     awaiting = attempt.status not in (S.APPROVED, S.DECLINED)
     moment = terminal_time(card) or (attempt.finalized_at or attempt.paid_at or attempt.answered_at
@@ -108,17 +108,17 @@ def build_receipt(attempt: PaymentAttempt, *, copy: Copy) -> Receipt:
     if (emv := emv_section(card)) is not None:
         sections.append(emv)
     result = [center(word(outcome, language), strong=True)]
-    if receipt_disp:
-        result.append(center(receipt_disp))
+    if terminal_text:
+        result.append(center(terminal_text))
     if awaiting:
-        result.append(center(word("awaiting_note", language)))
+        result.append(center(word("awaiting_note", language, gateway=attempt.merchant.gateway_name)))
     sections.append(Section("result", tuple(result)))
     if outcome == "APPROVED" and (verification := verification_section(card, copy, language)) is not None:
         sections.append(verification)
     sections.append(copy_section(copy, language))
-    trace = [pair(word("order", language), attempt.mch_order_no)]
-    if attempt.pay_order_id:
-        trace.append(pair(word("iotpay", language), attempt.pay_order_id))
+    trace = [pair(word("order", language), attempt.order_reference)]
+    if attempt.gateway_reference:
+        trace.append(pair(word("gateway_ref", language, gateway=attempt.merchant.gateway_name.upper()), attempt.gateway_reference))
     sections.append(Section("trace", tuple(trace)))
     return Receipt(attempt_id=attempt.pk, copy=copy, language=language, outcome=outcome,
                    copy_label=word(copy, language), sections=tuple(sections), awaiting_confirmation=awaiting)

@@ -1,4 +1,4 @@
-"""The receipt of an approved refund: REFUND / REMISE, with the refund's own terminal data when IOTPay sent it."""
+"""The receipt of an approved refund: REFUND / REMISE, with the refund's own terminal data when the gateway sent it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _check_refund_available(refund: Refund) -> None:
         why = f" ({refund.message})" if refund.message else ""
         raise ReceiptNotAvailable(f"This refund was refused{why}: nothing was refunded and there is no receipt.",
                                   status=refund.status, permanent=True)
-    raise ReceiptNotAvailable("The refund is not finished: its receipt is available once IOTPay confirms it.",
+    raise ReceiptNotAvailable("The refund is not finished: its receipt is available once the gateway confirms it.",
                               status=refund.status)
 
 
@@ -35,7 +35,7 @@ def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:
     """The merchant or customer copy of an APPROVED refund, the refunded amount as TOTAL.
 
     The card lines (brand, last 4, entry, account) are the original payment's; the terminal, invoice,
-    sequence, batch and authorisation numbers and the approval text are the refund's own when IOTPay returned
+    sequence, batch and authorisation numbers and the approval text are the refund's own when the gateway returned
     them; the date and time are the refund's. Raises ``ReceiptNotAvailable`` for any other status.
     """
     if copy not in ("merchant", "customer"):
@@ -56,13 +56,13 @@ def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:
     if own is not None:
         sections.append(ids_section(own, language, auth=own.auth_num))
     result = [center(word("APPROVED", language), strong=True)]
-    if text := refund.receipt_disp or (own.receipt_disp if own is not None else ""):
+    if text := refund.terminal_text or (own.terminal_text if own is not None else ""):
         result.append(center(text))
     sections += [Section("result", tuple(result)), copy_section(copy, language)]
-    trace = [pair(word("refund_no", language), refund.mch_refund_no)]
-    if refund.refund_order_id:
-        trace.append(pair(word("iotpay", language), refund.refund_order_id))
-    trace.append(pair(word("order", language), attempt.mch_order_no))
+    trace = [pair(word("refund_no", language), refund.refund_reference)]
+    if refund.gateway_refund_reference:
+        trace.append(pair(word("gateway_ref", language, gateway=attempt.merchant.gateway_name.upper()), refund.gateway_refund_reference))
+    trace.append(pair(word("order", language), attempt.order_reference))
     sections.append(Section("trace", tuple(trace)))
     return Receipt(attempt_id=attempt.pk, copy=copy, language=language, outcome="APPROVED",
                    copy_label=word(copy, language), sections=tuple(sections), refund_id=refund.pk)

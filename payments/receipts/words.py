@@ -32,8 +32,8 @@ WORDS: dict[str, dict[Language, str]] = {
     "NOT_COMPLETED": {"en": "NOT COMPLETED", "fr": "NON COMPLÉTÉE"},
     "awaiting": {"en": "AWAITING CONFIRMATION", "fr": "EN ATTENTE DE CONFIRMATION"},
     "awaiting_note": {
-        "en": "Approved by the terminal; IOTPay has not confirmed it yet",
-        "fr": "Approuvée par le terminal; IOTPay ne l'a pas encore confirmée",
+        "en": "Approved by the terminal; {gateway} has not confirmed it yet",
+        "fr": "Approuvée par le terminal; {gateway} ne l'a pas encore confirmée",
     },
     "pin": {"en": "VERIFIED BY PIN", "fr": "VÉRIFIÉ PAR NIP"},
     "no_signature": {"en": "NO SIGNATURE REQUIRED", "fr": "AUCUNE SIGNATURE REQUISE"},
@@ -47,7 +47,7 @@ WORDS: dict[str, dict[Language, str]] = {
         "fr": "IMPORTANT — conservez cette copie pour vos dossiers",
     },
     "order": {"en": "ORDER #", "fr": "NO DE COMMANDE"},
-    "iotpay": {"en": "IOTPAY REF", "fr": "RÉF. IOTPAY"},
+    "gateway_ref": {"en": "{gateway} REF", "fr": "RÉF. {gateway}"},
     "refund": {"en": "REFUND", "fr": "REMISE"},
     "refund_no": {"en": "REFUND #", "fr": "NO DE REMISE"},
     "CHIP": {"en": "CHIP", "fr": "INSÉRÉE"},
@@ -59,5 +59,7 @@ WORDS: dict[str, dict[Language, str]] = {
 }
 
 
-def word(key: str, language: Language) -> str:
-    return WORDS[key][language]
+def word(key: str, language: Language, **names: str) -> str:
+    """The key's wording; ``{gateway}`` and other names in it are filled from ``names``."""
+    text = WORDS[key][language]
+    return text.format(**names) if names else text

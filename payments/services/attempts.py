@@ -98,13 +98,13 @@ def sale_blocker(sale_id: uuid.UUID) -> SaleBlocked | None:
 
 
 def new_merchant_reference(prefix: str) -> str:
-    """Our mchOrderNo ('SC') or mchRefundNo ('RF'): prefix + UTC time to the millisecond + 6 random
-    characters, 23 characters in all (IOTPay allows 30)."""
+    """Our order reference ('SC') or refund reference ('RF'): prefix + UTC time to the millisecond + 6
+    random characters, 23 characters in all (gateways allow 30)."""
     now = datetime.now(UTC)
     return f"{prefix}{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(3).upper()}"
 
 
-def new_mch_order_no() -> str:
+def new_order_reference() -> str:
     return new_merchant_reference("SC")
 
 
@@ -136,14 +136,7 @@ def attempt_create(
     if (existing := _existing_for_key(lane, idempotency_key)) is not None:
         check_replay(existing, fingerprint)
         return AttemptCreation(existing, created=False)
-    try:
-        terminal = lane.terminal
-    except Terminal.DoesNotExist:
-        raise TerminalUnavailable("this lane has no card terminal configured") from None
-    if not terminal.enabled:
-        raise TerminalUnavailable("the card terminal of this lane is disabled")
-    store = lane.store
-    merchant = store.merchant
+    terminal = _usable_terminal(lane)
     try:
         with transaction.atomic():
             blocked = None
@@ -152,36 +145,10 @@ def attempt_create(
                 blocked = sale_blocker(sale_id)
                 if blocked is not None and (override is None or not blocked.overridable):
                     raise blocked
-            attempt = PaymentAttempt.objects.create(
-                mch_order_no=new_mch_order_no(),
-                sale_id=sale_id or uuid.uuid4(),
-                merchant=merchant,
-                store=store,
-                lane=lane,
-                terminal=terminal,
-                created_by=user if user is not None and user.is_authenticated else None,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=fingerprint if idempotency_key else "",
-                amount=amount,
-                tip=tip,
-                currency=merchant.currency,
-            )
-            PaymentEvent.objects.create(
-                attempt=attempt,
-                kind=PaymentEvent.Kind.STATE,
-                to_status=S.CREATED,
-                cause="payment requested at the lane",
-                actor=attempt.created_by,
-                data={"amount": amount, "tip": tip, "device": terminal.device},
-            )
+            attempt = _new_attempt(lane, terminal, amount=amount, tip=tip, user=user, sale_id=sale_id,
+                                   idempotency_key=idempotency_key, fingerprint=fingerprint)
             if blocked is not None and override is not None:
-                PaymentEvent.objects.create(
-                    attempt=attempt, kind=PaymentEvent.Kind.NOTE, actor=override.approver,
-                    cause=f"second charge of the sale approved by {override.approver.get_username()} "
-                          f"({blocked.code} by #{blocked.attempt.pk}): {override.reason}"[:255],
-                    data={"override": blocked.code, "blocking_attempt": blocked.attempt.pk,
-                          "reason": override.reason, "approved_by": override.approver.get_username()},
-                )
+                _record_override(attempt, blocked, override)
             notify_attempt_changed(attempt)
             transaction.on_commit(lambda: _enqueue_send(attempt.pk))
     except IntegrityError:
@@ -191,6 +158,55 @@ def attempt_create(
         busy = PaymentAttempt.objects.filter(terminal=terminal, status__in=IN_FLIGHT_STATUSES).first()
         raise TerminalBusy(busy) from None
     return AttemptCreation(attempt, created=True)
+
+
+def _usable_terminal(lane: Lane) -> Terminal:
+    try:
+        terminal = lane.terminal
+    except Terminal.DoesNotExist:
+        raise TerminalUnavailable("this lane has no card terminal configured") from None
+    if not terminal.enabled:
+        raise TerminalUnavailable("the card terminal of this lane is disabled")
+    return terminal
+
+
+def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user: AbstractBaseUser | None,
+                 sale_id: uuid.UUID | None, idempotency_key: str | None, fingerprint: str) -> PaymentAttempt:
+    """The CREATED attempt and its first event, inside the caller's transaction."""
+    merchant = lane.store.merchant
+    attempt = PaymentAttempt.objects.create(
+        order_reference=new_order_reference(),
+        sale_id=sale_id or uuid.uuid4(),
+        merchant=merchant,
+        store=lane.store,
+        lane=lane,
+        terminal=terminal,
+        created_by=user if user is not None and user.is_authenticated else None,
+        idempotency_key=idempotency_key or None,
+        idempotency_fingerprint=fingerprint if idempotency_key else "",
+        amount=amount,
+        tip=tip,
+        currency=merchant.currency,
+    )
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.STATE,
+        to_status=S.CREATED,
+        cause="payment requested at the lane",
+        actor=attempt.created_by,
+        data={"amount": amount, "tip": tip, "device": terminal.device},
+    )
+    return attempt
+
+
+def _record_override(attempt: PaymentAttempt, blocked: SaleBlocked, override: Override) -> None:
+    PaymentEvent.objects.create(
+        attempt=attempt, kind=PaymentEvent.Kind.NOTE, actor=override.approver,
+        cause=f"second charge of the sale approved by {override.approver.get_username()} "
+              f"({blocked.code} by #{blocked.attempt.pk}): {override.reason}"[:255],
+        data={"override": blocked.code, "blocking_attempt": blocked.attempt.pk,
+              "reason": override.reason, "approved_by": override.approver.get_username()},
+    )
 
 
 def _enqueue_send(attempt_id: int) -> None:
@@ -205,14 +221,14 @@ def attempt_resolve(
 ) -> PaymentAttempt | None:
     """A person closes an attempt whose outcome the console could not establish: NEEDS_REVIEW, or UNKNOWN
     once its polling window has passed (its chain of polls may have died with a worker). ``evidence`` is
-    what they checked it against (IOTPay's portal reference, the terminal's report); both are recorded."""
+    what they checked it against (the gateway's portal reference, the terminal's report); both are recorded."""
     if status not in RESOLVABLE:
         raise ValueError(f"an attempt can be resolved only as {', '.join(sorted(RESOLVABLE))}")
     reason, evidence = " ".join(reason.split()), " ".join(evidence.split())
     if not reason:
         raise ValueError("a reason is required")
     if not evidence:
-        raise ValueError("the evidence is required (IOTPay portal reference or the terminal's record)")
+        raise ValueError("the evidence is required (the gateway's portal reference or the terminal's record)")
     return transition(
         attempt_id,
         from_statuses=[S.NEEDS_REVIEW, S.UNKNOWN],

@@ -1,4 +1,4 @@
-"""Applying what IOTPay says about an order to an attempt: shared by sending, polling and re-querying.
+"""Applying what a gateway says about an order to an attempt: shared by sending, polling and re-querying.
 
 Every function here runs inside the caller's short transaction and changes state only through
 ``transition`` / ``update``.
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from payments.iotpay import CardData, PayOrder
+from gateways.base import CardDetails, OrderState, Outcome
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
 from payments.queue import POLL_ATTEMPT, enqueue_on_commit
@@ -28,8 +28,8 @@ def poll_later(attempt_id: int, *, countdown: float) -> None:
 
 
 def go_unknown(attempt_id: int, *, cause: str, from_statuses: list[str], **fields: Any) -> bool:
-    """Start polling: UNKNOWN with a deadline of IOTPAY_POLL_WINDOW from now by the database's clock."""
-    window = timedelta(seconds=settings.IOTPAY_POLL_WINDOW)
+    """Start polling: UNKNOWN with a deadline of PAYMENT_POLL_WINDOW from now by the database's clock."""
+    window = timedelta(seconds=settings.PAYMENT_POLL_WINDOW)
 
     def deadline(now: datetime) -> datetime:
         return now + window
@@ -37,16 +37,16 @@ def go_unknown(attempt_id: int, *, cause: str, from_statuses: list[str], **field
     moved = transition(attempt_id, from_statuses=from_statuses, to=S.UNKNOWN, cause=cause, poll_deadline=deadline,
                        **fields)
     if moved is not None:
-        poll_later(attempt_id, countdown=settings.IOTPAY_POLL_INTERVAL)
+        poll_later(attempt_id, countdown=settings.PAYMENT_POLL_INTERVAL)
     return moved is not None
 
 
-def order_differences(attempt: PaymentAttempt, order: PayOrder) -> str:
-    """What in IOTPay's order differs from ours; a missing amount or currency counts as different, a
-    missing tip does not (query_order answers need not carry one)."""
+def order_differences(attempt: PaymentAttempt, order: OrderState) -> str:
+    """What in the gateway's order differs from ours; a missing amount or currency counts as different, a
+    missing tip does not (a look-up need not carry one)."""
     problems = []
-    if order.mch_order_no != attempt.mch_order_no:
-        problems.append(f"mchOrderNo {order.mch_order_no!r}")
+    if order.order_reference != attempt.order_reference:
+        problems.append(f"order reference {order.order_reference!r}")
     if order.amount is None:
         problems.append("no amount")
     elif order.amount != attempt.amount:
@@ -60,52 +60,56 @@ def order_differences(attempt: PaymentAttempt, order: PayOrder) -> str:
     return ", ".join(problems)
 
 
-def card_fields(card: CardData | None, receipt_disp: str = "") -> dict[str, object]:
-    """The attempt's columns for the card data IOTPay sent (never the expiry: CardData has none)."""
+def card_fields(card: CardDetails | None, text: str = "") -> dict[str, object]:
+    """The attempt's columns for the card data the gateway sent (never the expiry: CardDetails has none)."""
     if card is None:
-        return {"receipt_disp": receipt_disp[:255]}
+        return {"terminal_text": text[:255]}
     return {
         "card": card.as_dict(),
         "card_brand": card.brand[:40],
         "card_last4": card.last4,
         "auth_num": card.auth_num[:20],
         "batch_num": card.batch_num[:10],
-        "receipt_disp": (card.receipt_disp or receipt_disp)[:255],
+        "terminal_text": (card.terminal_text or text)[:255],
     }
 
 
-def order_fields(order: PayOrder, fallback_card: CardData | None = None) -> dict[str, Any]:
-    """What a verified order sets on the attempt: IOTPay's status, figures and card data."""
-    return {
-        "gateway_status": order.status,
+def order_fields(order: OrderState, fallback_card: CardDetails | None = None) -> dict[str, Any]:
+    """What a gateway's order state sets on the attempt: where it stands, its figures and card data."""
+    fields: dict[str, Any] = {
+        "gateway_outcome": order.outcome.value,
         "gateway_amount": order.amount,
         "gateway_tip": order.tip,
-        **card_fields(order.card or fallback_card, order.receipt_disp),
+        **card_fields(order.card or fallback_card, order.text),
     }
+    if order.gateway_reference:
+        fields["gateway_reference"] = order.gateway_reference[:40]
+    return fields
 
 
-def apply_order(attempt: PaymentAttempt, order: PayOrder, *, source: str, from_statuses: list[str] | None = None,
-                fallback_card: CardData | None = None, **answered: Any) -> bool:
-    """Apply a verified order state; False when IOTPay does not have a final outcome yet.
+def apply_order(attempt: PaymentAttempt, order: OrderState, *, source: str, from_statuses: list[str] | None = None,
+                fallback_card: CardDetails | None = None, **answered: Any) -> bool:
+    """Apply a confirmed order state; False when the gateway does not have a final outcome yet.
 
     ``fallback_card``: card data an earlier answer carried, kept when this one has none.
     """
+    if order.outcome is Outcome.NOT_FOUND:
+        return False  # nothing to compare: the callers decide what an order the gateway lacks means
     from_statuses = from_statuses or OPEN
-    common = {**answered, "terminal_outcome": "",
-              "pay_order_id": order.pay_order_id or answered.get("pay_order_id") or attempt.pay_order_id}
+    common = {**answered, "terminal_outcome": "", **order_fields(order, fallback_card)}
     if problems := order_differences(attempt, order):
         transition(attempt.pk, from_statuses=[s for s in from_statuses if s != S.NEEDS_REVIEW], to=S.NEEDS_REVIEW,
-                   cause=f"{source}: IOTPay's order differs from ours ({problems})",
-                   message=f"IOTPay's record differs from this sale: {problems}"[:255],
-                   **common, **order_fields(order, fallback_card))
+                   cause=f"{source}: the gateway's order differs from ours ({problems})",
+                   message=f"{attempt.merchant.gateway_name}'s record differs from this sale: {problems}"[:255],
+                   **common)
         return True
-    if order.paid:
+    if order.outcome is Outcome.PAID:
         transition(attempt.pk, from_statuses=from_statuses, to=S.APPROVED, cause=f"{source}: paid",
-                   message="", paid_at=order.pay_succ_time, **common, **order_fields(order, fallback_card))
+                   message="", paid_at=order.paid_at, **common)
         return True
-    if order.final:
-        transition(attempt.pk, from_statuses=from_statuses, to=S.DECLINED,
-                   cause=f"{source}: not paid (status {order.status})", message="", **common,
-                   **order_fields(order, fallback_card))
+    if order.outcome is Outcome.DECLINED:
+        status = f" (gateway status {order.status})" if order.status else ""
+        transition(attempt.pk, from_statuses=from_statuses, to=S.DECLINED, cause=f"{source}: not paid{status}",
+                   message="", **common)
         return True
     return False

@@ -1,4 +1,4 @@
-"""Asking IOTPay about an attempt whose outcome is unknown or needs review: one query_order at a time.
+"""Looking up at the gateway an attempt whose outcome is unknown or needs review: one look-up at a time.
 
 A poll is claimed (``poll_claimed_until``) before it asks, so two deliveries of a task, or the resume job
 and a chain of polls, never ask at once; the claim lapses by itself if the worker dies. Deadlines are the
@@ -16,11 +16,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
-from payments.gateway import client_for
-from payments.iotpay import CardData, IOTPayError, OrderNotFound, PayOrder
+from gateways.base import CardDetails, GatewayError, OrderState, Outcome
 from payments.models import AttemptStatus, PaymentAttempt
+from payments.services.door import Door, gateway_door
 from payments.services.outcomes import apply_order, poll_later
-from payments.services.transitions import record_exchange, record_note, transition
+from payments.services.transitions import exchange_causes, record_exchanges, record_note, transition
 from payments.signals import notify_attempt_changed
 
 S = AttemptStatus
@@ -28,11 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def _claim_ttl() -> timedelta:
-    return timedelta(seconds=settings.IOTPAY_CONNECT_TIMEOUT + settings.IOTPAY_QUERY_TIMEOUT + 5)
+    return timedelta(seconds=settings.GATEWAY_CONNECT_TIMEOUT + settings.GATEWAY_QUERY_TIMEOUT + 5)
 
 
 def _claim(attempt_id: int, status: str, *, count: bool) -> bool:
-    """Take the attempt's query slot (one query_order in flight per attempt); ``count`` adds one to
+    """Take the attempt's look-up slot (one look-up in flight per attempt); ``count`` adds one to
     ``poll_count`` in the same statement."""
     changes: dict[str, object] = {"poll_claimed_until": Now() + _claim_ttl(), "last_polled_at": Now(),
                                   "updated_at": Now()}
@@ -52,70 +52,72 @@ def _push(attempt_id: int) -> None:
         notify_attempt_changed(attempt)
 
 
-def query_order(attempt: PaymentAttempt, *, cause: str) -> PayOrder | None:
-    """One query_order, recorded; None when IOTPay gave no usable answer or has no such order."""
+def look_up(door: Door, attempt: PaymentAttempt, *, cause: str) -> OrderState | None:
+    """One look-up through the door, its calls recorded; None when the gateway gave no usable answer or has
+    no such order."""
     try:
-        result = client_for(attempt.merchant).query_order(mch_order_no=attempt.mch_order_no)
-    except OrderNotFound as exc:
-        record_exchange(attempt.pk, exc.exchange, cause=f"{cause}: IOTPay has no such order")
+        order = door.call(attempt.merchant, "look up", lambda gateway: gateway.lookup(attempt.order_reference))
+    except GatewayError as exc:
+        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, f"{cause}: {exc}"))
         return None
-    except (IOTPayError, ValueError) as exc:
-        record_exchange(attempt.pk, getattr(exc, "exchange", None), cause=f"{cause}: {exc}")
-        return None
-    record_exchange(attempt.pk, result.exchange, cause=cause)
-    return result.order
+    found = "the gateway has no such order" if order.outcome is Outcome.NOT_FOUND else order.outcome.value
+    record_exchanges(attempt.pk, exchange_causes(order.exchanges, f"{cause}: {found}"))
+    return None if order.outcome is Outcome.NOT_FOUND else order
 
 
-def _provisional_card(attempt: PaymentAttempt) -> CardData | None:
-    return CardData.from_dict(attempt.card) if isinstance(attempt.card, dict) else None
+def _provisional_card(attempt: PaymentAttempt) -> CardDetails | None:
+    return CardDetails.from_dict(attempt.card) if isinstance(attempt.card, dict) else None
 
 
 def _review_message(attempt: PaymentAttempt) -> str:
+    name = attempt.merchant.gateway_name
     if attempt.terminal_outcome == "APPROVED":
-        return ("The terminal approved this payment but IOTPay has not confirmed it. Do not charge again: "
-                "check IOTPay's portal, then close it by hand.")
-    return "IOTPay gave no final outcome in time. Check the terminal's own record before charging again."
+        return (f"The terminal approved this payment but {name} has not confirmed it. Do not charge again: "
+                f"check {name}'s portal, then close it by hand.")
+    return f"{name} gave no final outcome in time. Check the terminal's own record before charging again."
 
 
 def attempt_poll(*, attempt_id: int) -> None:
-    """One query_order for an UNKNOWN attempt; schedules the next until the window ends."""
-    if not _claim(attempt_id, S.UNKNOWN, count=True):
-        return  # not UNKNOWN any more, or another poll is asking right now
-    attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
-    past_deadline = PaymentAttempt.objects.filter(pk=attempt_id, poll_deadline__lte=Now()).exists()
-    if past_deadline:
-        # Before the last query, which may fail in any way: the window is kept whatever happens next.
-        transition(attempt_id, from_statuses=[S.UNKNOWN], to=S.NEEDS_REVIEW,
-                   cause=f"no final outcome from IOTPay after {attempt.poll_count} queries",
-                   message=_review_message(attempt))
-    else:
-        _push(attempt_id)  # the page shows how many times IOTPay was asked
-    try:
-        order = query_order(attempt, cause="polling query_order")
-        applied = order is not None and apply_order(attempt, order, source="query_order while polling",
-                                                    fallback_card=_provisional_card(attempt))
-    except Exception as exc:  # a poison answer that got this far is no answer: the next poll asks again
-        log.exception("attempt %s: the poll's answer could not be applied", attempt_id)
-        record_note(attempt_id, cause=f"a query_order answer could not be recorded ({exc.__class__.__name__})")
-        applied = False
-    with transaction.atomic():
-        _release(attempt_id)
-        if not applied and not past_deadline:
-            poll_later(attempt_id, countdown=settings.IOTPAY_POLL_INTERVAL)
+    """One look-up for an UNKNOWN attempt; schedules the next until the window ends."""
+    with gateway_door() as door:
+        if not _claim(attempt_id, S.UNKNOWN, count=True):
+            return  # not UNKNOWN any more, or another poll is asking right now
+        attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
+        past_deadline = PaymentAttempt.objects.filter(pk=attempt_id, poll_deadline__lte=Now()).exists()
+        if past_deadline:
+            # Before the last look-up, which may fail in any way: the window is kept whatever happens next.
+            transition(attempt_id, from_statuses=[S.UNKNOWN], to=S.NEEDS_REVIEW,
+                       cause=f"no final outcome from the gateway after {attempt.poll_count} look-ups",
+                       message=_review_message(attempt))
+        else:
+            _push(attempt_id)  # the page shows how many times the gateway was asked
+        try:
+            order = look_up(door, attempt, cause="polling")
+            applied = order is not None and apply_order(attempt, order, source="look-up while polling",
+                                                        fallback_card=_provisional_card(attempt))
+        except Exception as exc:  # a poison answer that got this far is no answer: the next poll asks again
+            log.exception("attempt %s: the poll's answer could not be applied", attempt_id)
+            record_note(attempt_id, cause=f"a look-up's answer could not be recorded ({exc.__class__.__name__})")
+            applied = False
+        with transaction.atomic():
+            _release(attempt_id)
+            if not applied and not past_deadline:
+                poll_later(attempt_id, countdown=settings.PAYMENT_POLL_INTERVAL)
 
 
 def attempt_requery(*, attempt_id: int) -> PaymentAttempt:
-    """Ask IOTPay again about an attempt that needs review (a person's button, or the resume job)."""
-    if _claim(attempt_id, S.NEEDS_REVIEW, count=False):
-        attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
-        try:
-            order = query_order(attempt, cause="re-query of an attempt needing review")
-            if order is not None:
-                apply_order(attempt, order, source="re-query", fallback_card=_provisional_card(attempt))
-        except Exception as exc:
-            log.exception("attempt %s: the re-query's answer could not be applied", attempt_id)
-            record_note(attempt_id, cause=f"a query_order answer could not be recorded ({exc.__class__.__name__})")
-        finally:
-            _release(attempt_id)
-    return PaymentAttempt.objects.get(pk=attempt_id)
-
+    """Look up again an attempt that needs review (a person's button, or the resume job)."""
+    with gateway_door() as door:
+        if _claim(attempt_id, S.NEEDS_REVIEW, count=False):
+            attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
+            try:
+                order = look_up(door, attempt, cause="re-query of an attempt needing review")
+                if order is not None:
+                    apply_order(attempt, order, source="re-query", fallback_card=_provisional_card(attempt))
+            except Exception as exc:
+                log.exception("attempt %s: the re-query's answer could not be applied", attempt_id)
+                record_note(attempt_id,
+                            cause=f"a look-up's answer could not be recorded ({exc.__class__.__name__})")
+            finally:
+                _release(attempt_id)
+        return PaymentAttempt.objects.get(pk=attempt_id)

@@ -51,7 +51,7 @@ class RefundCreation:
     created: bool
 
 
-def new_mch_refund_no() -> str:
+def new_refund_reference() -> str:
     return new_merchant_reference("RF")
 
 
@@ -72,8 +72,9 @@ def _for_key(attempt_id: int, key: str | None) -> Refund | None:
 def _check_refundable(attempt: PaymentAttempt) -> None:
     if attempt.status != S.APPROVED:
         raise RefundNotAllowed("only approved payments can be refunded")
-    if not attempt.pay_order_id:
-        raise RefundNotAllowed("this payment has no IOTPay order id, so IOTPay cannot refund it")
+    if not attempt.gateway_reference:
+        name = attempt.merchant.gateway_name
+        raise RefundNotAllowed(f"this payment has no {name} order reference, so {name} cannot refund it")
 
 
 def _check_request(attempt: PaymentAttempt, amount: object, reason: object) -> str:
@@ -130,7 +131,7 @@ def refund_create(
             cleaned_reason = _check_request(attempt, amount, reason)
             refund = Refund.objects.create(
                 attempt=attempt,
-                mch_refund_no=new_mch_refund_no(),
+                refund_reference=new_refund_reference(),
                 amount=amount,
                 currency=attempt.currency,
                 reason=cleaned_reason,
@@ -145,7 +146,7 @@ def refund_create(
                 to_status=S.CREATED,
                 cause=f"refund of {format_money(amount, attempt.currency)} requested: {cleaned_reason}"[:255],
                 actor=actor,
-                data={"amount": amount, "reason": cleaned_reason, "mch_refund_no": refund.mch_refund_no},
+                data={"amount": amount, "reason": cleaned_reason, "refund_reference": refund.refund_reference},
             )
             attempt = PaymentAttempt.objects.select_related("lane").get(pk=attempt.pk)
             notify_attempt_changed(attempt)

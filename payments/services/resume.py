@@ -25,7 +25,7 @@ def _ago(seconds: float) -> Now:
 
 def attempts_resume_stalled() -> dict[str, int]:
     """CREATED ones are sent (the CREATED → SENT claim keeps that to one send), or failed when too old to
-    send; SENT ones older than the create_order time-out are moved to polling; UNKNOWN ones whose polling
+    send; SENT ones older than the charge time-out are moved to polling; UNKNOWN ones whose polling
     stopped are polled; NEEDS_REVIEW ones of the last day are re-queried now and then (a late result)."""
     counts = {"sent": 0, "too_old": 0, "to_polling": 0, "polled": 0, "requeried": 0}
     created = PaymentAttempt.objects.filter(status=S.CREATED, created_at__lt=_ago(settings.CONSOLE_STALE_CREATED_AFTER))
@@ -34,12 +34,12 @@ def attempts_resume_stalled() -> dict[str, int]:
     for attempt_id in created.exclude(too_old()).values_list("pk", flat=True)[:500]:
         enqueue(SEND_ATTEMPT, attempt_id)
         counts["sent"] += 1
-    lost_after = settings.IOTPAY_CREATE_TIMEOUT + settings.IOTPAY_CONNECT_TIMEOUT + 5
+    lost_after = settings.GATEWAY_CHARGE_TIMEOUT + settings.GATEWAY_CONNECT_TIMEOUT + 5
     for attempt_id in PaymentAttempt.objects.filter(status=S.SENT, sent_at__lt=_ago(lost_after)).values_list(
             "pk", flat=True)[:500]:
         counts["to_polling"] += go_unknown(attempt_id, from_statuses=[S.SENT],
-                                           cause="create_order task lost (no answer recorded in time)")
-    quiet = max(5 * settings.IOTPAY_POLL_INTERVAL, 10)
+                                           cause="charge task lost (no answer recorded in time)")
+    quiet = max(5 * settings.PAYMENT_POLL_INTERVAL, 10)
     free = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=Now())
     for attempt_id in PaymentAttempt.objects.filter(free, status=S.UNKNOWN, updated_at__lt=_ago(quiet)).values_list(
             "pk", flat=True)[:500]:

@@ -1,13 +1,12 @@
-"""Sending a sale to the terminal: create_order once, confirmed at once by query_order.
+"""Sending a sale to the terminal: charged once through the gateway door, by the gateway's own rules.
 
 No transaction (and no database connection) is held while a gateway call is open: the state is claimed
-in one short transaction, the calls are made, and what they answered is applied in another.
+in one short transaction, the call is made, and what it came to is applied in another.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,28 +14,14 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from payments.gateway import client_for
-from payments.iotpay import (
-    CreateOrderResult,
-    GatewayRefused,
-    InvalidResponse,
-    InvalidSignature,
-    IOTPayError,
-    OrderNotFound,
-    OutcomeUnknown,
-    QueryOrderResult,
-)
+from gateways.base import Charge, ChargeOutcome, GatewayError, OrderState, Outcome, Sale
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.services.door import db_slot, record_safely
+from payments.services.door import gateway_door, record_safely
 from payments.services.outcomes import apply_order, card_fields, go_unknown
-from payments.services.transitions import record_exchange, record_exchanges, transition
+from payments.services.transitions import exchange_causes, record_exchanges, transition
 
 S = AttemptStatus
 log = logging.getLogger(__name__)
-
-NO_ANSWER = (OutcomeUnknown, InvalidSignature, InvalidResponse)
-CreateOutcome = CreateOrderResult | ValueError | IOTPayError
-Confirmation = QueryOrderResult | ValueError | IOTPayError | None
 
 
 def too_old() -> Q:
@@ -54,129 +39,100 @@ def attempt_fail_if_too_old(attempt_id: int) -> bool:
     ) is not None
 
 
+def sale_of(attempt: PaymentAttempt) -> Sale:
+    return Sale(
+        order_reference=attempt.order_reference,
+        amount=attempt.amount,
+        tip=attempt.tip,
+        currency=attempt.currency,
+        terminal=attempt.terminal.device,
+        operator=attempt.terminal.gateway_login or attempt.merchant.gateway_login,
+        client_ip=settings.CONSOLE_CLIENT_IP,
+        title=f"{attempt.store.name} {attempt.lane.code}",
+        description=f"Sale at {attempt.store.name}, lane {attempt.lane.code}",
+        timeout=settings.GATEWAY_CHARGE_TIMEOUT,
+    )
+
+
 def attempt_send(*, attempt_id: int) -> None:
-    """Send create_order once. Called with no transaction open: it blocks while the cardholder acts.
+    """Charge the sale once. Called with no transaction open: it blocks while the cardholder acts.
 
     Only the caller that moves CREATED → SENT sends; a task delivered twice, retried or started late finds
     the attempt past CREATED and does nothing (the resume job looks after SENT and UNKNOWN).
     """
-    with db_slot():
+    with gateway_door() as door:
         if attempt_fail_if_too_old(attempt_id):
             return
         claimed = transition(attempt_id, from_statuses=[S.CREATED], to=S.SENT, where=~too_old(),
-                             cause="create_order sent to IOTPay", sent_at=timezone.now())
+                             cause="sent to the terminal through the gateway", sent_at=timezone.now())
         if claimed is None:
             return
         attempt = PaymentAttempt.objects.select_related("merchant", "terminal", "lane", "store").get(pk=attempt_id)
-        client = client_for(attempt.merchant)
-    # The call may stay open two minutes: the slot's connection was given back above.
-    outcome: CreateOutcome
-    try:
-        outcome = client.create_order(
-            mch_order_no=attempt.mch_order_no,
-            amount=attempt.amount,
-            tip=attempt.tip,
-            currency=attempt.currency,
-            device=attempt.terminal.device,
-            job_no=attempt.terminal.job_no or attempt.merchant.job_no,
-            client_ip=settings.CONSOLE_CLIENT_IP,
-            subject=f"{attempt.store.name} {attempt.lane.code}"[:64],
-            body=f"Sale at {attempt.store.name}, lane {attempt.lane.code}"[:255],
-            remarks=attempt.mch_order_no,
-            read_timeout=settings.IOTPAY_CREATE_TIMEOUT,
-        )
-    except (ValueError, IOTPayError) as exc:  # handled below, once a database slot is free
-        outcome = exc
-    # An answer (paid, declined or refused) is confirmed at once by a query_order, with no slot held, so a
-    # slow IOTPay does not hold up the other lanes; then everything is recorded in one transaction (one push).
-    confirmation: Confirmation = None
-    if isinstance(outcome, CreateOrderResult | GatewayRefused):
+        sale = sale_of(attempt)
+        # The call may stay open two minutes: the door gives the connection back for it. The gateway's own
+        # rules (a confirming look-up) run inside the call, so a slow gateway holds up no other lane.
         try:
-            confirmation = client.query_order(mch_order_no=attempt.mch_order_no)
-        except (IOTPayError, ValueError) as exc:
-            confirmation = exc
-    with db_slot():
-        record_safely(attempt_id, lambda: _apply_send_outcome(attempt, outcome, confirmation),
-                      from_statuses=[S.SENT], what="create_order's answer")
+            charge = door.call(attempt.merchant, "charge", lambda gateway: gateway.charge(sale))
+        except GatewayError as exc:  # only the door's own conversion: a gateway's charge() never raises
+            charge = Charge(ChargeOutcome.NO_ANSWER, reason=str(exc), exchanges=exc.exchanges)
+        record_safely(attempt_id, lambda: _apply_charge(attempt, charge), from_statuses=[S.SENT],
+                      what="the gateway's answer")
 
 
-def _apply_send_outcome(attempt: PaymentAttempt, outcome: CreateOutcome, confirmation: Confirmation) -> None:
-    """Record create_order's outcome and, when IOTPay answered, the query_order that confirms it."""
+def _said(state: OrderState | None) -> str:
+    """What the terminal's answer said, while the gateway has not confirmed it."""
+    if state is None:
+        return ""
+    return {Outcome.PAID: "APPROVED", Outcome.DECLINED: "DECLINED"}.get(state.outcome, "")
+
+
+def _provisional_fields(charge: Charge) -> dict[str, object]:
+    """An unconfirmed answer's card data, figures and what it said: kept, never lost (a receipt can be
+    printed from it, marked as awaiting confirmation)."""
+    state = charge.provisional
+    if state is None:
+        return {}
+    fields: dict[str, object] = {"terminal_outcome": _said(state), "gateway_outcome": state.outcome.value,
+                                 "gateway_amount": state.amount, "gateway_tip": state.tip,
+                                 **card_fields(state.card, state.text)}
+    if state.gateway_reference:
+        fields["gateway_reference"] = state.gateway_reference[:40]
+    return fields
+
+
+def _apply_charge(attempt: PaymentAttempt, charge: Charge) -> None:
+    """Record the calls and what the charge came to, in one transaction (one push)."""
     attempt_id = attempt.pk
-    if isinstance(outcome, ValueError):
-        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="not sent: request refused locally",
-                   message=str(outcome)[:255])
-        return
-    if isinstance(outcome, NO_ANSWER):
-        record_exchange(attempt_id, outcome.exchange, cause=f"create_order: {outcome}")
-        go_unknown(attempt_id, cause=f"no clear answer to create_order ({outcome})", from_statuses=[S.SENT])
-        return
-    if isinstance(outcome, GatewayRefused):
-        _apply_refusal(attempt, outcome, confirmation)
-        return
-    if isinstance(outcome, IOTPayError):  # a plain IOTPayError: the request never left (bad URL)
-        record_exchange(attempt_id, outcome.exchange, cause=f"create_order not sent: {outcome}")
-        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="create_order could not be sent",
-                   message=str(outcome)[:255])
-        return
-    _apply_answer(attempt, outcome, confirmation)
-
-
-def _confirm_cause(confirmation: Confirmation) -> tuple[object, str]:
-    if isinstance(confirmation, QueryOrderResult):
-        return confirmation.exchange, "query_order confirming the answer"
-    if isinstance(confirmation, OrderNotFound):
-        return confirmation.exchange, "confirming query_order: IOTPay has no such order"
-    return getattr(confirmation, "exchange", None), f"confirming query_order: {confirmation}"
-
-
-def _apply_refusal(attempt: PaymentAttempt, refusal: GatewayRefused, confirmation: Confirmation) -> None:
-    """A refusal is final only when the query_order that follows agrees: no such order, or status 4/9."""
-    attempt_id = attempt.pk
-    record_exchanges(attempt_id, [(refusal.exchange, f"create_order refused: {refusal.message}"),
-                                  _confirm_cause(confirmation)])
-    reason = (refusal.message or refusal.err_code or "refused by IOTPay")[:255]
-    answered = {"answered_at": timezone.now()}
-    if isinstance(confirmation, OrderNotFound) or (
-            isinstance(confirmation, QueryOrderResult) and confirmation.order.final and not confirmation.order.paid):
+    summary = {
+        ChargeOutcome.CONFIRMED: "confirmed", ChargeOutcome.REFUSED: "refused, and confirmed nothing was charged",
+        ChargeOutcome.CONFLICT: "answers disagree", ChargeOutcome.NO_ANSWER: "no usable answer",
+        ChargeOutcome.NOT_SENT: "not sent",
+    }[charge.outcome]
+    record_exchanges(attempt_id, exchange_causes(charge.exchanges, f"charge: {summary}"))
+    answered: dict[str, object] = {"answered_at": timezone.now()}
+    first = charge.exchanges[0] if charge.exchanges else None
+    if first is not None and first.signature:  # what the charge's own answer's signature proved
+        answered.update(response_verified=first.verified, response_signature=first.signature)
+    if charge.provisional is not None and charge.provisional.gateway_reference:
+        answered["gateway_reference"] = charge.provisional.gateway_reference[:40]
+    reason = charge.reason[:255]
+    name = attempt.merchant.gateway_name
+    if charge.outcome is ChargeOutcome.NOT_SENT:
+        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="not sent: request refused",
+                   message=reason)
+    elif charge.outcome is ChargeOutcome.REFUSED:
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, message=reason, **answered,
-                   cause="IOTPay refused the order, and query_order confirms nothing was charged")
+                   cause="the gateway refused the order, and a look-up confirms nothing was charged")
+    elif charge.outcome is ChargeOutcome.CONFLICT:
+        transition(attempt_id, from_statuses=[S.SENT], to=S.NEEDS_REVIEW, **{**answered, **_provisional_fields(charge)},
+                   cause=reason or "the gateway's answers disagree on whether the card was charged",
+                   message=f"{name}'s two answers disagree on whether the card was charged: check {name}'s "
+                           "portal and the terminal before doing anything else.")
+    elif charge.outcome is ChargeOutcome.CONFIRMED and charge.state is not None and apply_order(
+            attempt, charge.state, source="the gateway's confirmed answer", from_statuses=[S.SENT],
+            fallback_card=charge.provisional.card if charge.provisional else None, **answered):
         return
-    if isinstance(confirmation, QueryOrderResult) and apply_order(
-            attempt, confirmation.order, source="create_order refused, but query_order", from_statuses=[S.SENT],
-            **answered):
-        return
-    go_unknown(attempt_id, from_statuses=[S.SENT], **answered,
-               cause=f"IOTPay refused the order ({reason}) but query_order did not confirm it: polling")
-
-
-def _apply_answer(attempt: PaymentAttempt, result: CreateOrderResult, confirmation: Confirmation) -> None:
-    """A SUCCESS answer: its card data and status are kept at once; the verified query_order decides."""
-    attempt_id = attempt.pk
-    order = result.pay_order
-    record_exchanges(attempt_id, [(result.exchange, "create_order answered"), _confirm_cause(confirmation)])
-    said = "APPROVED" if result.paid else ("DECLINED" if order is not None and order.final else "")
-    answered = {"answered_at": timezone.now(), "pay_order_id": result.pay_order_id[:40],
-                "response_verified": result.verified, "response_signature": result.exchange.signature}
-    card = order.card if order is not None else None
-    if isinstance(confirmation, QueryOrderResult):
-        confirmed = confirmation.order
-        if confirmed.tip is None and order is not None and order.tip is not None:
-            confirmed = replace(confirmed, tip=order.tip)  # query_order need not carry the tip: compare it too
-        if result.verified and order is not None and order.final and confirmed.final and order.paid != confirmed.paid:
-            transition(attempt_id, from_statuses=[S.SENT], to=S.NEEDS_REVIEW, **answered,
-                       **card_fields(card, order.receipt_disp), terminal_outcome=said,
-                       cause="create_order and query_order disagree on whether the card was charged",
-                       message="IOTPay's two answers disagree on whether the card was charged: check IOTPay's "
-                               "portal and the terminal before doing anything else.")
-            return
-        if apply_order(attempt, confirmed, source="create_order answer confirmed by query_order",
-                       from_statuses=[S.SENT], fallback_card=card, **answered):
-            return
-    provisional = {**answered, "terminal_outcome": said, **card_fields(card, order.receipt_disp if order else "")}
-    if order is not None:
-        provisional.update(gateway_status=order.status, gateway_amount=order.amount, gateway_tip=order.tip)
-    cause = ("IOTPay reports the order still in progress" if isinstance(confirmation, QueryOrderResult)
-             else f"answer not yet confirmed by query_order ({confirmation})")
-    go_unknown(attempt_id, cause=cause, from_statuses=[S.SENT], **provisional)
-
+    elif charge.outcome in (ChargeOutcome.CONFIRMED, ChargeOutcome.NO_ANSWER):
+        cause = ("the gateway reports the order still in progress" if charge.outcome is ChargeOutcome.CONFIRMED
+                 else f"no clear answer yet ({reason})")
+        go_unknown(attempt_id, cause=cause, from_statuses=[S.SENT], **{**answered, **_provisional_fields(charge)})

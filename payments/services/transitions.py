@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from payments.iotpay import Exchange
+from gateways.base import Exchange
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.signals import notify_attempt_changed
 
@@ -125,3 +125,16 @@ def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = No
         attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {},
         actor=actor,
     )
+
+
+def exchange_causes(exchanges: Sequence[Exchange], summary: str) -> list[tuple[Exchange | None, str]]:
+    """Each call with its own cause (its endpoint and how it was classed); the last one also says ``summary``.
+    An error with no call made is recorded as a note-like gateway event with ``summary`` alone."""
+    if not exchanges:
+        return [(None, summary)]
+    causes: list[tuple[Exchange | None, str]] = [
+        (exchange, f"{exchange.endpoint}: {exchange.outcome or exchange.error or 'answered'}") for exchange in exchanges
+    ]
+    last, _ = causes[-1]
+    causes[-1] = (last, f"{summary} ({causes[-1][1]})")
+    return causes

@@ -25,6 +25,7 @@
   var POST_RESENDS = 2; // automatic re-sends of the same request (same Idempotency-Key) on network errors
 
   var data = root.dataset;
+  var GATEWAY = data.gateway || "the gateway"; // the payment gateway's name, as staff know it
   var cfg = {
     lane: data.laneCode,
     payUrl: data.payUrl,
@@ -297,7 +298,7 @@
     UNKNOWN_APPROVED: {
       caption: "Result pending",
       title: "Approved by the terminal, confirming\u2026",
-      hint: "Do not charge again. The receipt can be printed now; IOTPay's confirmation usually follows within a minute.",
+      hint: "Do not charge again. The receipt can be printed now; " + GATEWAY + "'s confirmation usually follows within a minute.",
     },
     NEEDS_REVIEW: {
       caption: "Action needed",
@@ -315,7 +316,7 @@
     node.hidden = !text;
   }
 
-  /** The terminal approved it but IOTPay has not confirmed it yet: the card data is already there. */
+  /** The terminal approved it but the gateway has not confirmed it yet: the card data is already there. */
   function approvedByTerminal(s) {
     return !!s && (s.status === "UNKNOWN" || s.status === "NEEDS_REVIEW") && s.terminal_outcome === "APPROVED";
   }
@@ -341,11 +342,11 @@
 
     var detail = "";
     if (status === "DECLINED") {
-      detail = s.receipt_disp || s.message || "The card was declined.";
+      detail = s.terminal_text || s.message || "The card was declined.";
     } else if (status === "FAILED") {
-      detail = s.message || s.receipt_disp || "The payment could not be completed.";
+      detail = s.message || s.terminal_text || "The payment could not be completed.";
     } else if (status === "NEEDS_REVIEW") {
-      detail = s.message || s.receipt_disp || "";
+      detail = s.message || s.terminal_text || "";
     }
     setText(el.detail, detail);
     setText(el.hint, view.hint);
@@ -381,7 +382,7 @@
       hideOverride();
     }
     // A card receipt exists for every outcome that reached the card network, declines included, and for
-    // an approval by the terminal that IOTPay has not confirmed yet (it prints as such).
+    // an approval by the terminal that the gateway has not confirmed yet (it prints as such).
     var hasReceipt = !!s && (s.receipt_available === true ||
       (s.receipt_available === undefined && (status === "APPROVED" || status === "DECLINED")));
     el.receipt.hidden = !hasReceipt;
@@ -397,7 +398,7 @@
     var meta = "";
     if (s) {
       var when = formatTime(s.finalized_at || s.answered_at || s.updated_at || s.created_at);
-      meta = "Payment #" + s.id + (when ? " \u00b7 " + when : "") + (s.mch_order_no ? " \u00b7 Order " + s.mch_order_no : "");
+      meta = "Payment #" + s.id + (when ? " \u00b7 " + when : "") + (s.order_reference ? " \u00b7 Order " + s.order_reference : "");
     }
     setText(el.meta, meta);
   }
@@ -411,7 +412,7 @@
     var view = VIEWS[s.status];
     el.notice.textContent =
       "Update on earlier payment #" + s.id + " (" + formatMoney(s.total, s.currency) + "): " +
-      (view ? view.title.replace(/\u2026$/, "") : s.status) + (s.receipt_disp ? " \u2014 " + s.receipt_disp : "") + ".";
+      (view ? view.title.replace(/\u2026$/, "") : s.status) + (s.terminal_text ? " \u2014 " + s.terminal_text : "") + ".";
     el.notice.hidden = false;
   }
 
@@ -847,7 +848,7 @@
       }
     });
   });
-  /* "Check again" on a payment that needs review: IOTPay is asked once more; the answer comes by websocket. */
+  /* "Check again" on a payment that needs review: the gateway is asked once more; the answer comes by websocket. */
   function checkAgain() {
     if (!current || current.status !== "NEEDS_REVIEW") {
       return;
@@ -861,11 +862,11 @@
     )
       .then(function (res) {
         if (res.status === 202) {
-          showFormError("Asked IOTPay again. The result shows here as soon as it answers.", { kind: "info" });
+          showFormError("Asked " + GATEWAY + " again. The result shows here as soon as it answers.", { kind: "info" });
         } else if (res.status === 409 && res.body && isSnapshot(res.body.attempt)) {
           receive(res.body.attempt);
         } else {
-          showFormError((res.body && res.body.error) || "Could not ask IOTPay again (HTTP " + res.status + ").");
+          showFormError((res.body && res.body.error) || "Could not ask " + GATEWAY + " again (HTTP " + res.status + ").");
         }
       })
       .catch(function () {

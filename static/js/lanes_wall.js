@@ -37,7 +37,7 @@
   var ATTENTION = {
     CREATED: "Not sent to the terminal yet",
     SENT: "Waiting on the terminal for a long time",
-    UNKNOWN: "No answer from IOTPay: being checked. Do not charge again",
+    UNKNOWN: "No answer from the gateway yet: being checked. Do not charge again",
     NEEDS_REVIEW: "Check the terminal\u2019s record before charging again",
   };
   var SYMBOLS = { CAD: "$", USD: "$", AUD: "$", NZD: "$" };
@@ -177,9 +177,9 @@
     }
     var card = [attempt.card_brand, attempt.card_last4].filter(Boolean).join(" \u2022\u2022\u2022\u2022 ");
     if (attempt.status === "APPROVED") {
-      return card || attempt.receipt_disp || "";
+      return card || attempt.terminal_text || "";
     }
-    return attempt.receipt_disp || attempt.message || card;
+    return attempt.terminal_text || attempt.message || card;
   }
 
   function currentNote(attempt) {

@@ -11,11 +11,13 @@
 
   // A refund is sent once: with no clear answer it needs review (the page reloads to offer the check).
   var IN_FLIGHT = { CREATED: true, SENT: true };
+  var page = document.querySelector("[data-gateway]");
+  var GATEWAY = (page && page.getAttribute("data-gateway")) || "the gateway"; // its name, as staff know it
   var BANNER_WORDS = {
-    CREATED: "sending to IOTPay…",
-    SENT: "sent to IOTPay, waiting for its answer…",
+    CREATED: "sending to " + GATEWAY + "…",
+    SENT: "sent to " + GATEWAY + ", waiting for its answer…",
   };
-  var BADGE_WORDS = { CREATED: "Created", SENT: "Sent to IOTPay" };
+  var BADGE_WORDS = { CREATED: "Created", SENT: "Sent to " + GATEWAY };
 
   /* ------------------------------------------------------------------ live refunds */
 

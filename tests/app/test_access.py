@@ -126,10 +126,10 @@ class StoreObjects:
 def _store_objects(store) -> StoreObjects:
     lane = TerminalFactory(lane=LaneFactory(store=store)).lane
     attempt = PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
-        lane=lane, terminal=lane.terminal, amount=1250, currency="CAD", status="APPROVED", pay_order_id="P1",
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
+        lane=lane, terminal=lane.terminal, amount=1250, currency="CAD", status="APPROVED", gateway_reference="P1",
         card_brand="VISA CREDIT", card_last4="4242", finalized_at=timezone.now())
-    refund = Refund.objects.create(attempt=attempt, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=100,
+    refund = Refund.objects.create(attempt=attempt, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=100,
                                    currency="CAD", reason="access test", status="APPROVED")
     run = VerificationRun.objects.create(store=store, day=timezone.localdate())
     return StoreObjects(store, lane, attempt, refund, run)
@@ -141,7 +141,7 @@ def world():
     objects = {
         "own": _store_objects(own),
         "other_store": _store_objects(StoreFactory(merchant=own.merchant)),
-        "other_merchant": _store_objects(StoreFactory(merchant=MerchantFactory(mch_id="20000001", key="K2"))),
+        "other_merchant": _store_objects(StoreFactory(merchant=MerchantFactory(gateway_account="20000001", key="K2"))),
     }
     users = {"anonymous": None, "outsider": UserFactory()}
     for role in ("cashier", "supervisor", "manager"):
@@ -221,6 +221,7 @@ def _verdict(response) -> str:
     return "allowed"
 
 
+@pytest.mark.django_db(transaction=True)  # re-queries go through the gateway door, which refuses transactions
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_for_every_role_and_store(world, role):
     client = _client(world["users"][role])
@@ -283,7 +284,7 @@ def test_every_websocket_for_every_role_and_store(role, settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     own = StoreFactory()
     objects = {"own": _store_objects(own), "other_store": _store_objects(StoreFactory(merchant=own.merchant)),
-               "other_merchant": _store_objects(StoreFactory(merchant=MerchantFactory(mch_id="20000002",
+               "other_merchant": _store_objects(StoreFactory(merchant=MerchantFactory(gateway_account="20000002",
                                                                                      key="K3")))}
     user = None
     if role == "outsider":

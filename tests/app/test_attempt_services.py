@@ -20,7 +20,7 @@ def make_attempt(status: str) -> PaymentAttempt:
     terminal = TerminalFactory(lane=LaneFactory(store=StoreFactory()))
     lane = terminal.lane
     return PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
         store=lane.store, lane=lane, terminal=terminal, amount=1000, currency="CAD", status=status,
     )
 

@@ -28,15 +28,15 @@ def test_hostile_text_in_every_field_is_escaped_on_every_page():
     cashier = UserFactory(first_name=hostile("first")[:150])
     assign_cashier(lane, cashier)
     attempt = PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
-        lane=lane, terminal=terminal, amount=1250, currency="CAD", status="APPROVED", pay_order_id="P1",
-        card_brand=hostile("brand")[:40], card_last4="4242", auth_num="A1", receipt_disp=hostile("disp"),
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
+        lane=lane, terminal=terminal, amount=1250, currency="CAD", status="APPROVED", gateway_reference="P1",
+        card_brand=hostile("brand")[:40], card_last4="4242", auth_num="A1", terminal_text=hostile("disp"),
         message=hostile("message"), finalized_at=timezone.now(),
-        card={"emv_label": hostile("label"), "card_num": "XXXXXXXXXXXX4242", "receipt_disp": hostile("disp"),
+        card={"emv_label": hostile("label"), "card_num": "XXXXXXXXXXXX4242", "terminal_text": hostile("disp"),
               "trx_method": "C", "lang_code": "E"},
     )
     PaymentEvent.objects.create(attempt=attempt, kind="note", cause=hostile("cause"), data={"x": hostile("data")})
-    Refund.objects.create(attempt=attempt, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=100, currency="CAD",
+    Refund.objects.create(attempt=attempt, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=100, currency="CAD",
                           reason=hostile("reason"), status="APPROVED", message=hostile("refund message"))
     manager = UserFactory(is_staff=True, is_superuser=True, last_name=hostile("last")[:150])
     day = timezone.localdate(attempt.created_at)

@@ -27,7 +27,7 @@ def rotate(*args: str) -> str:
 
 def test_keys_are_rotated_to_the_new_first_key_and_stay_readable(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["old-key"]
-    merchant = MerchantFactory(mch_id="30000001", key="IOTPAY-KEY-1")
+    merchant = MerchantFactory(gateway_account="30000001", key="IOTPAY-KEY-1")
     old_ciphertext = merchant.key_ciphertext
     settings.FIELD_ENCRYPTION_KEYS = ["new-key", "old-key"]
     assert Merchant.objects.get(pk=merchant.pk).get_key() == "IOTPAY-KEY-1"  # read with the old key
@@ -46,7 +46,7 @@ def test_keys_are_rotated_to_the_new_first_key_and_stay_readable(settings):
 def test_a_ciphertext_of_an_older_version_is_read_and_rotated(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["the-secret"]
     legacy = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"store-console merchant key v1|the-secret").digest()))
-    merchant = MerchantFactory(mch_id="30000002", key="whatever")
+    merchant = MerchantFactory(gateway_account="30000002", key="whatever")
     Merchant.objects.filter(pk=merchant.pk).update(key_ciphertext=legacy.encrypt(b"LEGACY-KEY").decode())
     assert Merchant.objects.get(pk=merchant.pk).get_key() == "LEGACY-KEY"
     assert crypto.needs_rotation(Merchant.objects.get(pk=merchant.pk).key_ciphertext)
@@ -56,7 +56,7 @@ def test_a_ciphertext_of_an_older_version_is_read_and_rotated(settings):
 
 def test_a_key_no_listed_key_can_read_stops_the_rotation_with_nothing_changed(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["lost-key"]
-    merchant = MerchantFactory(mch_id="30000003", key="K")
+    merchant = MerchantFactory(gateway_account="30000003", key="K")
     settings.FIELD_ENCRYPTION_KEYS = ["another-key"]
     with pytest.raises(CommandError) as error:
         rotate()

@@ -109,7 +109,7 @@ def test_created_attempt_and_idempotent_replay(client_for, cashier, lane):
     body = first.json()
     assert body["status"] == "CREATED"
     assert body["amount"] == 1250 and body["tip"] == 0 and body["total"] == 1250
-    assert body["mch_order_no"].startswith("SC") and len(body["mch_order_no"]) <= 30
+    assert body["order_reference"].startswith("SC") and len(body["order_reference"]) <= 30
     again = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "abc"})
     assert again.status_code == 200
     assert again.json()["id"] == body["id"]

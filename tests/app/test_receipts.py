@@ -1,6 +1,6 @@
 """Card receipts, built from the reference page's two samples: an approval and a "not completed" answer.
 
-What a Canadian semi-integrated receipt must carry (IOTPAY.md): the store, TRANSACTION RECORD, the card
+What a Canadian semi-integrated receipt must carry (docs/iotpay.md): the store, TRANSACTION RECORD, the card
 brand and last 4 only, entry method, amounts and total, date and time, terminal/invoice/sequence/batch,
 AUTH # (blank on a decline), EMV data, the terminal's text, the verification, the copy; never the expiry.
 """
@@ -18,7 +18,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from payments.iotpay.results import CardData
+from gateways.cards import CardDetails
+from gateways.iotpay import card_from_extra
 from payments.models import PaymentAttempt
 from payments.receipts import (
     ReceiptNotAvailable,
@@ -43,7 +44,7 @@ def card_data(extra: str, **changes: str) -> dict:
     """``attempt.card`` as the services store it, from a sample ``extra`` with some fields changed."""
     fields = json.loads(extra)
     fields.update(changes)
-    card = CardData.from_extra(json.dumps(fields))
+    card = card_from_extra(json.dumps(fields))
     assert card is not None
     return card.as_dict()
 
@@ -71,10 +72,10 @@ def make_attempt(lane):
     def make(*, status="APPROVED", extra=APPROVAL_EXTRA, card=None, amount=1250, tip=0, **fields):
         if card is None and extra is not None:
             card = card_data(extra)
-        parsed = CardData.from_dict(card) if card else None
+        parsed = CardDetails.from_dict(card) if card else None
         approved = status == "APPROVED"
         values = {
-            "mch_order_no": f"SC{uuid.uuid4().hex[:12].upper()}",
+            "order_reference": f"SC{uuid.uuid4().hex[:12].upper()}",
             "sale_id": uuid.uuid4(),
             "merchant": lane.store.merchant,
             "store": lane.store,
@@ -89,8 +90,8 @@ def make_attempt(lane):
             "card_last4": parsed.last4 if parsed else "",
             "auth_num": parsed.auth_num if parsed and approved else "",
             "batch_num": parsed.batch_num if parsed else "",
-            "receipt_disp": parsed.receipt_disp if parsed else "",
-            "pay_order_id": "CP20210120164033724172000001" if approved else "CP20210922192314685200722249",
+            "terminal_text": parsed.terminal_text if parsed else "",
+            "gateway_reference": "CP20210120164033724172000001" if approved else "CP20210922192314685200722249",
             "finalized_at": datetime(2021, 9, 22, 19, 23, 19, tzinfo=UTC),
         }
         values.update(fields)
@@ -151,7 +152,7 @@ def test_approval_sample_merchant_copy(make_attempt):
         ("TVR", "0000008000"),
         ("TSI", "0000"),
         ("ARQC", "3D36ACBD44BE512B"),
-        ("ORDER #", attempt.mch_order_no),
+        ("ORDER #", attempt.order_reference),
         ("IOTPAY REF", "CP20210120164033724172000001"),
     ]:
         assert pair(label, value) in rows, (label, value)
@@ -248,7 +249,7 @@ def test_not_completed_sample(make_attempt):
 def test_decline_keeps_the_auth_label_with_a_blank_value(make_attempt):
     # Even if a decline came back with an authorisation number, the receipt must not print one.
     card = card_data(APPROVAL_EXTRA, receiptDisp="051 Declined 05 Do Not Honour")
-    attempt = make_attempt(status="DECLINED", card=card, receipt_disp="051 Declined 05 Do Not Honour")
+    attempt = make_attempt(status="DECLINED", card=card, terminal_text="051 Declined 05 Do Not Honour")
     receipt = build_receipt(attempt, copy="merchant")
     assert receipt.outcome == "DECLINED"
     text = render_text(receipt)
@@ -260,7 +261,7 @@ def test_decline_keeps_the_auth_label_with_a_blank_value(make_attempt):
 
 
 def test_declined_without_any_card_data_is_not_completed(make_attempt):
-    attempt = make_attempt(status="DECLINED", extra=None, card=None, receipt_disp="")
+    attempt = make_attempt(status="DECLINED", extra=None, card=None, terminal_text="")
     receipt = build_receipt(attempt, copy="customer")
     assert receipt.outcome == "NOT_COMPLETED"
     assert "NOT COMPLETED" in lines_of(render_text(receipt))
@@ -427,7 +428,7 @@ def test_store_data_is_escaped(make_attempt, cashier, store):
     store.name = "<script>alert(1)</script>"
     store.address = '<img src=x onerror="alert(2)">'
     store.save()
-    attempt = make_attempt(receipt_disp="<b>000 Approved</b>")
+    attempt = make_attempt(terminal_text="<b>000 Approved</b>")
     client = Client()
     client.force_login(cashier)
     html = html_of(client.get(f"/payments/{attempt.pk}/receipt/"))
@@ -541,7 +542,7 @@ def test_an_approval_awaiting_confirmation_prints_marked_as_such(make_attempt):
 
 def test_no_control_character_reaches_the_printer(make_attempt):
     # Stored data that bypassed the gateway's cleaning (an older version, an admin edit): the printer is safe.
-    attempt = make_attempt(receipt_disp="000 APPROVED\x1b@\x1dV\x07")
+    attempt = make_attempt(terminal_text="000 APPROVED\x1b@\x1dV\x07")
     attempt.store.name = "Store\x1bE"
     attempt.store.save()
     text = text_of(attempt)

@@ -20,11 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.models import VerificationFinding, VerificationRun
-from backoffice.selectors import EXPORT_HEADER, day_bounds, day_exceptions, day_totals
+from backoffice.selectors import day_bounds, day_exceptions
 from backoffice.services import compare_with_gateway
+from backoffice.totals import day_totals
+from gateways.base import OrderState, Outcome
 from lanes.models import Store
-from payments.iotpay import PayOrder
-from payments.models import PaymentAttempt, PaymentEvent, Refund
+from payments.contract import EXPORT_HEADER
+from payments.models import Merchant, PaymentAttempt, PaymentEvent, Refund
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, assign_cashier, staff
 
 pytestmark = pytest.mark.django_db
@@ -41,11 +43,11 @@ def make(lane, at, status="APPROVED", amount=1000, tip=0, brand="VISA", last4="4
          **extra):
     card = status in ("APPROVED", "DECLINED")
     attempt = PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
         store=lane.store, lane=lane, terminal=lane.terminal, amount=amount, tip=tip, currency="CAD", status=status,
         card_brand=brand if card else "", card_last4=last4 if card else "", auth_num=auth if status == "APPROVED" else "",
-        batch_num=batch if card else "", pay_order_id=f"CP{uuid.uuid4().hex[:20]}" if card else "",
-        receipt_disp="000 Approved" if status == "APPROVED" else "", **extra,
+        batch_num=batch if card else "", gateway_reference=f"CP{uuid.uuid4().hex[:20]}" if card else "",
+        terminal_text="000 Approved" if status == "APPROVED" else "", **extra,
     )
     # created_at is auto_now_add: put the attempt where the story needs it.
     PaymentAttempt.objects.filter(pk=attempt.pk).update(created_at=at, finalized_at=at + timedelta(seconds=20))
@@ -54,7 +56,7 @@ def make(lane, at, status="APPROVED", amount=1000, tip=0, brand="VISA", last4="4
 
 
 def refund(attempt, amount, status="APPROVED"):
-    return Refund.objects.create(attempt=attempt, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=amount,
+    return Refund.objects.create(attempt=attempt, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=amount,
                                  currency="CAD", reason="returned", status=status)
 
 
@@ -99,10 +101,10 @@ def day(store):
     refund(a["before"], 1000)  # a refund of the previous day's payment
     run = VerificationRun.objects.create(store=store, day=DAY, status="FINISHED", total=11, done=11, mismatches=1)
     VerificationFinding.objects.create(run=run, attempt=a["a4"], kind="mismatch", local_status="APPROVED",
-                                       gateway_status=9, detail="Approved here, but IOTPay reports status 9")
+                                       gateway_outcome="declined", detail="Approved here, but IOTPay reports it not paid")
     later = VerificationRun.objects.create(store=store, day=DAY, status="RUNNING", total=11)
     VerificationFinding.objects.create(run=later, attempt=a["a5"], kind="mismatch", local_status="APPROVED",
-                                       gateway_status=9, detail="still running: not listed yet")
+                                       gateway_outcome="declined", detail="still running: not listed yet")
     return {**a, "lane1": lane1, "lane2": lane2}
 
 
@@ -194,7 +196,7 @@ def test_a_supervisor_reads_the_day_without_actions(store, day, django_assert_ma
     assert response.status_code == 200
     html = response.content.decode()
     assert "$173.49" in html and "$138.49" in html and "$35.00" in html  # approved, net, refunded
-    assert "Possible duplicate" in html and "IOTPay disagrees" in html
+    assert "Possible duplicate" in html and "The gateway disagrees" in html
     assert f'/backoffice/payments/{day["a3"].pk}/' in html
     assert "Re-query" not in html and "Close…" not in html and 'id="verify-form"' not in html
     assert reverse("reconciliation-export") in html
@@ -237,14 +239,14 @@ def test_the_csv_export_streams_the_day(store, day):
     assert len(body) == 11
     assert body[0]["created_at"] == "2026-03-10T00:00:00-07:00"
     assert body[-1]["created_at"] == "2026-03-10T23:59:59-07:00"
-    a2 = next(r for r in body if r["mch_order_no"] == day["a2"].mch_order_no)
+    a2 = next(r for r in body if r["mch_order_no"] == day["a2"].order_reference)
     assert (a2["lane"], a2["terminal_device"], a2["amount"], a2["tip"], a2["total"], a2["refunded"]) == (
         "GV1", "PAX-GV-1", "2000", "300", "2300", "500")
     assert a2["status"] == "APPROVED" and a2["card_brand"] == "MASTERCARD" and a2["batch_num"] == "0042"
     assert a2["finalized_at"] == "2026-03-10T10:00:20-07:00"
-    a4 = next(r for r in body if r["mch_order_no"] == day["a4"].mch_order_no)
+    a4 = next(r for r in body if r["mch_order_no"] == day["a4"].order_reference)
     assert a4["refunded"] == "3000"
-    a1 = next(r for r in body if r["mch_order_no"] == day["a1"].mch_order_no)
+    a1 = next(r for r in body if r["mch_order_no"] == day["a1"].order_reference)
     assert a1["refunded"] == "0"  # its refund was refused
 
 
@@ -350,20 +352,22 @@ def test_a_day_with_very_many_exceptions_shows_the_first_ones(store, day, settin
     assert '<span class="bo-count bo-count--alert" id="exception-count">6</span>' in html
 
 
-@pytest.mark.parametrize(("local", "status", "amount", "problem"), [
-    ("APPROVED", 2, 1000, ""),
-    ("APPROVED", 9, 1000, "may not have been taken"),
-    ("APPROVED", None, 1000, "no such order"),
-    ("APPROVED", 2, 1001, "differs from ours"),
-    ("DECLINED", 2, 1000, "may have been charged"),
-    ("DECLINED", 9, 1000, ""),
+@pytest.mark.parametrize(("local", "outcome", "amount", "problem"), [
+    ("APPROVED", Outcome.PAID, 1000, ""),
+    ("APPROVED", Outcome.DECLINED, 1000, "may not have been taken"),
+    ("APPROVED", None, 1000, "IOTPay has no such order"),
+    ("APPROVED", Outcome.NOT_FOUND, 1000, "IOTPay has no such order"),
+    ("APPROVED", Outcome.PAID, 1001, "differs from ours"),
+    ("DECLINED", Outcome.PAID, 1000, "may have been charged"),
+    ("DECLINED", Outcome.DECLINED, 1000, ""),
     ("FAILED", None, 1000, ""),
-    ("FAILED", 3, 1000, "may have been charged"),
+    ("FAILED", Outcome.PAID, 1000, "may have been charged"),
 ])
-def test_how_a_final_attempt_is_compared_with_iotpay(local, status, amount, problem):
-    attempt = PaymentAttempt(status=local, amount=1000, currency="CAD")
-    order = None if status is None else PayOrder.from_mapping({"status": status, "amount": amount,
-                                                               "currency": "CAD"})
+def test_how_a_final_attempt_is_compared_with_the_gateway(local, outcome, amount, problem):
+    attempt = PaymentAttempt(status=local, amount=1000, currency="CAD", order_reference="SC1",
+                             merchant=Merchant(gateway=Merchant.Gateway.IOTPAY))
+    order = None if outcome is None else OrderState(outcome=outcome, order_reference="SC1", gateway_reference="CP1",
+                                                    amount=amount, currency="CAD")
     text = compare_with_gateway(attempt, order)
     assert (problem in text) if problem else text == ""
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from backoffice.views.payments import parse_dollars
-from payments.iotpay import CardData
+from gateways.iotpay import card_from_extra
 from payments.models import PaymentAttempt, PaymentEvent, Refund
 from payments.receipts import ReceiptNotAvailable, build_refund_receipt, render_text
 from payments.services import (
@@ -26,7 +26,7 @@ from payments.services import (
     refundable_balance,
 )
 from payments.services.refund_steps import _transition
-from payments.services.refunds import new_mch_refund_no
+from payments.services.refunds import new_refund_reference
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 pytestmark = pytest.mark.django_db
@@ -50,13 +50,13 @@ def make_attempt(lane):
     def make(*, status="APPROVED", amount=2000, tip=0, **changes):
         fields = json.loads(APPROVAL_EXTRA)
         fields.update(changes.pop("card_changes", {}))
-        card = CardData.from_extra(json.dumps(fields))
+        card = card_from_extra(json.dumps(fields))
         values = {
-            "mch_order_no": f"SC{uuid.uuid4().hex[:12].upper()}", "sale_id": uuid.uuid4(),
+            "order_reference": f"SC{uuid.uuid4().hex[:12].upper()}", "sale_id": uuid.uuid4(),
             "merchant": lane.store.merchant, "store": lane.store, "lane": lane, "terminal": lane.terminal,
             "amount": amount, "tip": tip, "currency": "CAD", "status": status, "card": card.as_dict(),
             "card_brand": card.brand, "card_last4": card.last4, "auth_num": card.auth_num,
-            "pay_order_id": "CP20210120164033724172000001", "finalized_at": datetime(2021, 1, 20, 21, 40, tzinfo=UTC),
+            "gateway_reference": "CP20210120164033724172000001", "finalized_at": datetime(2021, 1, 20, 21, 40, tzinfo=UTC),
         }
         values.update(changes)
         return PaymentAttempt.objects.create(**values)
@@ -65,7 +65,7 @@ def make_attempt(lane):
 
 
 def add_refund(attempt, amount, status, **fields):
-    return Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=amount,
+    return Refund.objects.create(attempt=attempt, refund_reference=new_refund_reference(), amount=amount,
                                  currency="CAD", reason="test", status=status, **fields)
 
 
@@ -90,7 +90,7 @@ def test_a_refund_is_created_with_its_event_and_an_mch_refund_no(make_attempt, m
     assert creation.created
     assert (refund.status, refund.amount, refund.currency, refund.reason) == ("CREATED", 500, "CAD", "item returned")
     assert refund.requested_by == manager
-    assert refund.mch_refund_no.startswith("RF") and len(refund.mch_refund_no) <= 30
+    assert refund.refund_reference.startswith("RF") and len(refund.refund_reference) <= 30
     event = PaymentEvent.objects.get(refund=refund)
     assert (event.attempt_id, event.kind, event.to_status, event.actor) == (attempt.pk, "state", "CREATED", manager)
     assert "item returned" in event.cause
@@ -98,7 +98,7 @@ def test_a_refund_is_created_with_its_event_and_an_mch_refund_no(make_attempt, m
 
 
 def test_refund_numbers_are_unique():
-    numbers = {new_mch_refund_no() for _ in range(500)}
+    numbers = {new_refund_reference() for _ in range(500)}
     assert len(numbers) == 500 and all(len(n) <= 30 for n in numbers)
 
 
@@ -143,8 +143,8 @@ def test_amount_and_reason_are_checked(make_attempt, manager, amount, reason, fi
 
 
 def test_a_payment_without_an_iotpay_order_id_cannot_be_refunded(make_attempt, manager):
-    attempt = make_attempt(pay_order_id="")
-    with pytest.raises(RefundNotAllowed, match="no IOTPay order id"):
+    attempt = make_attempt(gateway_reference="")
+    with pytest.raises(RefundNotAllowed, match="no IOTPay order reference"):
         refund_create(attempt_id=attempt.pk, amount=100, reason="x", user=manager)
 
 
@@ -202,7 +202,7 @@ def test_refund_transitions_follow_the_allowed_moves(make_attempt):
 
 def test_the_refund_receipt_says_refund_with_the_refunded_total_and_never_the_expiry(make_attempt):
     attempt = make_attempt(amount=2000)
-    refund = add_refund(attempt, 500, "APPROVED", refund_order_id="RF20260101000000000001",
+    refund = add_refund(attempt, 500, "APPROVED", gateway_refund_reference="RF20260101000000000001",
                         finalized_at=datetime(2026, 1, 5, 19, 3, 12, tzinfo=UTC))
     text = render_text(build_refund_receipt(refund, copy="merchant"), width=42)
     lines = [line.strip() for line in text.splitlines()]
@@ -211,7 +211,7 @@ def test_the_refund_receipt_says_refund_with_the_refunded_total_and_never_the_ex
     assert "TOTAL" + "$5.00".rjust(42 - len("TOTAL")) in text
     assert "************1166" in text and "MASTERCARD" in text
     assert "01/05/2026 14:03:12" in text  # 19:03 UTC is 14:03 in Toronto
-    assert refund.mch_refund_no in text and "RF20260101000000000001" in text and attempt.mch_order_no in text
+    assert refund.refund_reference in text and "RF20260101000000000001" in text and attempt.order_reference in text
     assert "MERCHANT COPY" in lines
     assert "1022" not in text and "expire" not in text.lower()
 
@@ -311,14 +311,14 @@ def test_supervisors_read_the_page_without_the_form_and_cashiers_are_refused(mak
 
 def test_the_admin_lists_refunds_read_only_and_shows_them_on_the_attempt(make_attempt):
     attempt = make_attempt()
-    refund = add_refund(attempt, 500, "APPROVED", refund_order_id="RF1")
+    refund = add_refund(attempt, 500, "APPROVED", gateway_refund_reference="RF1")
     admin = UserFactory(is_staff=True, is_superuser=True)
     client = login(admin)
-    listing = client.get(f"/admin/payments/refund/?q={refund.mch_refund_no}")
-    assert listing.status_code == 200 and refund.mch_refund_no in listing.content.decode()
-    assert client.get(f"/admin/payments/refund/?q={attempt.mch_order_no}").content.decode().count(
-        refund.mch_refund_no) >= 1
+    listing = client.get(f"/admin/payments/refund/?q={refund.refund_reference}")
+    assert listing.status_code == 200 and refund.refund_reference in listing.content.decode()
+    assert client.get(f"/admin/payments/refund/?q={attempt.order_reference}").content.decode().count(
+        refund.refund_reference) >= 1
     assert client.get("/admin/payments/refund/add/").status_code == 403
     detail = client.get(f"/admin/payments/paymentattempt/{attempt.pk}/change/")
-    assert detail.status_code == 200 and refund.mch_refund_no in detail.content.decode()
+    assert detail.status_code == 200 and refund.refund_reference in detail.content.decode()
     assert client.get(f"/admin/payments/refund/{refund.pk}/change/").status_code == 200

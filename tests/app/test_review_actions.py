@@ -14,10 +14,10 @@ from django.utils import timezone
 from payments.models import PaymentAttempt, PaymentEvent, Refund
 from payments.services import refund_check, refund_settle, refundable_balance
 from payments.services.refund_steps import _claim_check, refund_finding
-from payments.services.refunds import new_mch_refund_no
+from payments.services.refunds import new_refund_reference
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the gateway door refuses calls inside a transaction
 
 
 @pytest.fixture
@@ -27,9 +27,9 @@ def lane():
 
 def make_attempt(lane, status="APPROVED", amount=2000, **fields):
     return PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=fields.pop("sale_id", uuid.uuid4()),
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=fields.pop("sale_id", uuid.uuid4()),
         merchant=lane.store.merchant, store=lane.store, lane=lane, terminal=lane.terminal, amount=amount,
-        currency="CAD", status=status, pay_order_id="CP1", **fields)
+        currency="CAD", status=status, gateway_reference="CP1", **fields)
 
 
 def user_in(role, lane):
@@ -73,7 +73,7 @@ def test_an_unknown_payment_is_closable_only_after_its_window_and_supervisors_ca
 
 def test_a_refund_needing_review_holds_its_amount_until_it_is_settled(lane):
     attempt = make_attempt(lane)
-    refund = Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=700,
+    refund = Refund.objects.create(attempt=attempt, refund_reference=new_refund_reference(), amount=700,
                                    currency="CAD", reason="x", status="NEEDS_REVIEW")
     assert refundable_balance(attempt) == 1300
     manager = user_in("manager", lane)
@@ -87,9 +87,9 @@ def test_a_refund_needing_review_holds_its_amount_until_it_is_settled(lane):
 
 def test_what_iotpays_balance_says_of_a_refund(lane):
     attempt = make_attempt(lane)
-    Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=300, currency="CAD",
+    Refund.objects.create(attempt=attempt, refund_reference=new_refund_reference(), amount=300, currency="CAD",
                           reason="x", status="APPROVED")
-    refund = Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=700,
+    refund = Refund.objects.create(attempt=attempt, refund_reference=new_refund_reference(), amount=700,
                                    currency="CAD", reason="x", status="NEEDS_REVIEW")
     assert "went through" in refund_finding(refund, 1000)
     assert "did not go through" in refund_finding(refund, 1700)
@@ -99,7 +99,7 @@ def test_what_iotpays_balance_says_of_a_refund(lane):
 
 def test_one_check_of_a_refund_at_a_time(lane):
     attempt = make_attempt(lane)
-    refund = Refund.objects.create(attempt=attempt, mch_refund_no=new_mch_refund_no(), amount=700,
+    refund = Refund.objects.create(attempt=attempt, refund_reference=new_refund_reference(), amount=700,
                                    currency="CAD", reason="x", status="NEEDS_REVIEW")
     assert _claim_check(refund.pk)
     assert not _claim_check(refund.pk)

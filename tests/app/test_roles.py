@@ -95,9 +95,9 @@ def world():
     lane = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
     store = lane.store
     attempt = PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
         lane=lane, terminal=lane.terminal, amount=1250, currency="CAD", status="APPROVED",
-        pay_order_id="P123", card_brand="VISA CREDIT", card_last4="4242", finalized_at=timezone.now(),
+        gateway_reference="P123", card_brand="VISA CREDIT", card_last4="4242", finalized_at=timezone.now(),
     )
     return {"store": store, "lane": lane, "attempt": attempt}
 
@@ -110,7 +110,7 @@ def url_values(world):
               "lane_id": lane.pk, "code": lane.code, "sale_id": attempt.sale_id,
               "uidb64": "MQ", "token": "set-password"}
     refund_model = apps.get_model("payments", "Refund")
-    refund = refund_model.objects.create(attempt=attempt, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=100,
+    refund = refund_model.objects.create(attempt=attempt, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=100,
                                          currency="CAD", reason="roles test", status="APPROVED")
     values["refund_id"] = refund.pk
     try:
@@ -210,7 +210,7 @@ def test_the_admin_is_closed_to_users_without_staff_status(role, world):
 
 
 def test_an_admin_sets_up_merchants_and_never_sees_their_key():
-    merchant = MerchantFactory(mch_id="20000999", key="SECRET-KEY-123")
+    merchant = MerchantFactory(gateway_account="20000999", key="SECRET-KEY-123")
     client = client_for(staff("admin", is_staff=True))
     assert client.get("/admin/").status_code == 200
     page = client.get(reverse("admin:payments_merchant_change", args=[merchant.pk]))
@@ -229,7 +229,7 @@ def test_the_wall_reads_every_lane_in_a_fixed_number_of_queries(world):
     for _ in range(5):
         lane = TerminalFactory(lane=LaneFactory(store=store)).lane
         PaymentAttempt.objects.create(
-            mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
+            order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
             lane=lane, terminal=lane.terminal, amount=500, tip=100, currency="CAD", status="APPROVED",
             finalized_at=timezone.now(),
         )
@@ -248,7 +248,7 @@ def test_the_wall_reads_every_lane_in_a_fixed_number_of_queries(world):
 def test_the_wall_shows_a_stuck_lane_and_the_store_chooser(world):
     store, lane = world["store"], world["lane"]
     PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=store.merchant, store=store,
         lane=lane, terminal=lane.terminal, amount=2599, currency="CAD", status="NEEDS_REVIEW",
         message="IOTPay gave no final outcome in time.",
     )

@@ -27,7 +27,7 @@ def run(*args):
 def test_creates_then_changes_nothing_the_second_time():
     first = run(*ARGS)
     assert "Created merchant 10000999" in first
-    merchant = Merchant.objects.get(mch_id="10000999")
+    merchant = Merchant.objects.get(gateway_account="10000999")
     ciphertext = merchant.key_ciphertext
     assert "k-" + "x" * 20 not in ciphertext and "xxxxxxxx" not in ciphertext  # base64 may hold "k-" by chance
     assert merchant.get_key() == "k-" + "x" * 20
@@ -39,7 +39,7 @@ def test_creates_then_changes_nothing_the_second_time():
     second = run(*ARGS)
 
     assert "Nothing to change" in second
-    assert Merchant.objects.get(mch_id="10000999").key_ciphertext == ciphertext
+    assert Merchant.objects.get(gateway_account="10000999").key_ciphertext == ciphertext
     assert [(m.pk, m.updated_at) for m in Merchant.objects.all()] + [
         (s.pk, s.name) for s in Store.objects.all()] == snapshot
 
@@ -57,7 +57,7 @@ def test_a_changed_device_is_updated():
         (["--lane", "nodevice"], "CODE=DEVICE"),
         (["--lane", "a b=PAX"], "letters, digits"),
         (["--lane", "1=PAX-1", "--lane", "1=PAX-3"], "once"),
-        (["--merchant-id", "x" * 31], "mchId"),
+        (["--merchant-id", "x" * 31], "at most 30"),
         (["--time-zone", "Mars/Base"], "time zone"),
         (["--cashier", "bob"], "need a password"),
         (["--staff", "sam=owner"], "NAME=supervisor or NAME=manager"),

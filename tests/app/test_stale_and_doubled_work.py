@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def make_attempt(status: str = "CREATED", **fields: object) -> PaymentAttempt:
     lane = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
     return PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
         store=lane.store, lane=lane, terminal=lane.terminal, amount=1000, currency="CAD", status=status, **fields,
     )
 
@@ -73,7 +73,7 @@ def test_one_poll_at_a_time_and_the_count_is_kept_by_the_database(enqueued):
 
 
 def test_the_polling_deadline_is_set_by_the_databases_clock(settings, enqueued):
-    settings.IOTPAY_POLL_WINDOW = 120
+    settings.PAYMENT_POLL_WINDOW = 120
     attempt = make_attempt("SENT")
     assert go_unknown(attempt.pk, cause="test", from_statuses=["SENT"])
     deadline, db_now = PaymentAttempt.objects.annotate(db_now=Now()).values_list("poll_deadline", "db_now").get(

@@ -1,10 +1,18 @@
-"""Playwright driving Debian's Chromium (browsers cannot be downloaded here)."""
+"""Playwright driving Debian's Chromium (browsers cannot be downloaded here).
+
+Playwright's sync API keeps an event loop running in the thread that starts it, and Django rightly refuses
+ORM calls from a thread with a running loop. So Playwright lives on a thread of its own: the tests get
+proxies (``Remote``) whose every call runs there, while the tests' own ORM calls run here with Django's
+async-safety check on.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,20 +23,82 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+_PLAIN = (str, int, float, bool, bytes, type(None))
+
+
+class PlaywrightThread:
+    """One thread that owns Playwright: every call on its objects is run there, one at a time."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="playwright")
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self._executor.submit(fn, *args, **kwargs).result()
+
+    def wrap(self, value: Any) -> Any:
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, list):
+            return [self.wrap(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.wrap(v) for k, v in value.items()}
+        return Remote(self, value)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _unwrap(value: Any) -> Any:
+    return value._target if isinstance(value, Remote) else value
+
+
+class Remote:
+    """A Playwright object seen from the tests' thread: attributes and calls are made on its own thread."""
+
+    def __init__(self, owner: PlaywrightThread, target: Any) -> None:
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._owner.run(getattr, self._target, name)
+        if not callable(value):
+            return self._owner.wrap(value)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(_unwrap(a) for a in args)
+            kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
+            return self._owner.wrap(self._owner.run(value, *args, **kwargs))
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"Remote({self._target!r})"
+
+
+def _launch() -> tuple[Any, Any]:
     from playwright.sync_api import sync_playwright
 
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+              "--disable-component-update", "--no-first-run"],
+    )
+    return playwright, browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
+    owner = PlaywrightThread()
+    playwright, browser = owner.run(_launch)
+    try:
+        yield owner.wrap(browser)
+    finally:
+        owner.run(browser.close)
+        owner.run(playwright.stop)
+        owner.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def user_in(role, store, **fields):
 
 def past_attempt(lane, status, cents, **fields):
     return PaymentAttempt.objects.create(
-        mch_order_no=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
+        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
         store=lane.store, lane=lane, terminal=lane.terminal, amount=cents, currency="CAD", status=status,
         finalized_at=timezone.now() if status in ("APPROVED", "DECLINED", "FAILED") else None, **fields,
     )
@@ -39,12 +39,12 @@ def store_lanes(lane):
     lane.code, lane.name = "L1", "Lane 1"
     lane.save()
     express = TerminalFactory(lane=LaneFactory(store=store, code="L2", name="Express")).lane
-    past_attempt(express, "APPROVED", 1250, card_brand="VISA CREDIT", card_last4="4242", pay_order_id="P1")
+    past_attempt(express, "APPROVED", 1250, card_brand="VISA CREDIT", card_last4="4242", gateway_reference="P1")
     past_attempt(express, "DECLINED", 801, card_brand="MASTERCARD", card_last4="5100",
-                 receipt_disp="051 Declined 05 Do Not Honour")
-    past_attempt(express, "APPROVED", 4320, card_brand="INTERAC", card_last4="0019", pay_order_id="P2")
+                 terminal_text="051 Declined 05 Do Not Honour")
+    past_attempt(express, "APPROVED", 4320, card_brand="INTERAC", card_last4="0019", gateway_reference="P2")
     review = TerminalFactory(lane=LaneFactory(store=store, code="L3", name="Lane 3")).lane
-    past_attempt(review, "APPROVED", 999, card_brand="VISA DEBIT", card_last4="7781", pay_order_id="P3")
+    past_attempt(review, "APPROVED", 999, card_brand="VISA DEBIT", card_last4="7781", gateway_reference="P3")
     past_attempt(review, "NEEDS_REVIEW", 4011,
                  message="IOTPay's record differs from this sale: amount 4111 instead of 4011")
     TerminalFactory(lane=LaneFactory(store=store, code="L4", name="Garden centre"), enabled=False)

@@ -51,7 +51,7 @@ def busy_day(live, lane, cashier, cashier_session):
     assert len(ids) == sum(len(p) for p in PAYMENTS.values())
     # A refund already made (the refund flow itself is tested elsewhere): it shows in the day's net.
     refunded = PaymentAttempt.objects.get(pk__in=ids, amount=6480)
-    Refund.objects.create(attempt=refunded, mch_refund_no=f"R{uuid.uuid4().hex[:20]}", amount=2500, currency="CAD",
+    Refund.objects.create(attempt=refunded, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=2500, currency="CAD",
                           reason="item returned", status="APPROVED", finalized_at=timezone.now())
     return {"store": lane.store, "lanes": lanes, "ids": ids}
 

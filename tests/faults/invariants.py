@@ -40,7 +40,7 @@ def check(sandbox_url: str, attempts: list[PaymentAttempt]) -> Report:
     for attempt in attempts:
         attempt.refresh_from_db()
         report.statuses[attempt.status] = report.statuses.get(attempt.status, 0) + 1
-        no = attempt.mch_order_no
+        no = attempt.order_reference
         order = orders.get(no)
         if order is None:  # refused before an order existed (terminal busy): still count the calls
             calls = requests.get(f"{sandbox_url}/_sandbox/orders/{SANDBOX_MCH_ID}/{no}", timeout=5).json()

@@ -43,13 +43,15 @@ def test_merchant_key_is_entered_never_shown_and_kept_when_left_blank(admin_clie
     page = admin_client.get(f"/admin/payments/merchant/{merchant.pk}/change/").content.decode()
     assert key not in page and merchant.key_ciphertext not in page
     response = admin_client.post(f"/admin/payments/merchant/{merchant.pk}/change/", {
-        "name": "Renamed", "mch_id": merchant.mch_id, "job_no": merchant.job_no, "currency": "CAD", "key": "",
+        "name": "Renamed", "gateway": "iotpay", "gateway_account": merchant.gateway_account,
+        "gateway_login": merchant.gateway_login, "currency": "CAD", "key": "",
     })
     assert response.status_code == 302
     merchant.refresh_from_db()
     assert merchant.name == "Renamed" and merchant.get_key() == key
     admin_client.post(f"/admin/payments/merchant/{merchant.pk}/change/", {
-        "name": "Renamed", "mch_id": merchant.mch_id, "job_no": merchant.job_no, "currency": "CAD",
+        "name": "Renamed", "gateway": "iotpay", "gateway_account": merchant.gateway_account,
+        "gateway_login": merchant.gateway_login, "currency": "CAD",
         "key": "a-new-key-123",
     })
     assert Merchant.objects.get(pk=merchant.pk).get_key() == "a-new-key-123"

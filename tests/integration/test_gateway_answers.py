@@ -85,7 +85,7 @@ def test_a_paid_signed_answer_is_approved_without_ever_passing_through_unknown(l
     assert "UNKNOWN" not in pushes.statuses(attempt_id), pushes.statuses(attempt_id)
     exchanges = PaymentEvent.objects.filter(attempt_id=attempt_id, kind="gateway").order_by("id")
     assert [e.data["signature"] for e in exchanges][:2] == [signature, "verified"]  # create, then the query
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def strings(value):
@@ -119,7 +119,7 @@ def test_a_fail_0010_that_was_a_time_out_at_the_bank_is_found_paid(live, lane, c
     assert "0010" in causes(attempt.pk)
     retry = pay(cashier_session, live, lane, 1313, sale_id=body["sale_id"])  # the page offers no Retry; a script might
     assert retry.status_code == 409 and retry.json()["code"] == "sale_already_paid"
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def test_a_real_refusal_is_failed_once_query_order_confirms_there_is_no_order(live, lane, cashier_session):
@@ -127,7 +127,7 @@ def test_a_real_refusal_is_failed_once_query_order_confirms_there_is_no_order(li
     assert attempt.status == "FAILED" and "UNKNOWN" not in states(attempt.pk)
     assert attempt.message.startswith("0014 parameter error: jobNo")
     assert "\x00" not in attempt.message and "\x1b" not in attempt.message and "\x1d" not in attempt.message
-    assert "query_order confirms nothing was charged" in causes(attempt.pk)
+    assert "a look-up confirms nothing was charged" in causes(attempt.pk)
 
 
 def test_a_4xx_without_a_body_is_no_answer(live, lane, cashier_session):
@@ -146,9 +146,9 @@ def test_retrying_an_approved_sale_changes_nothing_at_the_gateway(live, lane, ca
         assert again.status_code == 409
         assert again.json()["code"] == "sale_already_paid" and again.json()["attempt"]["id"] == approved.pk
     assert PaymentAttempt.objects.filter(sale_id=first["sale_id"]).count() == 1
-    assert requests.get(f"{live.sandbox_url}/_sandbox/orders", params={"mchId": approved.merchant.mch_id},
-                        timeout=5).json()[-1]["mchOrderNo"] == approved.mch_order_no  # no new order at IOTPay
-    assert sandbox_order(approved.mch_order_no)["create_calls"] == 1
+    assert requests.get(f"{live.sandbox_url}/_sandbox/orders", params={"mchId": approved.merchant.gateway_account},
+                        timeout=5).json()[-1]["mchOrderNo"] == approved.order_reference  # no new order at IOTPay
+    assert sandbox_order(approved.order_reference)["create_calls"] == 1
 
 
 def test_a_sale_under_review_is_refused_then_charged_again_with_a_supervisors_reason(live, lane, cashier_session):
@@ -183,7 +183,7 @@ def test_an_approval_awaiting_confirmation_keeps_its_card_data_and_prints(live, 
     attempt_id = pay(cashier_session, live, lane, 1322).json()["id"]  # query_order down for 2 s after paying
     attempt = wait_for_status(attempt_id, {"UNKNOWN", *FINAL})
     assert attempt.status == "UNKNOWN" and attempt.terminal_outcome == "APPROVED"
-    assert attempt.card_last4 and attempt.auth_num and attempt.card["receipt_disp"].startswith("000 Approved")
+    assert attempt.card_last4 and attempt.auth_num and attempt.card["terminal_text"].startswith("000 Approved")
     snapshot = cashier_session.get(f"{live.url}/api/payments/{attempt_id}", timeout=5).json()
     if snapshot["status"] == "UNKNOWN":
         assert snapshot["terminal_outcome"] == "APPROVED" and snapshot["receipt_available"] is True
@@ -224,12 +224,12 @@ def test_nul_esc_and_gs_from_the_gateway_are_cleaned_before_they_are_stored_push
         live, lane, cashier_session, pushes):
     attempt = wait_for_status(pay(cashier_session, live, lane, 1316).json()["id"], FINAL)
     assert attempt.status == "APPROVED"
-    assert attempt.receipt_disp == "000 Approved@V 00 Thank You"
+    assert attempt.terminal_text == "000 Approved@V 00 Thank You"
     assert attempt.card_brand == "VISAE CREDIT!"
     stored = [attempt.card, *PaymentEvent.objects.filter(attempt=attempt).values_list("data", flat=True)]
     assert not any("\x00" in text for text in strings(stored))  # PostgreSQL's jsonb would refuse it
     wait_for_pushed(pushes, attempt.pk, "APPROVED")
-    assert all("\x1b" not in json.dumps(s) and "\x00" not in s["receipt_disp"] for s in pushes.seen)
+    assert all("\x1b" not in json.dumps(s) and "\x00" not in s["terminal_text"] for s in pushes.seen)
     text = cashier_session.get(f"{live.url}/payments/{attempt.pk}/receipt/?format=text", timeout=5).content
     assert b"\x1b" not in text and b"\x1d" not in text and b"\x00" not in text
     nxt = pay(cashier_session, live, lane, 1250)

@@ -29,7 +29,7 @@ def statuses_seen(attempt_id):
 
 
 OUTCOMES = [
-    # cents, final status, text expected in receipt_disp or message, went through UNKNOWN
+    # cents, final status, text expected in terminal_text or message, went through UNKNOWN
     pytest.param(1250, "APPROVED", "000 Approved", False, id="approve"),
     pytest.param(1201, "DECLINED", "051 Declined 05 Do Not Honour", False, id="decline"),
     pytest.param(1202, "DECLINED", "Transaction Not Completed 05", False, id="not-completed"),
@@ -54,12 +54,12 @@ def test_each_sandbox_outcome_ends_in_the_right_status(live, lane, cashier_sessi
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] in {"CREATED", "SENT"}
-    assert len(body["mch_order_no"]) <= 30
+    assert len(body["order_reference"]) <= 30
 
     attempt = wait_for_status(body["id"], {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}, timeout=30)
 
     assert attempt.status == final
-    shown = f"{attempt.receipt_disp} {attempt.message}"
+    shown = f"{attempt.terminal_text} {attempt.message}"
     events = " ".join(PaymentEvent.objects.filter(attempt=attempt).values_list("cause", flat=True))
     assert text in shown or text in events
     seen = statuses_seen(attempt.pk)
@@ -68,7 +68,7 @@ def test_each_sandbox_outcome_ends_in_the_right_status(live, lane, cashier_sessi
     if final != "APPROVED":
         assert "APPROVED" not in seen
     # Exactly one create_order reached the gateway for this attempt.
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def test_approval_carries_card_data_and_the_api_snapshot(live, lane, cashier_session):
@@ -85,9 +85,12 @@ def test_approval_carries_card_data_and_the_api_snapshot(live, lane, cashier_ses
     assert snapshot["card_last4"] == attempt.card_last4
     assert snapshot["entry_method"] == "CHIP"
     assert snapshot["total"] == 1350
-    for field in ("id", "status", "mch_order_no", "amount", "tip", "receipt_disp", "poll_count", "created_at",
-                  "sent_at", "answered_at", "finalized_at"):
+    for field in ("id", "status", "order_reference", "amount", "tip", "terminal_text", "poll_count", "created_at",
+                  "sent_at", "answered_at", "finalized_at", "gateway_reference"):
         assert field in snapshot
+    # The names the API had first stay, for the clients written against them.
+    assert (snapshot["mch_order_no"], snapshot["pay_order_id"], snapshot["receipt_disp"]) == (
+        snapshot["order_reference"], snapshot["gateway_reference"], snapshot["terminal_text"])
 
 
 def test_every_gateway_exchange_is_recorded_without_the_key(live, lane, cashier_session):
@@ -152,7 +155,7 @@ def test_same_idempotency_key_returns_the_first_attempt(live, lane, cashier_sess
     assert again.json()["id"] == first.json()["id"]
     attempt = wait_for_status(first.json()["id"], "APPROVED")
     assert PaymentAttempt.objects.filter(lane=lane).count() == 1
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def test_worker_killed_mid_call_is_resumed_by_beat_without_a_second_create(live, lane, cashier_session,
@@ -170,7 +173,7 @@ def test_worker_killed_mid_call_is_resumed_by_beat_without_a_second_create(live,
     assert "UNKNOWN" in statuses_seen(attempt_id)
     causes = list(PaymentEvent.objects.filter(attempt_id=attempt_id).values_list("cause", flat=True))
     assert any("task lost" in c for c in causes)
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def test_a_lost_send_task_is_sent_by_the_resume_job(live, lane, cashier_session, sandbox_order, redis_url):
@@ -186,4 +189,4 @@ def test_a_lost_send_task_is_sent_by_the_resume_job(live, lane, cashier_session,
         live.procs["gateway"].start()
         live.procs["gateway"].wait_ready()
     attempt = wait_for_status(attempt_id, "APPROVED", timeout=30)
-    assert sandbox_order(attempt.mch_order_no)["create_calls"] == 1
+    assert sandbox_order(attempt.order_reference)["create_calls"] == 1

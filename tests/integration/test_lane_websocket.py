@@ -47,7 +47,7 @@ def test_pushes_every_state_change_and_resyncs_on_reconnect(live, lane, cashier_
         final = seen[-1]
         assert final["card_brand"] == "VISA CREDIT"
         assert len(final["card_last4"]) == 4
-        assert final["receipt_disp"].startswith("000 Approved")
+        assert final["terminal_text"].startswith("000 Approved")
         for field in ("amount", "tip", "total", "poll_count", "created_at", "finalized_at"):
             assert field in final
     # A page that reconnects reads the current state first.

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import requests
 
-from payments.iotpay import IOTPayClient, OrderNotFound
+from gateways.iotpay import IOTPayClient, OrderNotFound
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.integration

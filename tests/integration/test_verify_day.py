@@ -52,7 +52,7 @@ def test_verify_the_day_queries_every_attempt_and_lists_the_mismatch(live, lane,
     PaymentAttempt.objects.filter(pk=charged.pk).update(status="DECLINED")
     PaymentAttempt.objects.filter(pk=reopened.pk).update(status="NEEDS_REVIEW", finalized_at=None,
                                                           last_polled_at=timezone.now())
-    queries_before = {a.pk: sandbox_order(a.mch_order_no)["query_calls"] for a in attempts}
+    queries_before = {a.pk: sandbox_order(a.order_reference)["query_calls"] for a in attempts}
 
     manager = staff("manager", lane.store)
     session = login_session(live.url, manager.username)
@@ -73,12 +73,12 @@ def test_verify_the_day_queries_every_attempt_and_lists_the_mismatch(live, lane,
     assert "Verified 4 / 4 · 1 mismatch" in run["label"]
 
     for attempt in attempts:
-        assert sandbox_order(attempt.mch_order_no)["query_calls"] > queries_before[attempt.pk], attempt
+        assert sandbox_order(attempt.order_reference)["query_calls"] > queries_before[attempt.pk], attempt
         assert PaymentEvent.objects.filter(attempt=attempt, kind="gateway",
                                            cause__startswith="verify the day").exists()
     finding = VerificationFinding.objects.get(run_id=run["id"], kind="mismatch")
     assert finding.attempt_id == charged.pk
-    assert (finding.local_status, finding.gateway_status) == ("DECLINED", 2)
+    assert (finding.local_status, finding.gateway_outcome) == ("DECLINED", "paid")
     assert "may have been charged" in finding.detail
     # The late result was applied to the attempt that looked unresolved.
     wait_for_status(reopened.pk, "APPROVED", timeout=10)
@@ -86,12 +86,12 @@ def test_verify_the_day_queries_every_attempt_and_lists_the_mismatch(live, lane,
 
     page = session.get(f"{live.url}/backoffice/reconciliation/", params={"store": lane.store.pk, "day": day},
                        timeout=10).text
-    assert "IOTPay disagrees" in page
+    assert "The gateway disagrees" in page
     assert f'data-kind="mismatch" data-attempt="{charged.pk}"' in page
 
     # Re-query from the dashboard asks IOTPay again and says what it answered.
-    calls = sandbox_order(charged.mch_order_no)["query_calls"]
+    calls = sandbox_order(charged.order_reference)["query_calls"]
     answer = session.post(f"{live.url}/backoffice/payments/{charged.pk}/requery", timeout=15)
     assert answer.status_code == 200  # followed the redirect back to the dashboard
     assert "may have been charged" in answer.text
-    assert sandbox_order(charged.mch_order_no)["query_calls"] == calls + 1
+    assert sandbox_order(charged.order_reference)["query_calls"] == calls + 1

@@ -29,7 +29,7 @@ def gateway_signed(data: dict[str, Any], key: str, *, nested: str = "compact") -
     ``nested``: "compact" (key order as sent, the gateway's default), "sorted" (keys sorted), "spaced" (a
     serialisation no client can reproduce: the answer is unverifiable), "flat" (nested objects left out).
     """
-    from payments.iotpay.signing import sign
+    from gateways.iotpay.signing import sign
 
     body = {k: v for k, v in data.items() if k != "sign"}
     fields: dict[str, Any] = {}

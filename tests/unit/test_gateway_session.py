@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from payments.gateway import _session
-from payments.iotpay import IOTPayClient, IOTPayError
+from gateways.iotpay import IOTPayClient, IOTPayError
+from payments.gateways import _session
 from tests.unit.conftest import CannedServer
 
 GATEWAY = "http://iotpay.example.invalid/v1"

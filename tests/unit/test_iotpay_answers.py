@@ -6,16 +6,17 @@ import json
 
 import pytest
 
-from payments.iotpay import (
-    CardData,
+from gateways.exchange import Exchange
+from gateways.iotpay import (
+    CardDetails,
     IOTPayClient,
     OutcomeUnknown,
     RefundOrderResult,
     Verification,
+    card_from_extra,
     clean_text,
     money,
 )
-from payments.iotpay.results import Exchange
 from tests.unit.conftest import gateway_signed, load_fixture
 
 KEY = "TESTKEY123"
@@ -62,11 +63,11 @@ def test_the_cvm_of_emv_tag_9f34(cvm, method, signature, failed):
 def test_card_data_keeps_what_it_could_not_read_and_cleans_the_rest():
     extra = json.dumps({"cashbackAmount": "20.00", "surchargeAmount": "1,50", "receiptDisp": "OK\x1b@",
                         "emvLabel": "VISA\x00", "expireDate": "1028"})
-    card = CardData.from_extra(extra)
+    card = card_from_extra(extra)
     assert (card.cashback_amount, card.cashback_raw) == (2000, "")
     assert (card.surcharge_amount, card.surcharge_raw) == (None, "1,50")
-    assert card.receipt_disp == "OK@" and card.brand == "VISA"
-    assert CardData.from_dict(card.as_dict()) == card
+    assert card.terminal_text == "OK@" and card.brand == "VISA"
+    assert CardDetails.from_dict(card.as_dict()) == card
     assert "1028" not in json.dumps(card.as_dict())
 
 

@@ -8,7 +8,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payments.iotpay import IOTPayClient, IOTPayError
+from gateways.iotpay import IOTPayClient, IOTPayError
 from tests.unit.conftest import gateway_signed, load_fixture
 
 KEY = "hostile-test-key-not-real"

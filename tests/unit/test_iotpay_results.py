@@ -7,16 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.iotpay import (
+from gateways.iotpay import (
     FINAL_STATUSES,
     PAID_STATUSES,
-    CardData,
+    CardDetails,
     CreateOrderResult,
     Exchange,
     InvalidResponse,
     PayOrder,
     QueryOrderResult,
     RefundOrderResult,
+    card_from_extra,
     redact_extra,
 )
 from tests.unit.conftest import load_fixture
@@ -84,7 +85,7 @@ def test_not_completed_sample_is_final_but_not_paid():
 
 
 def test_approval_extra_card_data():
-    card = CardData.from_extra(approval_extra())
+    card = card_from_extra(approval_extra())
     assert card is not None
     assert card.brand == "MASTERCARD"
     assert card.last4 == "1166"
@@ -95,7 +96,7 @@ def test_approval_extra_card_data():
     assert card.auth_num == "01046Z"
     assert card.emv_aid == "A0000000041010"
     assert card.emv_tc == "ARQC: 3D36ACBD44BE512B"
-    assert card.receipt_disp == "000 Approved 00 Thank You"
+    assert card.terminal_text == "000 Approved 00 Thank You"
     assert card.cashback_amount is None
     assert card.surcharge_amount is None
     assert not card.is_empty
@@ -125,10 +126,10 @@ def test_approval_never_keeps_the_expiry_date():
 
 
 def test_card_as_dict_round_trips():
-    card = CardData.from_extra(approval_extra())
+    card = card_from_extra(approval_extra())
     assert card is not None
     stored = json.loads(json.dumps(card.as_dict()))
-    assert CardData.from_dict(stored) == card
+    assert CardDetails.from_dict(stored) == card
 
 
 def test_query_fixture_builds_the_order_from_flat_fields():
@@ -187,7 +188,7 @@ def test_refund_nested_refund_order():
     ],
 )
 def test_brand(card_type, label, brand):
-    assert CardData(card_type=card_type.strip(), emv_label=label).brand == brand
+    assert CardDetails(card_type=card_type.strip(), emv_label=label).brand == brand
 
 
 @pytest.mark.parametrize(
@@ -205,18 +206,18 @@ def test_brand(card_type, label, brand):
     ],
 )
 def test_cvm(cvm_results, cvm):
-    assert CardData(cvm_results=cvm_results).cvm == cvm
+    assert CardDetails(cvm_results=cvm_results).cvm == cvm
 
 
 @pytest.mark.parametrize(
     ("method", "entry"), [("C", "CHIP"), ("T", "TAP"), ("S", "SWIPE"), ("M", "MANUAL"), ("", ""), ("X", "")]
 )
 def test_entry_method(method, entry):
-    assert CardData(trx_method=method).entry_method == entry
+    assert CardDetails(trx_method=method).entry_method == entry
 
 
 def test_amounts_in_cents_from_strings():
-    card = CardData.from_extra({"cashbackAmount": "2000", "surchargeAmount": " 150 ", "cardNum": "4111"})
+    card = card_from_extra({"cashbackAmount": "2000", "surchargeAmount": " 150 ", "cardNum": "4111"})
     assert card is not None
     assert card.cashback_amount == 2000
     assert card.surcharge_amount == 150
@@ -228,7 +229,7 @@ def test_amounts_in_cents_from_strings():
     "extra", [None, "", "   ", "not json", "[1]", "12", "null", '"text"', '{"a":', b"{}", 12]
 )
 def test_junk_extra_gives_none(extra):
-    assert CardData.from_extra(extra) is None
+    assert card_from_extra(extra) is None
 
 
 def test_junk_values_become_empty():
@@ -245,7 +246,7 @@ def test_junk_values_become_empty():
             "expireDate": 1022,
         }
     )
-    card = CardData.from_extra(extra)
+    card = card_from_extra(extra)
     assert card is not None
     assert card.card_type == "5"  # an int is written as text
     assert card.card_num == ""
@@ -269,7 +270,7 @@ def test_junk_values_become_empty():
     )
 )
 def test_card_data_never_raises(mapping):
-    card = CardData.from_extra(mapping)
+    card = card_from_extra(mapping)
     assert card is not None
     json.dumps(card.as_dict())
     _ = (card.brand, card.last4, card.entry_method, card.cvm, card.is_empty)

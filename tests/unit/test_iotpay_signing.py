@@ -1,4 +1,4 @@
-"""IOTPay signing: the vectors of IOTPAY.md, then the rules one at a time against hand-built strings."""
+"""IOTPay signing: the vectors of docs/iotpay.md, then the rules one at a time against hand-built strings."""
 
 import hashlib
 import json
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.iotpay import flat_fields, sign, verify, verify_response
-from payments.iotpay.signing import (
+from gateways.iotpay import flat_fields, sign, verify, verify_response
+from gateways.iotpay.signing import (
     Signature,
     field_text,
     response_signature,
@@ -24,7 +24,7 @@ def md5_upper(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()  # noqa: S324 -- the protocol is MD5
 
 
-# --- the vectors of IOTPAY.md ------------------------------------------------------------------------
+# --- the vectors of docs/iotpay.md ------------------------------------------------------------------------
 
 
 def test_vector_empty_value_dropped_and_sorted():
@@ -116,7 +116,7 @@ def test_verify_odd_sign_text_does_not_raise():
 
 
 def _gateway_sign(data, *, sort_keys=False, ascii_only=False):
-    """As IOTPay signs an answer: each nested object as its compact JSON text (IOTPAY.md, "Signing")."""
+    """As IOTPay signs an answer: each nested object as its compact JSON text (docs/iotpay.md, "Signing")."""
     fields = {k: json.dumps(v, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=ascii_only)
               if isinstance(v, dict) else v for k, v in data.items() if k != "sign"}
     return {**data, "sign": sign(fields, KEY)}

@@ -1,4 +1,4 @@
-"""Re-encrypt every merchant's IOTPay key with the first of FIELD_ENCRYPTION_KEYS."""
+"""Re-encrypt every merchant's signing key with the first of FIELD_ENCRYPTION_KEYS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from payments.models import Merchant
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt the merchants' IOTPay keys with the first key of FIELD_ENCRYPTION_KEYS. Rotation: put the new "
+        "Re-encrypt the merchants' signing keys with the first key of FIELD_ENCRYPTION_KEYS. Rotation: put the new "
         "key first (keep the old ones after it), restart, run this, then remove the old keys. Safe to run again."
     )
 

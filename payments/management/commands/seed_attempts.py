@@ -105,38 +105,54 @@ class Command(BaseCommand):
         if not settings.DEBUG and not opts["yes"]:
             raise CommandError("DEBUG is off: this writes fake payments into the database. Add --yes if this "
                                "really is a test database.", returncode=2)
-        count, days, batch = opts["count"], opts["days"], opts["batch"]
-        if count < 1 or days < 1 or batch < 1:
+        count, batch = opts["count"], opts["batch"]
+        if count < 1 or opts["days"] < 1 or batch < 1:
             raise CommandError("--count, --days and --batch must be positive.", returncode=2)
         store = self._store(opts["store"], opts["time_zone"])
         tz = zoneinfo.ZoneInfo(store.time_zone)
-        today = datetime.now(tz).date()
-        if opts["day"] is not None:
-            if opts["day"] >= today:
-                raise CommandError(f"--day must be before today ({today}) in the store's time zone.", returncode=2)
-            days = 1
+        day_list = self._days(opts, datetime.now(tz).date())
         lanes = self._lanes(store)
         prefix = f"SD{store.pk}S{opts['seed']}-"
-        if PaymentAttempt.objects.filter(mch_order_no__startswith=prefix).exists():
+        if PaymentAttempt.objects.filter(order_reference__startswith=prefix).exists():
             raise CommandError(f"{store.name} was already seeded with --seed {opts['seed']}: use another seed.",
                                returncode=2)
         if len(prefix) + len(str(count)) > 30:
-            raise CommandError("--seed is too long for a 30-character mchOrderNo.", returncode=2)
+            raise CommandError("--seed is too long for a 30-character order reference.", returncode=2)
         started = time.monotonic()
         self.rng = random.Random(opts["seed"])
         self.refund_rng = random.Random(-opts["seed"] - 1)
         self.card_json_share = opts["card_json"]
-        day_list = ([opts["day"]] if opts["day"] is not None
-                    else [today - timedelta(days=days - i) for i in range(days)])
         weights = [WEEKDAY_FACTOR[d.weekday()] * self.rng.uniform(0.9, 1.1) for d in day_list]
         per_day = _split(count, weights)
-        width = len(str(count))
         self.written = self.refunds = 0
-        pending: list[dict[str, Any]] = []
-        self.stdout.write(f"Seeding {count:,} attempts for {store.name} ({store.time_zone}) over {days} days "
-                          f"({day_list[0]} to {day_list[-1]}), {len(lanes)} lanes, batches of {batch:,}.")
-        # One writer thread: while PostgreSQL inserts a batch, this thread builds the next one. Inside a
-        # caller's transaction (a test) everything stays on this thread and in that transaction.
+        self.stdout.write(f"Seeding {count:,} attempts for {store.name} ({store.time_zone}) over {len(day_list)} "
+                          f"days ({day_list[0]} to {day_list[-1]}), {len(lanes)} lanes, batches of {batch:,}.")
+        def rows() -> Iterator[dict[str, Any]]:
+            index = 0
+            for day_number, (day, n) in enumerate(zip(day_list, per_day, strict=True)):
+                for created_at in self._times(day, n, tz):
+                    yield self._attempt(store, lanes, prefix, index, len(str(count)), created_at, day_number)
+                    index += 1
+
+        self._write(rows(), batch, count, started)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # planner statistics for the dashboard's queries
+                cursor.execute("ANALYZE payments_paymentattempt, payments_refund")
+        busiest = max(range(len(day_list)), key=lambda i: per_day[i])
+        self.stdout.write(self.style.SUCCESS(
+            f"Done: {self.written:,} attempts and {self.refunds:,} refunds in {time.monotonic() - started:.1f} s. "
+            f"Busiest day: {day_list[busiest]} ({per_day[busiest]:,} attempts); store id {store.pk}."))
+
+    def _days(self, opts: dict[str, Any], today: date) -> list[date]:
+        if opts["day"] is None:
+            return [today - timedelta(days=opts["days"] - i) for i in range(opts["days"])]
+        if opts["day"] >= today:
+            raise CommandError(f"--day must be before today ({today}) in the store's time zone.", returncode=2)
+        return [opts["day"]]
+
+    def _write(self, rows: Iterator[dict[str, Any]], batch: int, count: int, started: float) -> None:
+        """Insert ``rows`` in batches. One writer thread: while PostgreSQL inserts a batch, this thread builds the
+        next one. Inside a caller's transaction (a test) everything stays on this thread and in that transaction."""
         threaded = not connection.in_atomic_block
         with _own_timestamps(PaymentAttempt, Refund), ThreadPoolExecutor(1, "seed-writer") as writer:
             inserting: Future[None] | None = None
@@ -148,29 +164,20 @@ class Command(BaseCommand):
                 done.set_result(self._flush(batch_rows, batch, count, started))
                 return done
 
-            index = 0
-            for day_number, (day, n) in enumerate(zip(day_list, per_day, strict=True)):
-                for created_at in self._times(day, n, tz):
-                    pending.append(self._attempt(store, lanes, prefix, index, width, created_at, day_number))
-                    index += 1
-                    if len(pending) >= batch:
-                        if inserting is not None:
-                            inserting.result()
-                        inserting = flush(pending)
-                        pending = []
+            pending: list[dict[str, Any]] = []
+            for row in rows:
+                pending.append(row)
+                if len(pending) >= batch:
+                    if inserting is not None:
+                        inserting.result()
+                    inserting = flush(pending)
+                    pending = []
             if inserting is not None:
                 inserting.result()
             if pending:
                 flush(pending).result()
             if threaded:
                 writer.submit(_close_connection).result()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # planner statistics for the dashboard's queries
-                cursor.execute("ANALYZE payments_paymentattempt, payments_refund")
-        busiest = max(range(days), key=lambda i: per_day[i])
-        self.stdout.write(self.style.SUCCESS(
-            f"Done: {self.written:,} attempts and {self.refunds:,} refunds in {time.monotonic() - started:.1f} s. "
-            f"Busiest day: {day_list[busiest]} ({per_day[busiest]:,} attempts); store id {store.pk}."))
 
     # ------------------------------------------------------------------------------------------ set-up
 
@@ -180,12 +187,12 @@ class Command(BaseCommand):
             return store
         merchant = Merchant.objects.order_by("pk").first()
         if merchant is None:
-            merchant = Merchant(name="Seed merchant", mch_id="SEED0001", job_no="seed", currency="CAD")
+            merchant = Merchant(name="Seed merchant", gateway_account="SEED0001", gateway_login="seed", currency="CAD")
             merchant.set_key(secrets.token_hex(16))
             merchant.save()
         store = Store.objects.create(name=name, merchant=merchant, time_zone=time_zone or settings.TIME_ZONE,
                                      tips_enabled=True, address="1 Seed Street\nToronto ON")
-        self.stdout.write(f"Created store {name!r} (merchant {merchant.mch_id}).")
+        self.stdout.write(f"Created store {name!r} (merchant {merchant.gateway_account}).")
         return store
 
     def _lanes(self, store: Store) -> list[tuple[Lane, Terminal, int]]:
@@ -228,7 +235,7 @@ class Command(BaseCommand):
                   else "NEEDS_REVIEW")
         answered = created_at + timedelta(seconds=rng.uniform(4, 45))
         fields: dict[str, Any] = {
-            "mch_order_no": f"{prefix}{index:0{width}d}", "sale_id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "order_reference": f"{prefix}{index:0{width}d}", "sale_id": uuid.UUID(int=rng.getrandbits(128), version=4),
             "merchant_id": store.merchant_id, "store_id": store.pk, "lane_id": lane.pk, "terminal_id": terminal.pk,
             "amount": amount, "tip": tip, "currency": store.merchant.currency, "status": status,
             "created_at": created_at, "sent_at": created_at + timedelta(milliseconds=150),
@@ -244,29 +251,29 @@ class Command(BaseCommand):
             batch_num = f"{(batch_base + day_number) % 10000:04d}"
             text = "000 Approved" if approved else rng.choice(DECLINE_TEXTS)
             fields.update(
-                pay_order_id=f"CP{created_at:%Y%m%d%H%M%S}{index % 10**12:012d}", gateway_status=2 if approved else 9,
-                card_brand=brand, card_last4=last4, auth_num=auth, batch_num=batch_num, receipt_disp=text,
+                gateway_reference=f"CP{created_at:%Y%m%d%H%M%S}{index % 10**12:012d}", gateway_outcome="paid" if approved else "declined",
+                card_brand=brand, card_last4=last4, auth_num=auth, batch_num=batch_num, terminal_text=text,
                 finalized_at=answered + timedelta(milliseconds=300), paid_at=answered if approved else None,
             )
             if rng.random() < self.card_json_share:
                 fields["card"] = {"card_type": card_type, "card_num": f"XXXXXXXXXXXX{last4}", "emv_label": brand,
                                   "emv_aid": aid, "auth_num": auth, "batch_num": batch_num,
-                                  "trx_method": rng.choice(methods), "receipt_disp": text, "lang_code": "E"}
+                                  "trx_method": rng.choice(methods), "terminal_text": text, "lang_code": "E"}
             if approved:
                 self._previous = (last4, fields["amount"], fields["tip"])
         elif status == "FAILED":
-            fields.update(message="IOTPay refused the order: third-party exception: terminal did not respond",
+            fields.update(message="The gateway refused the order: third-party exception: terminal did not respond",
                           finalized_at=answered)
         else:
-            fields.update(message="IOTPay gave no final outcome in time. Check the terminal's own record "
-                                  "before charging again.", gateway_status=1, poll_count=90)
+            fields.update(message="The gateway gave no final outcome in time. Check the terminal's own record "
+                                  "before charging again.", gateway_outcome="in_progress", poll_count=90)
         return fields
 
     _previous: tuple[str, int, int] | None = None
 
     def _flush(self, attempts: list[dict[str, Any]], batch: int, count: int, started: float) -> None:
         """Insert one batch and refund ~0.4% of its approvals: on PostgreSQL by COPY (then the few refunded
-        attempts' ids are read back by mch_order_no), on SQLite by bulk_create (ids come back).
+        attempts' ids are read back by order_reference), on SQLite by bulk_create (ids come back).
 
         Runs on the writer thread (its own database connection); `refund_rng` is used only here."""
         rng = self.refund_rng
@@ -285,19 +292,19 @@ class Command(BaseCommand):
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 self._copy_attempts(attempts)
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT mch_order_no, id FROM payments_paymentattempt WHERE mch_order_no = ANY(%s)",
-                                   [[a["mch_order_no"] for a, *_ in chosen]])
+                    cursor.execute("SELECT order_reference, id FROM payments_paymentattempt WHERE order_reference = ANY(%s)",
+                                   [[a["order_reference"] for a, *_ in chosen]])
                     ids = dict(cursor.fetchall())
             else:
                 objs = [PaymentAttempt(**a) for a in attempts]
                 PaymentAttempt.objects.bulk_create(objs, batch_size=batch)
-                ids = {o.mch_order_no: o.pk for o in objs}
+                ids = {o.order_reference: o.pk for o in objs}
             refunds = []
             for a, amount, at, reason in chosen:
-                pk = ids[a["mch_order_no"]]
+                pk = ids[a["order_reference"]]
                 refunds.append(Refund(
-                    attempt_id=pk, mch_refund_no=f"R{a['mch_order_no'][1:]}", amount=amount, currency=a["currency"],
-                    reason=reason, status="APPROVED", refund_order_id=f"RF{pk:020d}",
+                    attempt_id=pk, refund_reference=f"R{a['order_reference'][1:]}", amount=amount, currency=a["currency"],
+                    reason=reason, status="APPROVED", gateway_refund_reference=f"RF{pk:020d}",
                     refundable_after=a["amount"] + a["tip"] - amount, created_at=at, sent_at=at, finalized_at=at,
                     updated_at=at,
                 ))

@@ -36,17 +36,17 @@ def _fail(message: str) -> CommandError:
 
 class Command(BaseCommand):
     help = (
-        "Set up a store: its IOTPay merchant, lanes (CODE=DEVICE) with their PAX terminals, a cashier and staff "
+        "Set up a store: its merchant at the payment gateway (IOTPay), lanes (CODE=DEVICE) with their PAX terminals, a cashier and staff "
         "(NAME=supervisor|manager, a role in this store only). Safe to run again: what is already as asked is "
         "left untouched."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--merchant-id", required=True, help="IOTPay mchId")
+        parser.add_argument("--merchant-id", required=True, help="the merchant's id at the gateway (IOTPay: mchId)")
         parser.add_argument("--merchant-key", default=os.environ.get("IOTPAY_MERCHANT_KEY"),
-                            help="IOTPay merchant key, stored encrypted (default: the IOTPAY_MERCHANT_KEY "
+                            help="the merchant's signing key at the gateway, stored encrypted (default: the IOTPAY_MERCHANT_KEY "
                                  "environment variable, which keeps it out of the process list and shell history)")
-        parser.add_argument("--job-no", required=True, help="IOTPay merchant login name (jobNo)")
+        parser.add_argument("--job-no", required=True, help="the merchant's login at the gateway (IOTPay: jobNo)")
         parser.add_argument("--merchant-name", default="", help="defaults to the store name")
         parser.add_argument("--currency", default="CAD")
         parser.add_argument("--store-name", required=True)
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         parser.add_argument("--time-zone", default=None, help="the store's time zone, e.g. America/Toronto")
         parser.add_argument("--tips", choices=["on", "off"], default=None, help="let cashiers enter a tip")
         parser.add_argument("--lane", action="append", default=[], metavar="CODE=DEVICE",
-                            help="a lane and the IOTPay device id of its PAX terminal (repeatable)")
+                            help="a lane and the device id of its terminal at the gateway (repeatable)")
         parser.add_argument("--cashier", default=None, metavar="USERNAME", help="a cashier allowed on these lanes")
         parser.add_argument("--staff", action="append", default=[], metavar="NAME=ROLE",
                             help="a supervisor or manager of this store only (repeatable), with --password's "
@@ -102,7 +102,7 @@ class Command(BaseCommand):
             except ValidationError:
                 raise _fail(f"--lane {value!r}: the code may hold letters, digits, - and _ only") from None
             if len(device) > 64:
-                raise _fail(f"--lane {value!r}: the device id is longer than IOTPay's 64 characters")
+                raise _fail(f"--lane {value!r}: the device id is longer than 64 characters")
             if code in codes or device in devices:
                 raise _fail(f"--lane {value!r}: each lane code and each device may appear once")
             codes.add(code)
@@ -137,11 +137,11 @@ class Command(BaseCommand):
 
     def _check(self, opts: dict[str, Any]) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", opts["merchant_id"]):
-            raise _fail("--merchant-id: IOTPay's mchId has at most 30 letters or digits")
+            raise _fail("--merchant-id: at most 30 letters or digits")
         if not (opts["merchant_key"] or "").strip():
             raise _fail("--merchant-key (or IOTPAY_MERCHANT_KEY) must not be empty")
         if not 0 < len(opts["job_no"]) <= 50:
-            raise _fail("--job-no: IOTPay's jobNo has 1 to 50 characters")
+            raise _fail("--job-no: 1 to 50 characters")
         if not re.fullmatch(r"[A-Z]{3}", opts["currency"]):
             raise _fail("--currency: three capital letters, e.g. CAD")
         if not opts["store_name"].strip():
@@ -168,19 +168,19 @@ class Command(BaseCommand):
 
     def _merchant(self, opts: dict[str, Any]) -> Merchant:
         name = opts["merchant_name"] or opts["store_name"]
-        merchant = Merchant.objects.filter(mch_id=opts["merchant_id"]).first()
+        merchant = Merchant.objects.filter(gateway_account=opts["merchant_id"]).first()
         if merchant is None:
-            merchant = Merchant(mch_id=opts["merchant_id"], name=name, job_no=opts["job_no"], currency=opts["currency"])
+            merchant = Merchant(gateway_account=opts["merchant_id"], name=name, gateway_login=opts["job_no"], currency=opts["currency"])
             merchant.set_key(opts["merchant_key"])
             merchant.save()
-            self.changes.append(f"Created merchant {merchant.mch_id}")
+            self.changes.append(f"Created merchant {merchant.gateway_account}")
             return merchant
-        self._set(merchant, f"merchant {merchant.mch_id}", job_no=opts["job_no"], currency=opts["currency"],
+        self._set(merchant, f"merchant {merchant.gateway_account}", gateway_login=opts["job_no"], currency=opts["currency"],
                   name=opts["merchant_name"] or None)
         if not merchant.key_matches(opts["merchant_key"]):
             merchant.set_key(opts["merchant_key"])
             merchant.save()
-            self.changes.append(f"Updated merchant {merchant.mch_id}: key")
+            self.changes.append(f"Updated merchant {merchant.gateway_account}: key")
         return merchant
 
     def _store(self, opts: dict[str, Any], merchant: Merchant) -> Store:

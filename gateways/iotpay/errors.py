@@ -1,8 +1,8 @@
 """The few ways a gateway call can fail. Every error carries the ``Exchange`` that produced it.
 
-What a caller does with each (IOTPAY.md):
+What a caller does with each (docs/iotpay.md):
 - ``GatewayRefused`` / ``OrderNotFound``: the gateway answered no. For create_order, a refusal is final only
-  once a query_order agrees (IOTPAY.md): the caller asks.
+  once a query_order agrees (docs/iotpay.md): the caller asks.
 - ``OutcomeUnknown``, ``InvalidResponse``, ``InvalidSignature``: we cannot tell what happened. After a
   create_order, never send it again for that mchOrderNo: poll query_order. ``outcome_unknown`` is True on
   these three classes so callers can branch on one attribute.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from payments.iotpay.results import Exchange
+    from gateways.exchange import Exchange
 
 __all__ = [
     "GatewayRefused",

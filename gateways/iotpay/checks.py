@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["check_cents", "check_currency", "check_text"]
 
-# Field limits from IOTPAY.md / the reference page, in characters.
+# Field limits from docs/iotpay.md / the reference page, in characters.
 _LIMITS = {
     "mchId": 30,
     "mchOrderNo": 30,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import requests
 
-from payments.iotpay.errors import GatewayRefused, IOTPayError
-from payments.iotpay.results import Exchange
-from payments.iotpay.signing import Signature
+from gateways.exchange import Exchange
+from gateways.iotpay.errors import GatewayRefused, IOTPayError
+from gateways.iotpay.signing import Signature
 
 __all__ = ["MAX_ANSWER_BYTES", "Call", "decode", "read_capped"]
 
@@ -43,14 +43,13 @@ def decode(content: bytes) -> str:
 
 
 class Call:
-    """One call's context: builds its ``Exchange`` records and logs the call once, with no secret."""
+    """One call's context: builds its ``Exchange`` records (the console's gateway door logs them)."""
 
-    def __init__(self, endpoint: str, params: dict[str, str], log: logging.Logger) -> None:
+    def __init__(self, endpoint: str, params: dict[str, str]) -> None:
         self.endpoint = endpoint
         self.params = params
         self.ref = params.get("mchOrderNo") or params.get("mchRefundNo") or params.get("payOrderId") or ""
         self.started = time.monotonic()
-        self._log = log
 
     def exchange(self, error: str | None, *, status: int | None = None, text: str | None = None,
                  data: dict[str, Any] | None = None, signature: str = "") -> Exchange:
@@ -64,33 +63,13 @@ class Call:
             error=error,
             verified=(signature == Signature.VERIFIED) if signature else None,
             signature=signature,
+            reference=self.ref,
         )
 
     def fail(self, cls: type[IOTPayError], exchange: Exchange, **kwargs: str) -> IOTPayError:
-        """Log the call once and build the error that carries its exchange."""
-        self.log(exchange, cls.__name__)
+        """The error that carries the call's exchange (marked with the error's kind)."""
+        exchange = replace(exchange, outcome=cls.__name__)
         if issubclass(cls, GatewayRefused):
             message = kwargs.pop("message", "refused")
             return cls(message, exchange=exchange, **kwargs)
         return cls(f"{exchange.endpoint}: {exchange.error}", exchange=exchange, **kwargs)
-
-    def log(self, exchange: Exchange, outcome: str) -> None:
-        # Identifiers and outcome only: never the key, the sign or card data.
-        self._log.info(
-            "iotpay %s ref=%s http=%s elapsed_ms=%d outcome=%s%s",
-            self.endpoint,
-            self.ref,
-            exchange.http_status,
-            exchange.elapsed_ms,
-            outcome,
-            f" error={exchange.error!r}" if exchange.error and not outcome.startswith("success") else "",
-            extra={
-                "iotpay_endpoint": self.endpoint,
-                "iotpay_ref": self.ref,
-                "iotpay_http_status": exchange.http_status,
-                "iotpay_elapsed_ms": exchange.elapsed_ms,
-                "iotpay_outcome": outcome,
-            },
-        )
-
-

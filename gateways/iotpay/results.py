@@ -1,35 +1,30 @@
-"""Typed results of gateway calls, card data, and the redaction applied before anything is stored or logged.
+"""IOTPay's answers, read into typed results: the order (``PayOrder``) and what each endpoint answered.
 
 Everything here is built from untrusted JSON: builders never raise on junk values (they become "" or
 None), except ``*.from_response`` which raise ``InvalidResponse`` when a piece the caller relies on is absent.
-The card expiry date (``expireDate``) is never kept outside ``Exchange``'s raw fields, which are not in
-its repr and are redacted by ``Exchange.as_log()``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from payments.iotpay.cards import CardData
-from payments.iotpay.errors import InvalidResponse
-from payments.iotpay.signing import Signature
-from payments.iotpay.text import json_object, json_safe, money, ms_datetime, to_int, to_text
+from gateways.cards import CardDetails
+from gateways.exchange import Exchange, redact
+from gateways.iotpay.errors import InvalidResponse
+from gateways.iotpay.extra import card_from_extra
+from gateways.iotpay.signing import Signature
+from gateways.text import json_object, money, ms_datetime, to_int, to_text
 
 __all__ = [
     "FINAL_STATUSES",
     "PAID_STATUSES",
-    "CardData",
     "CreateOrderResult",
-    "Exchange",
     "PayOrder",
     "QueryOrderResult",
     "RefundOrderResult",
-    "redact_extra",
 ]
 
 REFUND_DONE_STATUS = 2
@@ -40,119 +35,6 @@ PAID_STATUSES = frozenset({2, 3})
 """2 paid, 3 paid and merchant notified."""
 FINAL_STATUSES = frozenset({2, 3, 4, 9})
 """Paid, cancelled by the system (4), cancelled/failed (9). 0 created and 1 paying are not; nor is any unknown value."""
-
-RESPONSE_TEXT_LIMIT = 20_000
-REDACTED = "[redacted]"
-
-# For text that is not valid JSON (a truncated body): drop `"expireDate":"…"`, escaped or not.
-_EXPIRY_IN_TEXT = re.compile(
-    r'\\*"expireDate\\*"\s*:\s*(?:\\*"[^"\\]*(?:\\*")?|[^,}\s]*)\s*,?', re.IGNORECASE
-)
-
-
-# ---------------------------------------------------------------------------------------------- redaction
-
-
-def _without_expiry(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _without_expiry(v) for k, v in value.items() if str(k).lower() != "expiredate"}
-    if isinstance(value, (list, tuple)):
-        return [_without_expiry(v) for v in value]
-    return value
-
-
-def _scrub_text(text: str) -> str:
-    return _EXPIRY_IN_TEXT.sub("", text) if "expiredate" in text.lower() else text
-
-
-def redact_extra(extra: str | Mapping[str, Any] | None) -> str | dict[str, Any] | None:
-    """``extra`` in the same shape (JSON string or mapping) without ``expireDate``.
-
-    A string without an expiry comes back unchanged; one with it is re-serialised compactly.
-    """
-    if extra is None:
-        return None
-    if isinstance(extra, Mapping):
-        return _without_expiry(extra)
-    if not isinstance(extra, str) or "expiredate" not in extra.lower():
-        return extra
-    try:
-        parsed = json.loads(extra)
-    except ValueError:
-        return _scrub_text(extra)
-    if isinstance(parsed, (dict, list)):
-        return json.dumps(_without_expiry(parsed), separators=(",", ":"), ensure_ascii=False)
-    return _scrub_text(extra)
-
-
-def _redact(value: Any) -> Any:
-    """Expiry dates removed at any depth (also inside JSON strings), any field named ``key`` masked."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            name = str(k)
-            if name.lower() == "expiredate":
-                continue
-            out[name] = REDACTED if name.lower() == "key" else _redact(v)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_redact(v) for v in value]
-    if isinstance(value, str) and "expiredate" in value.lower():
-        return redact_extra(value)
-    return value
-
-
-# -------------------------------------------------------------------------------------------- exchange
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP call to the gateway as it happened: what to store in an event row (use ``as_log()``).
-
-    ``request`` holds the fields sent, sign included, never the key. Raw fields stay out of the repr
-    because they may hold the card expiry date. ``signature`` is a ``Signature`` value ("" before an
-    answer was parsed); ``verified`` is True only for a verified one.
-    """
-
-    endpoint: str
-    request: dict[str, str] = field(repr=False)
-    http_status: int | None
-    response_text: str | None = field(repr=False)
-    response: dict[str, Any] | None = field(repr=False)
-    elapsed_ms: int
-    error: str | None
-    verified: bool | None
-    signature: str = ""
-
-    def __post_init__(self) -> None:
-        if self.response_text is not None and len(self.response_text) > RESPONSE_TEXT_LIMIT:
-            object.__setattr__(self, "response_text", self.response_text[:RESPONSE_TEXT_LIMIT])
-
-    def as_log(self) -> dict[str, Any]:
-        """JSON-serialisable, storable in ``jsonb`` and redacted (no expiry date, no ``key``, no request
-        ``sign``). A parsed answer too large or too deep to store is kept as its (cut) text only."""
-        try:
-            response = json_safe(_redact(self.response)) if self.response is not None else None
-            text: str | None = json.dumps(response, ensure_ascii=False) if response is not None else None
-        except (ValueError, RecursionError):
-            response, text = None, None
-        if text is not None and len(text) > RESPONSE_TEXT_LIMIT:
-            response, text = None, None
-        if text is None and self.response_text is not None:
-            text = _scrub_text(self.response_text)
-        request = {k: v for k, v in _redact(self.request).items() if k != "sign"}
-        return json_safe({
-            "endpoint": self.endpoint,
-            "request": request,
-            "http_status": self.http_status,
-            "response_text": text,
-            "response": response,
-            "elapsed_ms": self.elapsed_ms,
-            "error": self.error,
-            "verified": self.verified,
-            "signature": self.signature,
-        })
-
 
 # ----------------------------------------------------------------------------------------------- orders
 
@@ -175,14 +57,14 @@ class PayOrder:
     status: int | None
     device: str
     pay_succ_time: datetime | None
-    card: CardData | None
+    card: CardDetails | None
     receipt_disp: str
     refundable: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> PayOrder:
-        card = CardData.from_extra(m.get("extra"))
+        card = card_from_extra(m.get("extra"))
         return cls(
             pay_order_id=to_text(m.get("payOrderId"), 40),
             mch_order_no=to_text(m.get("mchOrderNo"), 40),
@@ -195,9 +77,9 @@ class PayOrder:
             device=to_text(m.get("deviceId"), 64) or to_text(m.get("device"), 64),
             pay_succ_time=ms_datetime(m.get("paySuccTime")),
             card=card,
-            receipt_disp=card.receipt_disp if card is not None else "",
+            receipt_disp=card.terminal_text if card is not None else "",
             refundable=money(m.get("refundable"))[0],
-            raw=_redact(m),
+            raw=redact(m),
         )
 
     @property
@@ -309,7 +191,7 @@ class RefundOrderResult:
     refund_amount: int | None
     refundable: int | None
     status: int | None
-    card: CardData | None
+    card: CardDetails | None
     verified: bool
     raw: dict[str, Any] = field(repr=False)
     exchange: Exchange = field(repr=False)
@@ -342,8 +224,8 @@ class RefundOrderResult:
             refund_amount=amount if amount is not None else money(merged.get("amount"))[0],
             refundable=money(merged.get("refundable"))[0],
             status=to_int(merged.get("status")),
-            card=CardData.from_extra(merged.get("extra")),
+            card=card_from_extra(merged.get("extra")),
             verified=exchange.signature == Signature.VERIFIED,
-            raw=_redact(data),
+            raw=redact(data),
             exchange=exchange,
         )

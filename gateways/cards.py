@@ -1,7 +1,8 @@
-"""The card data of a CC_PAX order (``payOrder.extra``), and the cardholder verification its CVM says.
+"""The card data a semi-integrated terminal reports for a receipt, and the cardholder verification its CVM says.
 
-Never holds the card expiry date. Every text field is cleaned (``text.clean_text``); money fields keep what
-they could not read in ``*_raw`` so that a receipt shows it instead of silently dropping the line.
+A neutral value: each gateway reads its own wire format into it. Never holds the card expiry date. Every
+text field is cleaned (``text.clean_text``); money fields keep what they could not read in ``*_raw`` so
+that a receipt shows it instead of silently dropping the line.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from payments.iotpay.text import json_object, money, to_int, to_text
+from gateways.text import to_int, to_text
 
-__all__ = ["CardData", "Verification"]
+__all__ = ["MONEY_FIELDS", "CardDetails", "Verification"]
 
 _CARD_TYPE_BRANDS = {
     "V": "VISA",
@@ -30,8 +31,7 @@ _CARD_TYPE_BRANDS = {
     "DC": "DINERS CLUB",
 }
 _ENTRY_METHODS = {"C": "CHIP", "T": "TAP", "S": "SWIPE", "M": "MANUAL"}
-_MONEY_FIELDS = frozenset({"cashback_amount", "surcharge_amount"})
-_RAW_FIELDS = frozenset({"cashback_raw", "surcharge_raw"})
+MONEY_FIELDS = frozenset({"cashback_amount", "surcharge_amount"})
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,10 @@ class Verification:
 
 
 @dataclass(frozen=True)
-class CardData:
-    """Card transaction data as IOTPay returns it for receipts. Amounts are cents.
+class CardDetails:
+    """Card transaction data a terminal reports for receipts. Amounts are cents.
 
-    ``CardData.from_dict(card.as_dict())`` round-trips.
+    ``CardDetails.from_dict(card.as_dict())`` round-trips.
     """
 
     card_type: str = ""
@@ -96,7 +96,7 @@ class CardData:
     batch_num: str = ""
     trx_method: str = ""
     account_type: str = ""
-    receipt_disp: str = ""
+    terminal_text: str = ""  # the terminal's approval or decline text
     cashback_amount: int | None = None
     surcharge_amount: int | None = None
     cashback_raw: str = ""
@@ -109,31 +109,10 @@ class CardData:
     trx_code: str = ""
 
     @classmethod
-    def from_extra(cls, extra: str | Mapping[str, Any] | None) -> CardData | None:
-        """None when ``extra`` is missing, empty or not a JSON object; junk values become "" / None."""
-        source = json_object(extra)
-        if source is None:
-            return None
-        # The gateway's names are these attributes in camelCase (``emvAID``): match them case-blind.
-        by_lower = {str(k).lower(): v for k, v in source.items()}
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in _RAW_FIELDS:
-                continue
-            value = by_lower.get(f.name.replace("_", ""))
-            if f.name in _MONEY_FIELDS:
-                cents, raw = money(value)
-                values[f.name] = cents
-                values[f.name.replace("_amount", "_raw")] = raw
-            else:
-                values[f.name] = to_text(value)
-        return cls(**values)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CardData:
+    def from_dict(cls, data: Mapping[str, Any]) -> CardDetails:
         """Rebuild from ``as_dict()`` output (unknown keys ignored, junk tolerated)."""
         return cls(**{
-            f.name: to_int(data.get(f.name)) if f.name in _MONEY_FIELDS else to_text(data.get(f.name))
+            f.name: to_int(data.get(f.name)) if f.name in MONEY_FIELDS else to_text(data.get(f.name))
             for f in fields(cls)
         })
 

@@ -1,13 +1,12 @@
 """The IOTPay gateway client: one door (``_request``) that signs, times out, verifies, logs and maps failures.
 
 Nothing here retries. A create_order that got no answer may have charged the card: callers poll
-query_order for that mchOrderNo and never send create_order for it again (IOTPAY.md).
+query_order for that mchOrderNo and never send create_order for it again (docs/iotpay.md).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import TracebackType
@@ -17,8 +16,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
-from payments.iotpay.checks import check_cents, check_currency, check_text
-from payments.iotpay.errors import (
+from gateways.exchange import Exchange
+from gateways.iotpay.checks import check_cents, check_currency, check_text
+from gateways.iotpay.errors import (
     GatewayRefused,
     InvalidResponse,
     InvalidSignature,
@@ -26,10 +26,10 @@ from payments.iotpay.errors import (
     OrderNotFound,
     OutcomeUnknown,
 )
-from payments.iotpay.results import CreateOrderResult, Exchange, QueryOrderResult, RefundOrderResult
-from payments.iotpay.signing import Signature, field_text, response_signature, sign
-from payments.iotpay.text import to_text
-from payments.iotpay.wire import Call, decode, read_capped
+from gateways.iotpay.results import CreateOrderResult, QueryOrderResult, RefundOrderResult
+from gateways.iotpay.signing import Signature, field_text, response_signature, sign
+from gateways.iotpay.wire import Call, decode, read_capped
+from gateways.text import to_text
 
 __all__ = ["IOTPayClient"]
 
@@ -37,14 +37,13 @@ CHANNEL_ID = "CC_PAX"
 NOTIFY_URL = "http://localhost"  # what IOTPay requires for CC_PAX: the answer is synchronous
 ORDER_NOT_FOUND = "0112"
 
-logger_default = logging.getLogger("payments.iotpay")
 
 _Result = TypeVar("_Result")
 
 
 NO_ANSWER_CODES = frozenset({"0010", "0110", "0111", "0118"})
 """System error or time-out, third-party time-out or exception, database error: refusals that may hide an
-order the bank acted on, so they count as no answer (IOTPAY.md, "create_order", revised)."""
+order the bank acted on, so they count as no answer (docs/iotpay.md, "create_order", revised)."""
 
 
 class IOTPayClient:
@@ -63,7 +62,6 @@ class IOTPayClient:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         session: requests.Session | None = None,
-        logger: logging.Logger | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required")
@@ -82,7 +80,6 @@ class IOTPayClient:
             session.mount("http://", HTTPAdapter(max_retries=0))
             session.mount("https://", HTTPAdapter(max_retries=0))
         self._session = session
-        self._log = logger or logger_default
 
     def __repr__(self) -> str:
         return f"IOTPayClient(base_url={self.base_url!r}, mch_id={self.mch_id!r})"
@@ -234,7 +231,7 @@ class IOTPayClient:
         params["sign"] = sign(params, self._key)
         url = f"{self.base_url}/{endpoint}"
         timeout = (self.connect_timeout, self.read_timeout if read_timeout is None else read_timeout)
-        call = Call(endpoint, params, self._log)
+        call = Call(endpoint, params)
         try:
             response = self._session.post(
                 url,
@@ -313,8 +310,7 @@ class IOTPayClient:
                                                       f"resCode={res_code[:20]!r}"))
         if signature == Signature.UNSIGNED:
             raise call.fail(InvalidSignature, answered("SUCCESS response without sign"))
-        ex = answered(None)
-        call.log(ex, "success" if signature == Signature.VERIFIED else f"success ({signature})")
+        ex = replace(answered(None), outcome="success" if signature == Signature.VERIFIED else f"success ({signature})")
         return data, ex
 
     def _build(
@@ -327,10 +323,9 @@ class IOTPayClient:
         try:
             return builder(data, exchange, **expected)
         except InvalidResponse as exc:
-            exc.exchange = replace(exchange, error=str(exc))
-            self._log.warning("iotpay %s: %s", exchange.endpoint, exc)
+            exc.exchange = replace(exchange, error=str(exc), outcome="InvalidResponse")
             raise
         except Exception as exc:  # junk the builder did not foresee is a poison answer: no answer
             error = f"answer could not be read: {exc.__class__.__name__}"
-            self._log.warning("iotpay %s: %s", exchange.endpoint, error)
-            raise InvalidResponse(f"{exchange.endpoint}: {error}", exchange=replace(exchange, error=error)) from None
+            raise InvalidResponse(f"{exchange.endpoint}: {error}",
+                                  exchange=replace(exchange, error=error, outcome="InvalidResponse")) from None

@@ -1,6 +1,6 @@
 """Reading untrusted values out of gateway JSON: text cleaned of control characters, money, integers, times.
 
-Gateway text (``retMsg``, ``receiptDisp``, card fields) is stored in PostgreSQL (whose ``jsonb`` refuses
+Gateway text (messages, the terminal's text, card fields) is stored in PostgreSQL (whose ``jsonb`` refuses
 ``\\u0000``), pushed to browsers and printed on ESC/POS printers (which obey ESC and GS): it is cleaned
 here, once, before anything else sees it. None of these helpers raises on junk.
 """
@@ -72,7 +72,7 @@ _DECIMAL = re.compile(r"\s*(?P<sign>-?)\$?\s*(?P<whole>\d{1,15})\.(?P<frac>\d{1,
 
 
 def money(value: Any) -> tuple[int | None, str]:
-    """(cents, raw) of a money field. Integers and digit strings are cents, as everywhere in IOTPay's API;
+    """(cents, raw) of a money field. Integers and digit strings are cents (as gateways send money);
     a decimal string ("20.00", "1.5") is dollars. ("" or absent) → (None, ""); unreadable → (None, raw text),
     so a caller can show what the gateway sent rather than drop the line."""
     if value is None or (isinstance(value, str) and not value.strip()):

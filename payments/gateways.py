@@ -1,15 +1,21 @@
-"""Builds the IOTPay client for a merchant from settings: the one place Django meets the client."""
+"""Which gateway serves a merchant, built from the settings: the one place Django meets a gateway package.
+
+Adding a provider: a package under ``gateways/`` implementing ``gateways.base.PaymentGateway``, a choice in
+``Merchant.Gateway``, and a builder in ``_BUILDERS`` (docs/architecture.md, "Adding a gateway").
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from payments.iotpay import IOTPayClient
+from gateways.base import PaymentGateway
+from gateways.iotpay import IOTPayGateway
 from payments.models import Merchant
 
 _local = threading.local()
@@ -18,7 +24,7 @@ _local = threading.local()
 def _session() -> requests.Session:
     """One keep-alive session per thread: worker threads reuse their connection to the gateway.
 
-    The environment (a proxy for IOTPay, a CA bundle) is read once here rather than on every call, where
+    The environment (a proxy for the gateway, a CA bundle) is read once here rather than on every call, where
     requests would look for it, and for a ~/.netrc, each time (measured: ~3% of a gateway worker's CPU).
     """
     session = getattr(_local, "session", None)
@@ -33,12 +39,20 @@ def _session() -> requests.Session:
     return session
 
 
-def client_for(merchant: Merchant) -> IOTPayClient:
-    return IOTPayClient(
+def _iotpay(merchant: Merchant) -> PaymentGateway:
+    return IOTPayGateway(
         base_url=settings.IOTPAY_BASE_URL,
-        mch_id=merchant.mch_id,
+        mch_id=merchant.gateway_account,
         key=merchant.get_key(),
-        connect_timeout=settings.IOTPAY_CONNECT_TIMEOUT,
-        read_timeout=settings.IOTPAY_QUERY_TIMEOUT,
+        connect_timeout=settings.GATEWAY_CONNECT_TIMEOUT,
+        read_timeout=settings.GATEWAY_QUERY_TIMEOUT,
         session=_session(),
     )
+
+
+_BUILDERS: dict[str, Callable[[Merchant], PaymentGateway]] = {Merchant.Gateway.IOTPAY: _iotpay}
+
+
+def gateway_for(merchant: Merchant) -> PaymentGateway:
+    """The merchant's gateway, with its credentials."""
+    return _BUILDERS[merchant.gateway](merchant)

@@ -76,7 +76,7 @@ def flat_fields(data: Mapping[str, object]) -> dict[str, object]:
 
 
 class Signature:
-    """What a response's ``sign`` proves (IOTPAY.md, "Signing", revised 2026-12-01)."""
+    """What a response's ``sign`` proves (docs/iotpay.md, "Signing", revised 2026-12-01)."""
 
     VERIFIED = "verified"
     """A candidate serialisation matched: every field, nested objects included, is the gateway's."""
