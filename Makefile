@@ -16,7 +16,7 @@ help:
 	@echo "make install  create $(VENV) and install the project with its dev extra"
 	@echo "make test     run the whole suite: the tests, then the fault suite (PYTEST_ARGS='-k lane -x' passes options)"
 	@echo "make faults   only the fault-injection suite and the soak (SOAK_SEED=... replays a soak)"
-	@echo "make lint     ruff check ."
+	@echo "make lint     ruff, the import layers (import-linter) and the types (mypy)"
 	@echo "make bench    run bench/run_all.py"
 	@echo "make clean    delete var/ (database, embedded Redis socket, demo logins) but keep $(VENV)"
 
@@ -52,8 +52,11 @@ test: install
 faults: install
 	env -u REDIS_URL $(VENV_PY) -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
+# Style, the layers of docs/architecture.md ([tool.importlinter]) and the types ([tool.mypy]) in pyproject.toml.
 lint: install
 	$(VENV_PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV_PY) -m mypy
 
 bench: install
 	@if [ -f bench/run_all.py ]; then \

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -65,7 +64,7 @@ class ExceptionKind:
 # ------------------------------------------------------------------------------------------ the day
 
 
-def stores_for_user(user: AbstractBaseUser | AnonymousUser, perm: str = access.VIEW_RECONCILIATION) -> QuerySet[Store]:
+def stores_for_user(user: access.User, perm: str = access.VIEW_RECONCILIATION) -> QuerySet[Store]:
     """The stores whose dashboard (or, with ``perm``, whose actions) the user may use: their own stores as a
     supervisor or manager, every store for owners and admins."""
     return access.stores_for(user, perm)
@@ -273,7 +272,7 @@ def verification_stalled_after() -> timedelta:
 
 # ------------------------------------------------------------------------------------------- export
 
-def day_export_values(store: Store, day: date) -> QuerySet:
+def day_export_values(store: Store, day: date) -> QuerySet[PaymentAttempt, tuple[Any, ...]]:
     """Tuples in ``payments.contract.EXPORT_HEADER``'s order (times still UTC): no model instances, refunds summed by a subquery."""
     refunded = (Refund.objects.filter(attempt=OuterRef("pk"), status=S.APPROVED).order_by()
                 .values("attempt").annotate(s=Sum("amount")).values("s"))

@@ -10,9 +10,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
@@ -111,7 +112,7 @@ def _apply_late_result(attempt: PaymentAttempt) -> str:
 # ------------------------------------------------------------------------------------ verify the day
 
 
-def verification_start(*, store: Store, day: date, user: AbstractBaseUser | None) -> VerificationRun:
+def verification_start(*, store: Store, day: date, user: User | None) -> VerificationRun:
     """Start verifying the store's day, or return the run already doing it (resumed if its task died)."""
     with transaction.atomic():
         Store.objects.select_for_update().filter(pk=store.pk).first()  # one start at a time per store
@@ -178,7 +179,7 @@ def verification_step(*, run_id: int, cursor: int) -> StepResult:
             if kind is not None:
                 counts[{Finding.MISMATCH: "mismatches", Finding.ERROR: "errors", Finding.APPLIED: "applied"}[kind]] += 1
     finished = len(chunk) < size
-    fields = {name: F(name) + value for name, value in counts.items() if value}
+    fields: dict[str, Any] = {name: F(name) + value for name, value in counts.items() if value}
     if finished:
         fields.update(status=VerificationRun.Status.FINISHED, finished_at=timezone.now())
     VerificationRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), **fields)
@@ -188,7 +189,7 @@ def verification_step(*, run_id: int, cursor: int) -> StepResult:
     return StepResult(chunk[-1].pk, pause=max(0.0, len(chunk) / settings.CONSOLE_VERIFY_RATE - spent))
 
 
-def _verify_one(door: Door, run: VerificationRun, attempt: PaymentAttempt) -> str | None:
+def _verify_one(door: Door, run: VerificationRun, attempt: PaymentAttempt) -> Finding | None:
     if attempt.status in (S.CREATED, S.SENT):
         return None  # in flight right now: the payment's own task will settle it
     check = _look_up(door, attempt, cause="verify the day")
@@ -205,7 +206,8 @@ def _verify_one(door: Door, run: VerificationRun, attempt: PaymentAttempt) -> st
     return None
 
 
-def _finding(run: VerificationRun, attempt: PaymentAttempt, kind: str, check: GatewayCheck, detail: str) -> str:
+def _finding(run: VerificationRun, attempt: PaymentAttempt, kind: Finding, check: GatewayCheck,
+             detail: str) -> Finding:
     VerificationFinding.objects.update_or_create(
         run=run, attempt=attempt,
         defaults={"kind": kind, "local_status": attempt.status, "gateway_outcome": check.outcome,
@@ -217,7 +219,7 @@ def _finding(run: VerificationRun, attempt: PaymentAttempt, kind: str, check: Ga
 # ---------------------------------------------------------------------------------------- exceptions
 
 
-def exception_requery(*, attempt_id: int, user: AbstractBaseUser) -> str:
+def exception_requery(*, attempt_id: int, user: User) -> str:
     """A manager's Re-query: what the console now knows, in a sentence for the page.
 
     NEEDS_REVIEW: `attempt_requery` (a final result is applied). UNKNOWN: one more poll is queued.
@@ -252,7 +254,7 @@ def exception_requery(*, attempt_id: int, user: AbstractBaseUser) -> str:
 REASON_MAX = 500
 
 
-def exception_close(*, attempt_id: int, kind: str, reason: str, user: AbstractBaseUser,
+def exception_close(*, attempt_id: int, kind: str, reason: str, user: User,
                     outcome: str = "", evidence: str = "") -> PaymentAttempt:
     """A manager closes an exception with a reason: an attempt needing review (or UNKNOWN past its polling
     window) is resolved with the outcome they established and the evidence they checked (`attempt_resolve`);

@@ -185,7 +185,7 @@ class _Rollup:
         )
 
 
-def _natural(text: str) -> tuple:
+def _natural(text: str) -> tuple[str, int, str]:
     """L2 before L10."""
     digits = "".join(c for c in text if c.isdigit())
     return (text.rstrip("0123456789"), int(digits) if digits else 0, text)

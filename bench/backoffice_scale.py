@@ -36,14 +36,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
+from django.db import connections
 
-from bench import figures, harness
+from bench import backoffice_queries, databases, figures, harness, lane_client, measure
 from bench.figures import Row, summarize
+from store_console import processes
 
 BENCH = "backoffice_scale"
 STORE = "Main Street"
@@ -76,6 +79,7 @@ def console_env(workdir: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "store_console.settings",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": secrets.token_urlsafe(32),  # required with DEBUG off; one for every process
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "SESSION_COOKIE_SECURE": "false",
@@ -123,62 +127,9 @@ def seed(env: dict[str, str], args: argparse.Namespace, notes: list[str]) -> tup
 
 def analyze(url: str) -> float:
     started = time.monotonic()
-    with harness._pg_connect(url) as conn:
+    with databases.pg_connect(url) as conn:
         conn.execute("ANALYZE")
     return time.monotonic() - started
-
-
-def make_supervisor() -> tuple[str, str]:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.db import connection
-
-    password = secrets.token_urlsafe(16)
-    user = get_user_model().objects.create_user("bench-supervisor", password=password)
-    user.groups.add(Group.objects.get(name="owner"))  # every store: the bench's stores come and go
-    connection.close()
-    return user.username, password
-
-
-def explain(store_id: int, day: date) -> list[str]:
-    """EXPLAIN ANALYZE of the dashboard's heavy queries (this process, same database): plan nodes that
-    name an index or scan a table, and the execution time."""
-    from django.db import connection
-    from django.db.models import Count, Sum
-
-    from backoffice import selectors
-    from lanes.models import Store
-    from payments.models import AttemptStatus
-
-    store = Store.objects.get(pk=store_id)
-    queries = {
-        "totals (GROUP BY lane, terminal, batch, brand, status)": (
-            selectors.day_attempts(store, day).values("lane_id", "terminal_id", "batch_num", "card_brand", "status")
-            .annotate(n=Count("id"), amount=Sum("amount"), tip=Sum("tip")).order_by()),
-        "open exceptions (UNKNOWN / NEEDS_REVIEW)": (
-            selectors.day_attempts(store, day).filter(status__in=[AttemptStatus.UNKNOWN, AttemptStatus.NEEDS_REVIEW])
-            .values("id").order_by()),
-        "CSV export rows": selectors.day_export_values(store, day),
-    }
-    lines = []
-    for name, qs in queries.items():
-        plan = qs.explain(analyze=True, buffers=True)
-        keep = [ln.strip() for ln in plan.splitlines()
-                if re.search(r"Index|Seq Scan|Bitmap|Aggregate|Sort Method|Execution Time|Window|Hash Join", ln)]
-        lines.append(f"{name}: " + " | ".join(_short(ln) for ln in keep))
-    # The window query of possible duplicates is built inside possible_duplicates(): time it as it runs.
-    started = time.monotonic()
-    pairs = selectors.possible_duplicates(store, day)
-    lines.append(f"possible duplicates (LAG window over the day's approvals): {len(pairs)} pairs in "
-                 f"{(time.monotonic() - started) * 1000:.0f} ms (query and rows to Python)")
-    connection.close()
-    return lines
-
-
-def _short(line: str) -> str:
-    line = line.lstrip("-> ").strip()
-    line = re.sub(r"\(cost=[^)]*\)\s*", "", line)
-    return re.sub(r"\(actual time=([\d.]+)\.\.([\d.]+) rows=(\d+) loops=(\d+)\)", r"(\2 ms, \3 rows)", line)
 
 
 def time_dashboard(session: requests.Session, url: str, repeat: int, pid: int,
@@ -192,7 +143,7 @@ def time_dashboard(session: requests.Session, url: str, repeat: int, pid: int,
             raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
         size = len(response.content)
     seconds = []
-    cpu = harness.cpu_seconds(pid)
+    cpu = measure.cpu_seconds(pid)
     for _ in range(repeat):
         started = time.monotonic()
         response = session.get(url, timeout=120)
@@ -200,18 +151,126 @@ def time_dashboard(session: requests.Session, url: str, repeat: int, pid: int,
         seconds.append(time.monotonic() - started)
         if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}")
-    return seconds, size, (harness.cpu_seconds(pid) - cpu) / repeat
+    return seconds, size, (measure.cpu_seconds(pid) - cpu) / repeat
 
 
-def day_count(store_id: int, day: date) -> int:
-    from django.db import connection
+@dataclass
+class Seeded:
+    """The seeded database: the store, the busiest day of the spread, the big day, and the set-up's time."""
 
-    from backoffice import selectors
-    from lanes.models import Store
+    store_id: int
+    busy_day: date
+    busy_n: int
+    big_day: date
+    seed_s: float
+    setup_s: float
+    big_n: int = 0  # counted once Django is loaded in this process
 
-    n = selectors.day_attempts(Store.objects.get(pk=store_id), day).count()
-    connection.close()
-    return n
+
+def set_up(env: dict[str, str], args: argparse.Namespace, notes: list[str]) -> Seeded:
+    """Migrate, seed and ANALYZE the benchmark's database."""
+    db_url = env["DATABASE_URL"]
+    started = time.monotonic()
+    migrate_s, _ = manage(env, "migrate", "--verbosity", "0")
+    print(f"{BENCH}: migrated in {migrate_s:.1f} s; seeding…", flush=True)
+    store_id, busy_day, busy_n, big_day, seed_s = seed(env, args, notes)
+    analyze_s = analyze(db_url)
+    setup_s = time.monotonic() - started
+    size = databases.database_size(db_url)
+    notes.append(f"set-up: migrate {migrate_s:.1f} s, seeding {seed_s:.1f} s, ANALYZE {analyze_s:.1f} s; "
+                 f"database {size / 1024**2:,.0f} MB")
+    print(f"{BENCH}: {notes[-2]}\n{BENCH}: {notes[-1]}", flush=True)
+    return Seeded(store_id, busy_day, busy_n, big_day, seed_s, setup_s)
+
+
+def start_daphne(env: dict[str, str], workdir: Path) -> tuple[harness.Proc, str]:
+    """Daphne alone, as store_console.processes starts it; returns it and its base URL once it answers."""
+    context = processes.Context(var=workdir, port=harness.free_port())
+    daphne = harness.Proc("daphne", processes.argv("daphne", context), env, workdir / "logs")
+    daphne.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not harness.answers(context.health_url("daphne")):
+            daphne.is_ready()  # raises if it exited
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Daphne did not answer within 60 s; see {daphne.log_path}")
+            time.sleep(0.2)
+    except BaseException:
+        daphne.stop()
+        raise
+    return daphne, f"http://127.0.0.1:{context.port}"
+
+
+Dashboard = tuple[date, int, list[float], int]  # day, its attempts, seconds per request, page bytes
+
+
+def dashboards(session: requests.Session, base: str, seeded: Seeded, repeat: int, pid: int,
+               notes: list[str]) -> dict[str, Dashboard]:
+    """The reconciliation dashboard of the busiest day and of the big day, timed warm."""
+    dash = {}
+    for label, day, n in (("busy", seeded.busy_day, seeded.busy_n), ("big", seeded.big_day, seeded.big_n)):
+        url = f"{base}/backoffice/reconciliation/?store={seeded.store_id}&day={day.isoformat()}"
+        seconds, page, cpu = time_dashboard(session, url, repeat, pid)
+        dash[label] = (day, n, seconds, page)
+        notes.append(f"dashboard of {day} ({n:,} attempts): Daphne CPU {cpu * 1000:.0f} ms per request")
+        print(f"{BENCH}: dashboard of {day} ({n:,} attempts): median {statistics.median(seconds) * 1000:.0f} ms, "
+              f"Daphne CPU {cpu * 1000:.0f} ms per request", flush=True)
+    return dash
+
+
+def exports(session: requests.Session, base: str, seeded: Seeded, count: int, pid: int,
+            notes: list[str]) -> tuple[list[measure.Download], bool]:
+    """The CSV export of the big day, downloaded `count` times; whether every download had every row."""
+    big_day, big_n = seeded.big_day, seeded.big_n
+    export_url = f"{base}/backoffice/reconciliation/export.csv?store={seeded.store_id}&day={big_day.isoformat()}"
+    downloads, ok = [], True
+    for _ in range(count):
+        cpu = measure.cpu_seconds(pid)
+        d = measure.timed_download(session, export_url)
+        cpu = measure.cpu_seconds(pid) - cpu
+        downloads.append(d)
+        rows_in = d.lines - 1  # the header line
+        if d.status != 200 or rows_in != big_n:
+            ok = False
+            notes.append(f"EXPORT BROKEN: HTTP {d.status}, {rows_in:,} rows for {big_n:,} attempts")
+        print(f"{BENCH}: export of {big_day}: {rows_in:,} rows, {d.size / 1024**2:.1f} MB in {d.total:.2f} s "
+              f"({rows_in / d.total:,.0f} rows/s), first byte after {d.first_byte * 1000:.0f} ms; Daphne CPU {cpu:.2f} s "
+              f"({rows_in / max(cpu, 0.01):,.0f} rows per CPU-second)", flush=True)
+        notes.append(f"export of {big_day}: {d.total:.2f} s, Daphne CPU {cpu:.2f} s "
+                     f"({rows_in / max(cpu, 0.01):,.0f} rows per Daphne CPU-second)")
+    return downloads, ok
+
+
+def report(args: argparse.Namespace, env: dict[str, str], started: tuple[str, str], seeded: Seeded,
+           dash: dict[str, Dashboard], downloads: list[measure.Download], daphne_rss: int,
+           notes: list[str]) -> list[Row]:
+    """Print the settings, the machine and the notes, then the targets' table; returns the rows."""
+    machine, services = started
+    busy_day, busy_n, busy_s, busy_page = dash["busy"]
+    big_day, big_n, big_s, big_page = dash["big"]
+    rate = [(d.lines - 1) / d.total for d in downloads]
+    rows = [
+        summarize(BENCH, f"dashboard, busiest of 90 days ({busy_n:,} attempts)", busy_s, DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"dashboard, the {big_n:,}-attempt day", big_s, DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"CSV export {big_n:,} rows: whole download (≥ 20,000 rows/s = ≤ "
+                         f"{big_n / EXPORT_TARGET_ROWS_S:.0f} s)", [d.total for d in downloads],
+                  big_n / EXPORT_TARGET_ROWS_S * 1000),
+        summarize(BENCH, f"CSV export {big_n:,} rows: time to first byte", [d.first_byte for d in downloads]),
+    ]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: reconciliation dashboard and CSV export on {args.count + args.day_count:,} attempts of one store")
+    print(f"settings: store_console.settings, DEBUG off, Daphne alone (one process), CONN_MAX_AGE "
+          f"{env['CONN_MAX_AGE']}; {args.repeat} warm dashboard requests per day after 2 warm-ups; "
+          f"{args.exports} CSV downloads streamed with requests (64 KiB chunks)")
+    print(f"machine: {machine}, {load} at the end; {services}")
+    print(f"seeding: {seeded.seed_s:.1f} s (whole set-up {seeded.setup_s:.1f} s)")
+    print(f"- dashboard pages: {busy_page / 1024:.0f} KiB ({busy_day}), {big_page / 1024:.0f} KiB ({big_day}); "
+          f"Daphne's resident memory at the end {daphne_rss / 1024**2:.0f} MiB")
+    for note in notes:
+        print(f"- {note}")
+    print()
+    print(target_table(busy_s, big_s, busy_n, big_n, rate, downloads))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> list[Row]:
@@ -221,72 +280,27 @@ def main(argv: list[str] | None = None) -> list[Row]:
     (workdir / "logs").mkdir()
     env = console_env(workdir)
     db_url = env["DATABASE_URL"]
-    machine = harness.machine_summary()
+    machine = measure.machine_summary()
     notes: list[str] = []
     print(f"{BENCH}: re-creating database {db_url.rsplit('/', 1)[-1]}; work files in {workdir}", flush=True)
-    services = (f"PostgreSQL {harness.reset_database(db_url)} (shared_buffers "
-                f"{harness.database_setting(db_url, 'shared_buffers')} x 8 kB, work_mem "
-                f"{harness.database_setting(db_url, 'work_mem')} kB)")
+    services = (f"PostgreSQL {databases.reset_database(db_url)} (shared_buffers "
+                f"{databases.database_setting(db_url, 'shared_buffers')} x 8 kB, work_mem "
+                f"{databases.database_setting(db_url, 'work_mem')} kB)")
     daphne: harness.Proc | None = None
-    ok = True
     try:
-        started = time.monotonic()
-        migrate_s, _ = manage(env, "migrate", "--verbosity", "0")
-        print(f"{BENCH}: migrated in {migrate_s:.1f} s; seeding…", flush=True)
-        store_id, busy_day, busy_n, big_day, seed_s = seed(env, args, notes)
-        analyze_s = analyze(db_url)
-        setup_s = time.monotonic() - started
-        size = harness.database_size(db_url)
-        notes.append(f"set-up: migrate {migrate_s:.1f} s, seeding {seed_s:.1f} s, ANALYZE {analyze_s:.1f} s; "
-                     f"database {size / 1024**2:,.0f} MB")
-        print(f"{BENCH}: {notes[-2]}\n{BENCH}: {notes[-1]}", flush=True)
-
+        seeded = set_up(env, args, notes)
         harness.setup_django(env)
-        username, password = make_supervisor()
-        big_n = day_count(store_id, big_day)
+        username, password = backoffice_queries.make_supervisor()
+        seeded.big_n = backoffice_queries.day_count(seeded.store_id, seeded.big_day)
         if not args.no_explain:
-            for label, day in (("busiest day", busy_day), ("big day", big_day)):
-                for line in explain(store_id, day):
-                    notes.append(f"EXPLAIN {label} {day}: {line}")
-
-        port = harness.free_port()
-        daphne = harness.Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                         "store_console.asgi:application"], env, workdir / "logs")
-        daphne.start()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while not harness._answers(f"{base}/healthz"):
-            daphne.is_ready()  # raises if it exited
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Daphne did not answer within 60 s; see {daphne.log_path}")
-            time.sleep(0.2)
-        session = harness.login(base, username, password)
-
-        dash = {}
-        for label, day, n in (("busy", busy_day, busy_n), ("big", big_day, big_n)):
-            url = f"{base}/backoffice/reconciliation/?store={store_id}&day={day.isoformat()}"
-            seconds, page, cpu = time_dashboard(session, url, args.repeat, daphne.pid)
-            dash[label] = (day, n, seconds, page)
-            notes.append(f"dashboard of {day} ({n:,} attempts): Daphne CPU {cpu * 1000:.0f} ms per request")
-            print(f"{BENCH}: dashboard of {day} ({n:,} attempts): median {statistics.median(seconds) * 1000:.0f} ms, "
-                  f"Daphne CPU {cpu * 1000:.0f} ms per request", flush=True)
-        export_url = f"{base}/backoffice/reconciliation/export.csv?store={store_id}&day={big_day.isoformat()}"
-        downloads = []
-        for _ in range(args.exports):
-            cpu = harness.cpu_seconds(daphne.pid)
-            d = harness.timed_download(session, export_url)
-            cpu = harness.cpu_seconds(daphne.pid) - cpu
-            downloads.append(d)
-            rows_in = d.lines - 1  # the header line
-            if d.status != 200 or rows_in != big_n:
-                ok = False
-                notes.append(f"EXPORT BROKEN: HTTP {d.status}, {rows_in:,} rows for {big_n:,} attempts")
-            print(f"{BENCH}: export of {big_day}: {rows_in:,} rows, {d.size / 1024**2:.1f} MB in {d.total:.2f} s "
-                  f"({rows_in / d.total:,.0f} rows/s), first byte after {d.first_byte * 1000:.0f} ms; Daphne CPU {cpu:.2f} s "
-                  f"({rows_in / max(cpu, 0.01):,.0f} rows per CPU-second)", flush=True)
-            notes.append(f"export of {big_day}: {d.total:.2f} s, Daphne CPU {cpu:.2f} s "
-                         f"({rows_in / max(cpu, 0.01):,.0f} rows per Daphne CPU-second)")
-        daphne_rss = harness.process_status(daphne.pid)["rss"]
+            for label, day in (("busiest day", seeded.busy_day), ("big day", seeded.big_day)):
+                plans = backoffice_queries.explain(seeded.store_id, day)
+                notes += [f"EXPLAIN {label} {day}: {line}" for line in plans]
+        daphne, base = start_daphne(env, workdir)
+        session = lane_client.login(base, username, password)
+        dash = dashboards(session, base, seeded, args.repeat, daphne.pid, notes)
+        downloads, ok = exports(session, base, seeded, args.exports, daphne.pid, notes)
+        daphne_rss = measure.process_status(daphne.pid)["rss"]
     except BaseException:
         print(f"{BENCH}: stopped by an error; Daphne's log is kept in {workdir / 'logs'}", flush=True)
         raise
@@ -294,36 +308,11 @@ def main(argv: list[str] | None = None) -> list[Row]:
         if daphne is not None:
             daphne.stop()
         with contextlib.suppress(Exception):
-            from django.db import connections
 
             connections.close_all()
         if not args.keep_db:
-            harness.drop_database(db_url)
-
-    busy_day_, busy_n_, busy_s, busy_page = dash["busy"]
-    big_day_, big_n_, big_s, big_page = dash["big"]
-    rate = [(d.lines - 1) / d.total for d in downloads]
-    rows = [
-        summarize(BENCH, f"dashboard, busiest of 90 days ({busy_n_:,} attempts)", busy_s, DASHBOARD_TARGET_MS),
-        summarize(BENCH, f"dashboard, the {big_n_:,}-attempt day", big_s, DASHBOARD_TARGET_MS),
-        summarize(BENCH, f"CSV export {big_n_:,} rows: whole download (≥ 20,000 rows/s = ≤ "
-                         f"{big_n_ / EXPORT_TARGET_ROWS_S:.0f} s)", [d.total for d in downloads],
-                  big_n_ / EXPORT_TARGET_ROWS_S * 1000),
-        summarize(BENCH, f"CSV export {big_n_:,} rows: time to first byte", [d.first_byte for d in downloads]),
-    ]
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\n{BENCH}: reconciliation dashboard and CSV export on {args.count + args.day_count:,} attempts of one store")
-    print(f"settings: store_console.settings, DEBUG off, Daphne alone (one process), CONN_MAX_AGE "
-          f"{env['CONN_MAX_AGE']}; {args.repeat} warm dashboard requests per day after 2 warm-ups; "
-          f"{args.exports} CSV downloads streamed with requests (64 KiB chunks)")
-    print(f"machine: {machine}, {load} at the end; {services}")
-    print(f"seeding: {seed_s:.1f} s (whole set-up {setup_s:.1f} s)")
-    print(f"- dashboard pages: {busy_page / 1024:.0f} KiB ({busy_day_}), {big_page / 1024:.0f} KiB ({big_day_}); "
-          f"Daphne's resident memory at the end {daphne_rss / 1024**2:.0f} MiB")
-    for note in notes:
-        print(f"- {note}")
-    print()
-    print(target_table(busy_s, big_s, busy_n_, big_n_, rate, downloads))
+            databases.drop_database(db_url)
+    rows = report(args, env, (machine, services), seeded, dash, downloads, daphne_rss, notes)
     return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok)
 
 

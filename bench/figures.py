@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -76,7 +77,6 @@ def finish(rows: list[Row], *, rows_json: str | None, workdir: Path, ok: bool = 
            keep_logs: bool = False) -> list[Row]:
     """The end of every benchmark: print its table, hand its rows to run_all.py, clean its work files up
     (kept when asked, or when something failed), and exit 1 if something failed."""
-    import shutil
 
     print(f"\n{format_table(rows)}\n", flush=True)
     if rows_json:

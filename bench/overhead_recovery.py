@@ -31,9 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench import figures, harness
+import requests
+from django.db import connection
+
+from bench import figures, harness, lane_client, sandbox_wire
 from bench.figures import Row, summarize
-from bench.harness import Console, ConsoleConfig, LaneWatcher
+from bench.harness import Console, ConsoleConfig
+from bench.lane_client import LaneWatcher
 
 BENCH = "overhead_recovery"
 MCH_ID = "10000576"
@@ -74,19 +78,19 @@ def set_up_store(password: str) -> None:
     harness.set_up_store(password=password, devices=[device("1"), device("2")])
 
 
-def measure_overhead(console: Console, session: object, lane: LaneWatcher, count: int,
+def measure_overhead(console: Console, session: requests.Session, lane: LaneWatcher, count: int,
                      data_path: Path) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"ratio": [], "pay_to_result": [], "gateway": [], "before_gateway": [],
                                    "after_gateway": []}
     done = []
     for _ in range(count):
         posted = time.time()
-        attempt = harness.post_payment(session, console.url, lane.code, APPROVED_AMOUNT)  # type: ignore[arg-type]
+        attempt = lane_client.post_payment(session, console.url, lane.code, APPROVED_AMOUNT)
         final = lane.wait_status(attempt["id"], FINAL, timeout=30)
         if final.attempt["status"] != "APPROVED":
             raise RuntimeError(f"payment {attempt['id']} ended {final.attempt['status']}")
         done.append((posted, attempt["order_reference"], final.wall))
-    times = harness.sandbox_order_times(data_path, MCH_ID)
+    times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     for posted, no, received in done:
         t = times[no]
         if t["receivedAt"] is None or t["answeredAt"] is None:
@@ -111,19 +115,19 @@ def first_query_after(data_path: Path, order_reference: str, after: float) -> fl
     return row[0] / 1000 if row and row[0] is not None else None
 
 
-def measure_recovery(console: Console, session: object, lane: LaneWatcher, count: int, poll_interval: float,
+def measure_recovery(console: Console, session: requests.Session, lane: LaneWatcher, count: int, poll_interval: float,
                      data_path: Path) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"paid_to_result": [], "paid_to_poll": [], "poll_to_result": [],
                                    "unknown_to_press": []}
     rng = random.Random(4)
     done = []
     for _ in range(count):
-        attempt = harness.post_payment(session, console.url, lane.code, INTERACTIVE_AMOUNT)  # type: ignore[arg-type]
+        attempt = lane_client.post_payment(session, console.url, lane.code, INTERACTIVE_AMOUNT)
         unknown = lane.wait_status(attempt["id"], {"UNKNOWN", *FINAL}, timeout=30)
         if unknown.attempt["status"] != "UNKNOWN":
             raise RuntimeError(f"attempt {attempt['id']} went {unknown.attempt['status']} instead of UNKNOWN")
         time.sleep(rng.uniform(0, poll_interval))
-        status, answer = harness.sandbox_request(console.config.sandbox_port, "POST",
+        status, answer = sandbox_wire.sandbox_request(console.config.sandbox_port, "POST",
                                                  f"/terminals/{device(lane.code)}/press", {"action": "approve"})
         if status != 200:
             raise RuntimeError(f"press on {device(lane.code)} answered {status}: {answer}")
@@ -131,7 +135,7 @@ def measure_recovery(console: Console, session: object, lane: LaneWatcher, count
         if final.attempt["status"] != "APPROVED":
             raise RuntimeError(f"attempt {attempt['id']} ended {final.attempt['status']} after Approve")
         done.append((attempt["order_reference"], unknown.wall, final.wall))
-    times = harness.sandbox_order_times(data_path, MCH_ID)
+    times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     for no, unknown_at, received in done:
         paid = times[no]["paidAt"]
         if paid is None:
@@ -173,18 +177,17 @@ def main(argv: list[str] | None = None) -> list[Row]:
     workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
     machine, services, password = begun.machine, begun.services, begun.password
     set_up_store(password)
-    from django.db import connection
 
     connection.close()
     config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
                            daphne_port=daphne_port, think_time=args.think_time, interactive_timeout=60)
     console = Console(env, config, workdir)
     watchers: dict[str, LaneWatcher] = {}
-    data_path = workdir / "sandbox.sqlite3"
+    data_path = console.sandbox_data
     try:
         console.start()
-        session = harness.login(console.url, "bench", password)
-        watchers = harness.open_lane_watchers(console.url, ["1", "2"], session)
+        session = lane_client.login(console.url, "bench", password)
+        watchers = lane_client.open_lane_watchers(console.url, ["1", "2"], session)
         measure_overhead(console, session, watchers["1"], 2, data_path)  # warm-up, not counted
         over = measure_overhead(console, session, watchers["1"], args.payments, data_path)
         rec = measure_recovery(console, session, watchers["2"], args.recoveries, args.poll_interval, data_path)

@@ -37,12 +37,16 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import requests.adapters
+from django.conf import settings
+from django.db import connection
 
-from bench import figures, harness
+from bench import figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, percentile, summarize
-from bench.harness import Console, ConsoleConfig, LaneWatcher
+from bench.harness import Console, ConsoleConfig
+from bench.lane_client import LaneWatcher
 
 BENCH = "push_latency"
 TARGET_MS = 100.0
@@ -112,7 +116,7 @@ class Round:
         self.in_flight_at_first_answer = 0  # orders the sandbox had received before it sent its first answer
 
 
-def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher], n: int,
+def run_round(console: Console, session: requests.Session, watchers: dict[str, LaneWatcher], n: int,
               args: argparse.Namespace, think_time: float) -> Round:
     result = Round(n)
     result.think_time = think_time
@@ -120,16 +124,16 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
     codes = [str(i) for i in range(1, n + 1)]
     rng = random.Random(n)
 
-    def pay(code: str) -> dict:
+    def pay(code: str) -> dict[str, Any]:
         if args.jitter:
             time.sleep(rng.uniform(0, args.jitter))
-        return harness.post_payment(session, console.url, code, APPROVED_AMOUNT)  # type: ignore[arg-type]
+        return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
     pids = {name: proc.pid for name, proc in console.procs.items()} | {"bench (this process)": os.getpid()}
-    cpu_before = harness.cpu_seconds_by_process(pids)
+    cpu_before = measure.cpu_seconds_by_process(pids)
     started = time.monotonic()
     received = {}
-    with harness.no_collector_pauses():
+    with measure.no_collector_pauses():
         with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
             attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
         result.posted_in = time.monotonic() - started
@@ -140,10 +144,10 @@ def run_round(console: Console, session: object, watchers: dict[str, LaneWatcher
                                                             timeout=max(0.1, deadline - time.monotonic()))
             except TimeoutError:
                 result.lost.append(code)
-    cpu_after = harness.cpu_seconds_by_process(pids)
+    cpu_after = measure.cpu_seconds_by_process(pids)
     result.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    times = harness.sandbox_order_times(data_path, MCH_ID)
+    times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     answered = []
     for code in codes:
         if code not in received:
@@ -189,63 +193,44 @@ def table(rounds: list[Round]) -> list[Row]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> list[Row]:
-    args = parse_args(argv)
-    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
-    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
-    machine, services, password = begun.machine, begun.services, begun.password
-    websocket_port = harness.free_port() if args.websocket_daphne else None
-    lanes = max(args.rounds)
-    set_up_store(password, lanes)
-    from django.db import connection
+def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> Console:
+    """The store with a lane per payment of the largest round, then the console (not started yet)."""
+    set_up_store(begun.password, max(args.rounds))
 
     connection.close()
-    config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
-                           daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
+    websocket_port = harness.free_port() if args.websocket_daphne else None
+    config = ConsoleConfig(merchant=f"{MCH_ID}={begun.env['TEST_SANDBOX_KEY']}", sandbox_port=begun.sandbox_port,
+                           daphne_port=begun.daphne_port, gateway_concurrency=args.gateway_concurrency,
                            default_concurrency=args.default_concurrency, think_time=args.think_time,
                            websocket_port=websocket_port, gateway_processes=args.gateway_processes)
-    console = Console(env, config, workdir)
-    watchers: dict[str, LaneWatcher] = {}
-    rounds: list[Round] = []
-    notes: list[str] = []
-    try:
-        console.start()
-        session = harness.login(console.url, "bench", password)
-        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.post_threads))
-        t0 = time.monotonic()
-        watchers = harness.open_lane_watchers(console.websocket_url, [str(i) for i in range(1, lanes + 1)], session)
-        notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s")
-        run_round(console, session, watchers, min(args.rounds), args, args.think_time)  # warm-up
-        plan = [(n, args.think_time) for n in args.rounds]
-        if args.burst_think_time:
-            plan.append((max(args.rounds), args.burst_think_time))
-        for n, think_time in plan:
-            if think_time != args.think_time:
-                console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
-            r = run_round(console, session, watchers, n, args, think_time)
-            rounds.append(r)
-            notes.append(f"{n} lanes, {think_time:g} s cardholder: POSTed in {r.posted_in:.2f} s; "
-                         f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
-                         f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
-                         f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
-                         f"lanes; load average {r.load} after the round; CPU used per payment: "
-                         + ", ".join(f"{name} {sec / n * 1000:.1f} ms" for name, sec in r.cpu.items()))
-        gateway = console.status("gateway")
-        notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "
-                     f"{gateway['rss'] / 1024**2:.0f} MiB resident")
-        closed = [code for code, w in watchers.items() if w.closed_by_server]
-        notes.append(f"lane websockets closed by the server: {len(closed)}")
-    except BaseException:
-        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {workdir / 'logs'}", flush=True)
-        raise
-    finally:
-        for watcher in watchers.values():
-            watcher.closing = True
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            list(pool.map(LaneWatcher.close, watchers.values()))
-        console.stop()
+    return Console(begun.env, config, begun.workdir)
 
-    rows = table(rounds)
+
+def run_rounds(console: Console, session: requests.Session, watchers: dict[str, LaneWatcher],
+               args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
+    """A warm-up, a round per lane count, then the burst round with its own cardholder speed."""
+    run_round(console, session, watchers, min(args.rounds), args, args.think_time)  # warm-up
+    plan = [(n, args.think_time) for n in args.rounds]
+    if args.burst_think_time:
+        plan.append((max(args.rounds), args.burst_think_time))
+    rounds = []
+    for n, think_time in plan:
+        if think_time != args.think_time:
+            console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
+        r = run_round(console, session, watchers, n, args, think_time)
+        rounds.append(r)
+        notes.append(f"{n} lanes, {think_time:g} s cardholder: POSTed in {r.posted_in:.2f} s; "
+                     f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
+                     f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
+                     f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
+                     f"lanes; load average {r.load} after the round; CPU used per payment: "
+                     + ", ".join(f"{name} {sec / n * 1000:.1f} ms" for name, sec in r.cpu.items()))
+    return rounds
+
+
+def report(args: argparse.Namespace, begun: harness.BenchStart, rounds: list[Round], notes: list[str]) -> list[Row]:
+    """Print the settings, the machine and the notes; returns the rows."""
+    env = begun.env
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n{BENCH}: N lanes pay at once, create_order answer (sandbox answeredAt) → final snapshot read "
           f"on the lane's websocket")
@@ -257,17 +242,53 @@ def main(argv: list[str] | None = None) -> list[Row]:
           f"{'two Daphne processes (HTTP; websockets)' if args.websocket_daphne else 'one Daphne process'}; "
           f"database pool {env.get('CONSOLE_DB_POOL_SIZE', '20 (default)')} per process; "
           f"channel layer {channel_layer_backend()}")
-    print(f"machine: {machine}, {load} at the end; {services}")
+    print(f"machine: {begun.machine}, {load} at the end; {begun.services}")
     for note in notes:
         print(f"- {note}")
+    return table(rounds)
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    console = prepare_console(args, begun)
+    lanes = max(args.rounds)
+    watchers: dict[str, LaneWatcher] = {}
+    rounds: list[Round] = []
+    notes: list[str] = []
+    try:
+        console.start()
+        session = lane_client.login(console.url, "bench", begun.password)
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.post_threads))
+        t0 = time.monotonic()
+        watchers = lane_client.open_lane_watchers(console.websocket_url, [str(i) for i in range(1, lanes + 1)],
+                                                  session)
+        notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s")
+        rounds = run_rounds(console, session, watchers, args, begun.workdir, notes)
+        gateway = console.status("gateway")
+        notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "
+                     f"{gateway['rss'] / 1024**2:.0f} MiB resident")
+        closed = [code for code, w in watchers.items() if w.closed_by_server]
+        notes.append(f"lane websockets closed by the server: {len(closed)}")
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {begun.workdir / 'logs'}", flush=True)
+        raise
+    finally:
+        for watcher in watchers.values():
+            watcher.closing = True
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            list(pool.map(LaneWatcher.close, watchers.values()))
+        console.stop()
+    rows = report(args, begun, rounds, notes)
     ok = all(not r.failures and not r.lost for r in rounds)
-    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
+    return figures.finish(rows, rows_json=args.rows_json, workdir=begun.workdir, ok=ok, keep_logs=args.keep_logs)
 
 
 def channel_layer_backend() -> str:
-    from django.conf import settings
 
-    return settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    assert isinstance(backend, str)  # a dotted path; the settings' dict literal types it Collection[str]
+    return backend.rsplit(".", 1)[-1]
 
 
 if __name__ == "__main__":

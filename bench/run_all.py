@@ -4,7 +4,7 @@
     .venv/bin/python bench/run_all.py waiting_lanes
 
 A benchmark module is any `bench/<name>.py` (this file aside) with a top-level `main(argv)` that
-accepts `--rows-json PATH`; helper modules (harness.py, figures.py) have no main(). Each runs in a
+accepts `--rows-json PATH`; helper modules (harness.py, figures.py, measure.py...) have no main(). Each runs in a
 fresh interpreter (`python -m bench.<name>`): every bench loads Django with its own environment and
 starts its own processes, which one process could not do twice. They run one after another, never together, so one's load does not skew another's figures.
 """
@@ -27,8 +27,8 @@ def _has_main(path: Path) -> bool:
     return any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
 
 
-# Run last: it writes and then drops a 756 MB database, and PostgreSQL's and the kernel's writing of it
-# back to disk would still be going on during the next benchmark, slowing its commits.
+# Run last: it writes and then drops a database of hundreds of MB (docs/performance.md), and PostgreSQL's and
+# the kernel's writing of it back to disk would still be going on during the next benchmark, slowing its commits.
 LAST = ("backoffice_scale",)
 
 

@@ -11,7 +11,7 @@ in a temporary folder) and talks to it over HTTP with signed requests, from this
     the orders of (c): requests per second and latency;
 (c) create_order with think time 0 (a second sandbox, `--think-time 0`), one keep-alive client: latency.
 
-Client and sandbox share the machine (2 cores here), so (b)'s figure is a floor for the sandbox.
+Client and sandbox share the machine's cores, so (b)'s figure is a floor for the sandbox.
 
     .venv/bin/python -m bench.sandbox_alone [--held 1000] [--think-time 10] [--query-seconds 5]
 """
@@ -28,10 +28,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from bench import figures, harness
+from bench import figures, harness, measure, sandbox_wire
 from bench.figures import Row, summarize
 from bench.harness import Proc
+from store_console import processes
 
 BENCH = "sandbox_alone"
 MCH_ID = "10000576"
@@ -58,16 +60,18 @@ class Client:
         self.port, self.key, self.timeout = port, key, timeout
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
-    def call(self, endpoint: str, fields: dict[str, object]) -> dict:
-        body = harness.iotpay_body({"mchId": MCH_ID, **fields}, self.key)
+    def call(self, endpoint: str, fields: dict[str, object]) -> dict[str, Any]:
+        body = sandbox_wire.iotpay_body({"mchId": MCH_ID, **fields}, self.key)
         self.conn.request("POST", f"/v1/{endpoint}", body=body,
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
         response = self.conn.getresponse()
-        return json.loads(response.read())
+        answer: dict[str, Any] = json.loads(response.read())  # IOTPay answers a JSON object
+        return answer
 
-    def get(self, path: str) -> dict:
+    def get(self, path: str) -> dict[str, Any]:
         self.conn.request("GET", path)
-        return json.loads(self.conn.getresponse().read())
+        answer: dict[str, Any] = json.loads(self.conn.getresponse().read())  # the sandbox's stats: a JSON object
+        return answer
 
     def close(self) -> None:
         self.conn.close()
@@ -79,17 +83,19 @@ def create_fields(order_no: str, device: str, amount: int = APPROVED_AMOUNT) -> 
             "subject": "bench", "body": "bench sale", "extra": '{"bench":1}', "jobNo": "bench"}
 
 
-def approved(answer: dict) -> bool:
+def approved(answer: dict[str, Any]) -> bool:
     return answer.get("retCode") == "SUCCESS" and answer.get("resCode") == "SUCCESS" and \
         (answer.get("payOrder") or {}).get("status") in (2, "2")
 
 
 def start_sandbox(workdir: Path, name: str, think_time: float, key: str) -> tuple[Proc, int]:
+    """The sandbox as store_console.processes starts it, under `name`, with its own data file."""
     port = harness.free_port()
-    proc = Proc(name, [sys.executable, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", str(port),
-                       "--think-time", str(think_time), "--data", str(workdir / f"{name}.sqlite3")],
-                {**os.environ, "IOTPAY_SANDBOX_MERCHANTS": f"{MCH_ID}={key}", "PYTHONUNBUFFERED": "1"},
-                workdir, ready="listening")
+    context = processes.Context(var=workdir, sandbox_port=port, sandbox_data=workdir / f"{name}.sqlite3",
+                                sandbox_options={"think_time": think_time})
+    # The merchant key goes by environment, not argv, where `ps` would show it.
+    env = {**os.environ, processes.SANDBOX_MERCHANTS: f"{MCH_ID}={key}", "PYTHONUNBUFFERED": "1"}
+    proc = Proc(name, processes.argv("sandbox", context), env, workdir, ready=processes.BY_NAME["sandbox"].ready)
     proc.start()
     deadline = time.monotonic() + 30
     while not proc.is_ready():
@@ -131,7 +137,7 @@ def held_open(port: int, key: str, pid: int, n: int, think: float, notes: list[s
         thread.start()
     threading.stack_size(0)
     probe = Client(port, key, timeout=10)
-    with harness.RssSampler({"sandbox": pid}) as rss:
+    with measure.RssSampler({"sandbox": pid}) as rss:
         started = time.monotonic()
         go.set()
         peak_open, all_open_at = 0, None
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
     harness.stop_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="bench-sandbox-alone-"))
-    machine = harness.machine_summary()
+    machine = measure.machine_summary()
     key = secrets.token_hex(16)
     notes: list[str] = []
     procs: list[Proc] = []
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         create_latencies, order_nos = creates(zero_port, key, args.creates, notes)
         ok = ok and len(order_nos) == args.creates
         query_latencies = queries(zero_port, key, order_nos, args.query_threads, args.query_seconds, notes)
-        notes.append(f"sandbox with think time 0 after (b), (c): {harness.process_status(zero_proc.pid)['rss'] / 1024**2:.0f}"
+        notes.append(f"sandbox with think time 0 after (b), (c): {measure.process_status(zero_proc.pid)['rss'] / 1024**2:.0f}"
                      f" MiB resident")
     except BaseException:
         print(f"{BENCH}: stopped by an error; logs kept in {workdir}", flush=True)

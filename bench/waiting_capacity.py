@@ -28,11 +28,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
+from django.db import connection
 
-from bench import figures, harness
+from bench import databases, figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, summarize
 from bench.harness import Console, ConsoleConfig
 
@@ -84,7 +87,7 @@ class OpenCalls:
     def _run(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(OSError, KeyError, ValueError):
-                stats = harness.sandbox_request(self.port, "GET", "/_sandbox/stats")[1]
+                stats = sandbox_wire.sandbox_request(self.port, "GET", "/_sandbox/stats")[1]
                 self.now, self.received = stats["open_create_calls"], stats["create_order"]
             if self.now > self.peak:
                 self.peak, self.peak_at = self.now, time.monotonic()
@@ -108,7 +111,7 @@ def clone(session: requests.Session) -> requests.Session:
     return other
 
 
-def pay(session: requests.Session, url: str, code: int) -> tuple[int, float, float, dict]:
+def pay(session: requests.Session, url: str, code: int) -> tuple[int, float, float, dict[str, Any]]:
     """POST one payment; (status, wall time of the POST, seconds to the answer, body)."""
     wall, t0 = time.time(), time.monotonic()
     try:
@@ -121,12 +124,12 @@ def pay(session: requests.Session, url: str, code: int) -> tuple[int, float, flo
 
 
 def post_all(console: Console, session: requests.Session, lanes: int, clients: int, notes: list[str]) \
-        -> tuple[dict[int, dict], list[float], dict[str, float]]:
+        -> tuple[dict[int, dict[str, Any]], list[float], dict[str, float]]:
     """POST a payment on lanes 1..lanes from `clients` threads; (snapshots by lane, POST→answer, POST wall times
     by order_reference)."""
     local = threading.local()
 
-    def one(code: int) -> tuple[int, int, float, float, dict]:
+    def one(code: int) -> tuple[int, int, float, float, dict[str, Any]]:
         if not hasattr(local, "session"):
             local.session = clone(session)
         return (code, *pay(local.session, console.url, code))
@@ -151,19 +154,20 @@ def post_all(console: Console, session: requests.Session, lanes: int, clients: i
 
 def arrival_times(port: int, posted_at: dict[str, float]) -> list[float]:
     """POST → create_order received by the sandbox (its order's createDate, this machine's clock), per order."""
-    _, orders = harness.sandbox_request(port, "GET", f"/_sandbox/orders?mchId={MCH_ID}")
+    _, orders = sandbox_wire.sandbox_request(port, "GET", f"/_sandbox/orders?mchId={MCH_ID}")
     return [row["createDate"] / 1000 - posted_at[row["mchOrderNo"]] for row in orders
             if row["mchOrderNo"] in posted_at]
 
 
-def probe(console: Console, session: requests.Session, port: int, code: int) -> tuple[float, float, dict]:
+def probe(console: Console, session: requests.Session, port: int, code: int) \
+        -> tuple[float, float, dict[str, Any]]:
     """The new payment: (POST → 201, POST → create_order at the sandbox probed every 10 ms, snapshot)."""
     status, _, answered, body = pay(session, console.url, code)
     t0 = time.monotonic() - answered
     if status != 201:
         raise RuntimeError(f"new payment on lane {code} answered {status}: {body}")
     path = f"/_sandbox/orders/{MCH_ID}/{body['order_reference']}"
-    while harness.sandbox_request(port, "GET", path)[1].get("create_calls", 0) < 1:
+    while sandbox_wire.sandbox_request(port, "GET", path)[1].get("create_calls", 0) < 1:
         if time.monotonic() > t0 + 60:
             raise RuntimeError("create_order of the new payment not received by the sandbox in 60 s")
         time.sleep(0.01)
@@ -172,7 +176,6 @@ def probe(console: Console, session: requests.Session, port: int, code: int) -> 
 
 def wait_final(ids: list[int], timeout: float) -> dict[str, int]:
     """Wait until every attempt is final (or the time-out); their counts by status."""
-    from django.db import connection
     from django.db.models import Count
 
     from payments.models import PaymentAttempt
@@ -192,99 +195,130 @@ def by_name(values: dict[str, int], scale: float = 1, unit: str = "") -> str:
                      for name, v in sorted(values.items(), key=lambda i: -i[1])) or "none"
 
 
-def main(argv: list[str] | None = None) -> list[Row]:
-    args = parse_args(argv)
-    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
-    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
-    machine, services, password = begun.machine, begun.services, begun.password
-    max_connections = begun.max_connections
-    t0 = time.monotonic()
-    set_up_store(password, args.lanes)
-    from django.db import connection
-
-    connection.close()
-    notes = [f"store set up with {args.lanes + 1} lanes and terminals in {time.monotonic() - t0:.1f} s"]
-    config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
-                           daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
-                           default_concurrency=args.default_concurrency, think_time=args.think_time,
-                           interactive_timeout=CREATE_TIMEOUT + 30)
-    console = Console(env, config, workdir)
-    ok = False
-    probe_lane = args.lanes + 1
-    try:
-        console.start()
-        session = harness.login(console.url, "bench", password)
-        pids = {name: console.procs[name].pid for name in ("daphne", "gateway", "default", "beat")}
-        idle = harness.RssSampler(pids)
-        idle.sample()
-        notes.append(f"console processes idle: {idle.peak / MIB:.0f} MiB resident ({by_name(idle.at_peak, MIB, ' MiB')})")
-        with harness.RssSampler(pids) as rss, harness.ConnectionSampler(env["DATABASE_URL"], every=0.1) as pg, \
-                OpenCalls(sandbox_port) as open_calls:
-            started = time.monotonic()
-            snapshots, post_answers, posted_at = post_all(console, session, args.lanes, args.clients, notes)
-            # The new payment goes once every earlier one has reached the sandbox (no backlog left in the
-            # gateway queue), or after 60 s.
-            deadline = time.monotonic() + 60
-            while open_calls.received < len(snapshots) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.3)
-            notes.append(f"{open_calls.received} create_order calls received and {open_calls.now} open at the sandbox "
-                         f"{time.monotonic() - started:.1f} s after the first POST (peak so far {open_calls.peak})")
-            gateway_status = harness.process_status(pids["gateway"])
-            probe_open = open_calls.now
-            new_answer, new_to_gateway, new_snapshot = probe(console, clone(session), sandbox_port, probe_lane)
-            notes.append(f"new payment on lane {probe_lane} started with {open_calls.now} calls open: POST → 201 "
-                         f"{new_answer * 1000:.0f} ms, POST → create_order at the sandbox {new_to_gateway * 1000:.0f} ms")
-            ids = [s["id"] for s in snapshots.values()] + [new_snapshot["id"]]
-            counts = wait_final(ids, args.think_time + CREATE_TIMEOUT)
-            ended = time.monotonic() - started
-        arrivals = arrival_times(sandbox_port, posted_at)
-        approved = counts.get("APPROVED", 0)
-        failures = len(ids) - approved + (args.lanes - len(snapshots))
-        ok = failures == 0
-        notes.append(f"peak create_order calls open at once: {open_calls.peak} "
-                     f"({open_calls.peak_at - started:.1f} s after the first POST)")
-        notes.append(f"gateway worker with the calls open: {gateway_status['threads']} threads, "
-                     f"{gateway_status['rss'] / MIB:.0f} MiB resident")
-        notes.append(f"all {len(ids)} payments final {ended:.1f} s after the first POST: {counts}; failures {failures}")
-        notes.append(f"peak RSS of the console's processes together: {rss.peak / MIB:.0f} MiB "
-                     f"({rss.peak / 1e9:.2f} GB; target ≤ 1.5 GB: {'yes' if rss.peak <= TARGET_RSS else 'NO'}) "
-                     f"sampled every 250 ms ({rss.samples} samples); at that peak: {by_name(rss.at_peak, MIB, ' MiB')}; "
-                     f"threads then: {by_name(rss.threads_at_peak)}; each one's own peak: "
-                     f"{by_name(dict(rss.peak_by_tree), MIB, ' MiB')}")
-        notes.append(f"peak PostgreSQL connections to the database {pg.peak} of max_connections {max_connections} "
-                     f"(sampled every 100 ms); at that peak: {by_name(dict(pg.at_peak))}; each one's own peak: "
-                     f"{by_name(dict(pg.peak_by_process))}")
-    except BaseException:
-        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {workdir / 'logs'}", flush=True)
-        for name, messages in console.log_errors().items():
-            for message, n in messages.most_common(3):
-                print(f"- {name}.log: {n} times: ERROR {message}")
-        raise
-    finally:
-        console.stop()
-
-    rows = [
-        summarize(BENCH, f"POST → 201 answer ({args.lanes} payments, {args.clients} clients)", post_answers),
-        summarize(BENCH, f"POST → create_order at IOTPay ({args.lanes} payments)", arrivals),
-        summarize(BENCH, f"new payment, {probe_open} calls open: POST → 201 answer", [new_answer], TARGET_MS),
-        summarize(BENCH, f"new payment, {probe_open} calls open: POST → create_order at IOTPay",
-                  [new_to_gateway], TARGET_MS),
-    ]
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\n{BENCH}: {args.lanes} payments held open at the gateway (cardholder think time {args.think_time:g} s), "
-          f"then a new one on lane {probe_lane}")
-    print(f"settings: gateway worker: 1 process -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
-          f"{env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -P threads -c "
-          f"{args.default_concurrency}; beat; 1 Daphne; IOTPAY_POLL_INTERVAL 2 s; IOTPAY_CREATE_TIMEOUT "
-          f"{CREATE_TIMEOUT:.0f} s; sandbox --think-time {args.think_time:g}")
-    print(f"machine: {machine}, {load} at the end; {services}")
-    for note in notes:
-        print(f"- {note}")
+def print_log_errors(console: Console) -> None:
     for name, messages in console.log_errors().items():
         for message, n in messages.most_common(3):
             print(f"- {name}.log: {n} times: ERROR {message}")
-    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
+
+
+def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> tuple[Console, list[str]]:
+    """The store with its lanes, then the console sized by the arguments (not started yet)."""
+    t0 = time.monotonic()
+    set_up_store(begun.password, args.lanes)
+
+    connection.close()
+    notes = [f"store set up with {args.lanes + 1} lanes and terminals in {time.monotonic() - t0:.1f} s"]
+    config = ConsoleConfig(merchant=f"{MCH_ID}={begun.env['TEST_SANDBOX_KEY']}", sandbox_port=begun.sandbox_port,
+                           daphne_port=begun.daphne_port, gateway_concurrency=args.gateway_concurrency,
+                           default_concurrency=args.default_concurrency, think_time=args.think_time,
+                           interactive_timeout=CREATE_TIMEOUT + 30)
+    return Console(begun.env, config, begun.workdir), notes
+
+
+@dataclass
+class Held:
+    """What the held phase measured (seconds)."""
+
+    post_answers: list[float]  # POST → 201 of the held payments
+    arrivals: list[float]  # POST → create_order at the sandbox of the held payments
+    probe_open: int  # calls open when the new payment started
+    new_answer: float  # the new payment's POST → 201
+    new_to_gateway: float  # the new payment's POST → create_order at the sandbox
+    ok: bool  # every payment ended APPROVED
+
+
+def sampled_notes(rss: measure.RssSampler, pg: databases.ConnectionSampler, max_connections: str) -> list[str]:
+    return [
+        f"peak RSS of the console's processes together: {rss.peak / MIB:.0f} MiB "
+        f"({rss.peak / 1e9:.2f} GB; target ≤ 1.5 GB: {'yes' if rss.peak <= TARGET_RSS else 'NO'}) "
+        f"sampled every 250 ms ({rss.samples} samples); at that peak: {by_name(rss.at_peak, MIB, ' MiB')}; "
+        f"threads then: {by_name(rss.threads_at_peak)}; each one's own peak: "
+        f"{by_name(dict(rss.peak_by_tree), MIB, ' MiB')}",
+        f"peak PostgreSQL connections to the database {pg.peak} of max_connections {max_connections} "
+        f"(sampled every 100 ms); at that peak: {by_name(dict(pg.at_peak))}; each one's own peak: "
+        f"{by_name(dict(pg.peak_by_process))}",
+    ]
+
+
+def hold_and_probe(console: Console, session: requests.Session, args: argparse.Namespace,
+                   begun: harness.BenchStart, notes: list[str]) -> Held:
+    """Hold `args.lanes` payments open at the gateway, time a new one meanwhile, then wait for all to end."""
+    sandbox_port, probe_lane = begun.sandbox_port, args.lanes + 1
+    pids = {name: console.procs[name].pid for name in ("daphne", "gateway", "default", "beat")}
+    idle = measure.RssSampler(pids)
+    idle.sample()
+    notes.append(f"console processes idle: {idle.peak / MIB:.0f} MiB resident ({by_name(idle.at_peak, MIB, ' MiB')})")
+    with measure.RssSampler(pids) as rss, databases.ConnectionSampler(begun.env["DATABASE_URL"], every=0.1) as pg, \
+            OpenCalls(sandbox_port) as open_calls:
+        started = time.monotonic()
+        snapshots, post_answers, posted_at = post_all(console, session, args.lanes, args.clients, notes)
+        # The new payment goes once every earlier one has reached the sandbox (no backlog left in the
+        # gateway queue), or after 60 s.
+        deadline = time.monotonic() + 60
+        while open_calls.received < len(snapshots) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        notes.append(f"{open_calls.received} create_order calls received and {open_calls.now} open at the sandbox "
+                     f"{time.monotonic() - started:.1f} s after the first POST (peak so far {open_calls.peak})")
+        gateway_status = measure.process_status(pids["gateway"])
+        probe_open = open_calls.now
+        new_answer, new_to_gateway, new_snapshot = probe(console, clone(session), sandbox_port, probe_lane)
+        notes.append(f"new payment on lane {probe_lane} started with {open_calls.now} calls open: POST → 201 "
+                     f"{new_answer * 1000:.0f} ms, POST → create_order at the sandbox {new_to_gateway * 1000:.0f} ms")
+        ids = [s["id"] for s in snapshots.values()] + [new_snapshot["id"]]
+        counts = wait_final(ids, args.think_time + CREATE_TIMEOUT)
+        ended = time.monotonic() - started
+    failures = len(ids) - counts.get("APPROVED", 0) + (args.lanes - len(snapshots))
+    notes.append(f"peak create_order calls open at once: {open_calls.peak} "
+                 f"({open_calls.peak_at - started:.1f} s after the first POST)")
+    notes.append(f"gateway worker with the calls open: {gateway_status['threads']} threads, "
+                 f"{gateway_status['rss'] / MIB:.0f} MiB resident")
+    notes.append(f"all {len(ids)} payments final {ended:.1f} s after the first POST: {counts}; failures {failures}")
+    notes += sampled_notes(rss, pg, begun.max_connections)
+    return Held(post_answers, arrival_times(sandbox_port, posted_at), probe_open, new_answer, new_to_gateway,
+                failures == 0)
+
+
+def report(args: argparse.Namespace, begun: harness.BenchStart, held: Held, notes: list[str]) -> list[Row]:
+    """Print the settings, the machine and the notes; returns the rows."""
+    rows = [
+        summarize(BENCH, f"POST → 201 answer ({args.lanes} payments, {args.clients} clients)", held.post_answers),
+        summarize(BENCH, f"POST → create_order at IOTPay ({args.lanes} payments)", held.arrivals),
+        summarize(BENCH, f"new payment, {held.probe_open} calls open: POST → 201 answer", [held.new_answer],
+                  TARGET_MS),
+        summarize(BENCH, f"new payment, {held.probe_open} calls open: POST → create_order at IOTPay",
+                  [held.new_to_gateway], TARGET_MS),
+    ]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: {args.lanes} payments held open at the gateway (cardholder think time {args.think_time:g} s), "
+          f"then a new one on lane {args.lanes + 1}")
+    print(f"settings: gateway worker: 1 process -P threads -c {args.gateway_concurrency}; CONSOLE_GATEWAY_DB_CONNECTIONS "
+          f"{begun.env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; default worker -P threads -c "
+          f"{args.default_concurrency}; beat; 1 Daphne; IOTPAY_POLL_INTERVAL 2 s; IOTPAY_CREATE_TIMEOUT "
+          f"{CREATE_TIMEOUT:.0f} s; sandbox --think-time {args.think_time:g}")
+    print(f"machine: {begun.machine}, {load} at the end; {begun.services}")
+    for note in notes:
+        print(f"- {note}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
+    console, notes = prepare_console(args, begun)
+    try:
+        console.start()
+        session = lane_client.login(console.url, "bench", begun.password)
+        held = hold_and_probe(console, session, args, begun, notes)
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {begun.workdir / 'logs'}", flush=True)
+        print_log_errors(console)
+        raise
+    finally:
+        console.stop()
+    rows = report(args, begun, held, notes)
+    print_log_errors(console)
+    return figures.finish(rows, rows_json=args.rows_json, workdir=begun.workdir, ok=held.ok, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -35,12 +35,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
+from django.db import connection
 
-from bench import figures, harness
+from bench import databases, figures, harness, lane_client, sandbox_wire
 from bench.figures import Row, summarize
-from bench.harness import Console, ConsoleConfig, LaneWatcher
+from bench.harness import Console, ConsoleConfig
+from bench.lane_client import LaneWatcher
 
 BENCH = "waiting_lanes"
 WAITING = 100
@@ -73,21 +76,24 @@ class Run:
     session: requests.Session
     notes: list[str] = field(default_factory=list)
 
-    def pay(self, code: str, amount: int) -> dict:
+    def pay(self, code: str, amount: int) -> dict[str, Any]:
         response = self.session.post(f"{self.console.url}/api/lanes/{code}/payments", json={"amount": amount},
                                      headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
         if response.status_code != 201:
             raise RuntimeError(f"lane {code}: POST payment answered {response.status_code}: {response.text[:300]}")
-        return response.json()
+        attempt: dict[str, Any] = response.json()  # the attempt's snapshot, a JSON object
+        return attempt
 
-    def sandbox(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict]:
-        return harness.sandbox_request(self.console.config.sandbox_port, method, path, form)
+    def sandbox(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        return sandbox_wire.sandbox_request(self.console.config.sandbox_port, method, path, form)
 
     def open_create_calls(self) -> int:
-        return self.sandbox("GET", "/_sandbox/stats")[1]["open_create_calls"]
+        calls: int = self.sandbox("GET", "/_sandbox/stats")[1]["open_create_calls"]
+        return calls
 
     def create_calls(self, order_reference: str) -> int:
-        return self.sandbox("GET", f"/_sandbox/orders/{MCH_ID}/{order_reference}")[1].get("create_calls", 0)
+        calls: int = self.sandbox("GET", f"/_sandbox/orders/{MCH_ID}/{order_reference}")[1].get("create_calls", 0)
+        return calls
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -178,7 +184,6 @@ def measure(run: Run, lane: LaneWatcher, repeat: int) -> Samples:
 
 def push_latencies(lane: LaneWatcher, attempt_ids: list[int]) -> tuple[list[float], list[float]]:
     """(final state: the row's updated_at read back from the database → message read; every change pushed)."""
-    from django.db import connection
 
     from payments.models import PaymentAttempt
 
@@ -199,7 +204,6 @@ def release_waiting(run: Run, watchers: dict[str, LaneWatcher], ids: dict[str, i
                     spread: float) -> tuple[list[float], dict[str, int]]:
     """Press Approve on every waiting terminal, one after another over `spread` seconds (0: back to back);
     returns press → APPROVED pushed on each lane, and the attempts' final counts by status."""
-    from django.db import connection
     from django.db.models import Count
 
     from payments.models import PaymentAttempt
@@ -267,7 +271,6 @@ def print_log_errors(console: Console) -> None:
 
 def held_notes(run: Run, console: Console, ids: dict[str, int], held_for: float, idle: dict[str, int]) -> bool:
     """What the waiting calls cost and whether all of them were still waiting after the measurements."""
-    from django.db import connection
 
     from payments.models import PaymentAttempt
 
@@ -284,74 +287,89 @@ def held_notes(run: Run, console: Console, ids: dict[str, int], held_for: float,
     return still_open >= WAITING and still_sent == WAITING
 
 
+def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> Console:
+    """The store with its lanes, then the console sized by the arguments (not started yet)."""
+    set_up_store(begun.password)
+
+    connection.close()  # connections are counted while the calls wait: this process holds none
+    config = ConsoleConfig(merchant=f"{MCH_ID}={begun.env['TEST_SANDBOX_KEY']}", sandbox_port=begun.sandbox_port,
+                           daphne_port=begun.daphne_port, gateway_concurrency=args.gateway_concurrency,
+                           default_concurrency=args.default_concurrency, think_time=args.think_time,
+                           interactive_timeout=CREATE_TIMEOUT + 30)
+    return Console(begun.env, config, begun.workdir)
+
+
+def run_phases(run: Run, watchers: dict[str, LaneWatcher], args: argparse.Namespace,
+               database_url: str) -> tuple[Samples, Samples, list[float], bool]:
+    """The probe lane on the idle console, then while the other lanes wait, then the drain; (idle, held,
+    drain, whether every waiting call stayed open and ended APPROVED)."""
+    idle_gateway = run.console.status("gateway")
+    lane = watchers[PROBE_LANE]
+    measure(run, lane, 3)  # warm-up, not counted: first connections, lazy imports, caches
+    idle = measure(run, lane, args.repeat)
+    waiting = {code: w for code, w in watchers.items() if code != PROBE_LANE}
+    ids = open_waiting_calls(run, list(waiting))
+    held_since = time.monotonic()
+    run.notes.append(f"PostgreSQL connections to the database while the {WAITING} calls wait: "
+                     f"{databases.database_connections(database_url)}")
+    held = measure(run, lane, args.repeat)
+    ok = held_notes(run, run.console, ids, time.monotonic() - held_since, idle_gateway)
+    with databases.ConnectionSampler(database_url) as sampler:
+        drain, counts = release_waiting(run, waiting, ids, args.press_spread)
+    failures = WAITING - counts.get("APPROVED", 0)
+    run.notes.append(f"after Approve on the {WAITING} terminals: {counts.get('APPROVED', 0)} APPROVED, {failures} "
+                     f"failures{f' {counts}' if failures else ''}; peak PostgreSQL connections to the database "
+                     f"{sampler.peak} (sampled every 20 ms); at that peak: {by_process(sampler.at_peak)}; "
+                     f"each process's own peak: {by_process(sampler.peak_by_process)}")
+    return idle, held, drain, ok and failures == 0
+
+
+def closed_note(watchers: dict[str, LaneWatcher]) -> str:
+    closed = sorted((int(code), w.closed_by_server) for code, w in watchers.items() if w.closed_by_server)
+    if closed:
+        return (f"{len(closed)} lane websockets were closed by the server during the run: "
+                + ", ".join(f"lane {code} ({how})" for code, how in closed))
+    return f"none of the {len(watchers)} lane websockets was closed by the server during the run"
+
+
+def report(args: argparse.Namespace, begun: harness.BenchStart, notes: list[str]) -> None:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{BENCH}: {WAITING} lanes waiting on cardholders (create_order held open); lane {PROBE_LANE} measured, "
+          f"first on the idle console, then while the {WAITING} wait")
+    print(f"settings: gateway worker -P threads -c {args.gateway_concurrency} (CELERY_GATEWAY_CONCURRENCY); "
+          f"CONSOLE_GATEWAY_DB_CONNECTIONS {begun.env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; "
+          f"default worker -P threads -c {args.default_concurrency}; IOTPAY_POLL_INTERVAL {args.poll_interval} s; "
+          f"IOTPAY_CREATE_TIMEOUT {CREATE_TIMEOUT:.0f} s; sandbox think time {args.think_time} s; "
+          f"{args.repeat} payments of each kind per phase; Approve presses spread over {args.press_spread} s")
+    print(f"machine: {begun.machine}, {load} at the end; {begun.services}")
+    for note in notes:
+        print(f"- {note}")
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     args = parse_args(argv)
     begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
-    workdir, sandbox_port, daphne_port, env = begun.workdir, begun.sandbox_port, begun.daphne_port, begun.env
-    machine, services, password = begun.machine, begun.services, begun.password
-    set_up_store(password)
-    from django.db import connection
-
-    connection.close()  # connections are counted while the calls wait: this process holds none
-    config = ConsoleConfig(merchant=f"{MCH_ID}={env['TEST_SANDBOX_KEY']}", sandbox_port=sandbox_port,
-                           daphne_port=daphne_port, gateway_concurrency=args.gateway_concurrency,
-                           default_concurrency=args.default_concurrency, think_time=args.think_time,
-                           interactive_timeout=CREATE_TIMEOUT + 30)
-    console = Console(env, config, workdir)
+    console = prepare_console(args, begun)
     watchers: dict[str, LaneWatcher] = {}
     try:
         console.start()
-        run = Run(console, harness.login(console.url, "bench", password))
-        idle_gateway = console.status("gateway")
+        run = Run(console, lane_client.login(console.url, "bench", begun.password))
         for n in range(1, WAITING + 2):
             watchers[str(n)] = LaneWatcher(console.url, str(n), run.session)
-        lane = watchers[PROBE_LANE]
-        measure(run, lane, 3)  # warm-up, not counted: first connections, lazy imports, caches
-        idle = measure(run, lane, args.repeat)
-        waiting = {code: w for code, w in watchers.items() if code != PROBE_LANE}
-        ids = open_waiting_calls(run, list(waiting))
-        held_since = time.monotonic()
-        run.notes.append(f"PostgreSQL connections to the database while the {WAITING} calls wait: "
-                         f"{harness.database_connections(env['DATABASE_URL'])}")
-        held = measure(run, lane, args.repeat)
-        ok = held_notes(run, console, ids, time.monotonic() - held_since, idle_gateway)
-        with harness.ConnectionSampler(env["DATABASE_URL"]) as sampler:
-            drain, counts = release_waiting(run, waiting, ids, args.press_spread)
-        failures = WAITING - counts.get("APPROVED", 0)
-        ok = ok and failures == 0
-        run.notes.append(f"after Approve on the {WAITING} terminals: {counts.get('APPROVED', 0)} APPROVED, {failures} "
-                         f"failures{f' {counts}' if failures else ''}; peak PostgreSQL connections to the database "
-                         f"{sampler.peak} (sampled every 20 ms); at that peak: {by_process(sampler.at_peak)}; "
-                         f"each process's own peak: {by_process(sampler.peak_by_process)}")
-        closed = sorted((int(code), w.closed_by_server) for code, w in watchers.items() if w.closed_by_server)
-        if closed:
-            run.notes.append(f"{len(closed)} lane websockets were closed by the server during the run: "
-                             + ", ".join(f"lane {code} ({how})" for code, how in closed))
-        else:
-            run.notes.append(f"none of the {len(watchers)} lane websockets was closed by the server during the run")
+        idle, held, drain, ok = run_phases(run, watchers, args, begun.env["DATABASE_URL"])
+        run.notes.append(closed_note(watchers))
     except BaseException:
-        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {workdir / 'logs'}", flush=True)
+        print(f"{BENCH}: stopped by an error; the processes' logs are kept in {begun.workdir / 'logs'}", flush=True)
         print_log_errors(console)
         raise
     finally:
         for watcher in watchers.values():
             watcher.close()
         console.stop()
-
     rows = table(idle, held, drain, args)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\n{BENCH}: {WAITING} lanes waiting on cardholders (create_order held open); lane {PROBE_LANE} measured, "
-          f"first on the idle console, then while the {WAITING} wait")
-    print(f"settings: gateway worker -P threads -c {args.gateway_concurrency} (CELERY_GATEWAY_CONCURRENCY); "
-          f"CONSOLE_GATEWAY_DB_CONNECTIONS {env.get('CONSOLE_GATEWAY_DB_CONNECTIONS', '20 (default)')}; "
-          f"default worker -P threads -c {args.default_concurrency}; IOTPAY_POLL_INTERVAL {args.poll_interval} s; "
-          f"IOTPAY_CREATE_TIMEOUT {CREATE_TIMEOUT:.0f} s; sandbox think time {args.think_time} s; "
-          f"{args.repeat} payments of each kind per phase; Approve presses spread over {args.press_spread} s")
-    print(f"machine: {machine}, {load} at the end; {services}")
-    for note in run.notes:
-        print(f"- {note}")
+    report(args, begun, run.notes)
     print_log_errors(console)
-    return figures.finish(rows, rows_json=args.rows_json, workdir=workdir, ok=ok, keep_logs=args.keep_logs)
+    return figures.finish(rows, rows_json=args.rows_json, workdir=begun.workdir, ok=ok, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

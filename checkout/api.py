@@ -111,7 +111,7 @@ def _override(request: HttpRequest, data: dict[str, Any], reason: str, store: St
     the supervisor of this store whose user name and password came with the request (checked like a login:
     failures count towards the lock-out)."""
     user = request.user
-    if access.can(user, access.OVERRIDE_SALE, store):
+    if user.is_authenticated and access.can(user, access.OVERRIDE_SALE, store):
         return Override(approver=user, reason=reason)
     name, password = data.get("supervisor"), data.get("supervisor_password")
     if not (isinstance(name, str) and isinstance(password, str) and name and password):
@@ -200,7 +200,7 @@ def create_refund(request: HttpRequest, attempt_id: int) -> JsonResponse:
     if errors:
         return _error(400, "The refund was not sent: check the amount and the reason.", errors=errors)
     try:
-        creation = refund_create(attempt_id=attempt.pk, amount=data.get("amount"), reason=data.get("reason"),
+        creation = refund_create(attempt_id=attempt.pk, amount=data["amount"], reason=data["reason"],
                                  user=request.user, idempotency_key=key,
                                  fingerprint=fingerprint(attempt=attempt.pk, amount=data.get("amount"),
                                                          reason=str(data.get("reason", "")).strip()))

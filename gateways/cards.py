@@ -111,10 +111,11 @@ class CardDetails:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CardDetails:
         """Rebuild from ``as_dict()`` output (unknown keys ignored, junk tolerated)."""
-        return cls(**{
+        values: dict[str, Any] = {
             f.name: to_int(data.get(f.name)) if f.name in MONEY_FIELDS else to_text(data.get(f.name))
             for f in fields(cls)
-        })
+        }
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

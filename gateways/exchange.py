@@ -29,9 +29,13 @@ _EXPIRY_IN_TEXT = re.compile(
 # ---------------------------------------------------------------------------------------------- redaction
 
 
+def _mapping_without_expiry(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): _without_expiry(v) for k, v in value.items() if str(k).lower() != "expiredate"}
+
+
 def _without_expiry(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _without_expiry(v) for k, v in value.items() if str(k).lower() != "expiredate"}
+        return _mapping_without_expiry(value)
     if isinstance(value, (list, tuple)):
         return [_without_expiry(v) for v in value]
     return value
@@ -49,7 +53,7 @@ def redact_extra(extra: str | Mapping[str, Any] | None) -> str | dict[str, Any] 
     if extra is None:
         return None
     if isinstance(extra, Mapping):
-        return _without_expiry(extra)
+        return _mapping_without_expiry(extra)
     if not isinstance(extra, str) or "expiredate" not in extra.lower():
         return extra
     try:
@@ -119,7 +123,7 @@ class Exchange:
         if text is None and self.response_text is not None:
             text = _scrub_text(self.response_text)
         request = {k: v for k, v in redact(self.request).items() if k != "sign"}
-        return json_safe({
+        log: dict[str, Any] = json_safe({
             "endpoint": self.endpoint,
             "request": request,
             "http_status": self.http_status,
@@ -132,5 +136,6 @@ class Exchange:
             "reference": self.reference,
             "outcome": self.outcome,
         })
+        return log
 
 

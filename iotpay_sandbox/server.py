@@ -212,8 +212,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if row is None:
                 return json_reply({"error": "no such order", "create_calls": create_calls,
                                    "query_calls": query_calls}, status=404)
-            refunds = store.refunds_for([row.pay_order_id])[row.pay_order_id]
-            return json_reply(order_view(row, create_calls, query_calls, refunds, at,
+            order_refunds = store.refunds_for([row.pay_order_id])[row.pay_order_id]
+            return json_reply(order_view(row, create_calls, query_calls, order_refunds, at,
                                          store.refund_calls(mch_id, row.pay_order_id)))
         return json_reply({"error": "not found"}, status=404)
 

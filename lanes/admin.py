@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from lanes.models import Lane, Store, StoreMembership, Terminal
@@ -45,7 +46,8 @@ class LaneForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         """A lane's cashiers belong to its store: give them a role there first."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         store, cashiers = data.get("store"), data.get("cashiers")
         if store is not None and cashiers:
             members = set(StoreMembership.objects.filter(store=store, user__in=cashiers).values_list("user_id",
@@ -75,11 +77,11 @@ class TerminalAdmin(admin.ModelAdmin):
     actions = ["enable", "disable"]
 
     @admin.action(description="Enable the selected terminals", permissions=["change"])
-    def enable(self, request: object, queryset: object) -> None:
+    def enable(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> None:
         queryset.update(enabled=True)
 
     @admin.action(description="Disable the selected terminals", permissions=["change"])
-    def disable(self, request: object, queryset: object) -> None:
+    def disable(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> None:
         queryset.update(enabled=False)
 
 
@@ -104,7 +106,8 @@ class ConsoleUserAdmin(UserAdmin):
     manages everyone else."""
 
     inlines = [UserStoreMembershipInline, LaneAccessInline]
-    list_display = [*UserAdmin.list_display, "role_names"]
+    # django-stubs type list_display per model: reading Django's tuple off the generic class is "ambiguous".
+    list_display = [*UserAdmin.list_display, "role_names"]  # type: ignore[misc]
 
     @admin.display(description="roles")
     def role_names(self, user: Any) -> str:

@@ -1,15 +1,13 @@
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+
+from lanes.roles import ensure_roles
 
 
 def _ensure_roles(sender: AppConfig, **kwargs: Any) -> None:
     # After every migrate and every test flush, so the roles always exist.
-    from django.apps import apps
-
-    from lanes.roles import ensure_roles
-
     if sender.name == "lanes":
         ensure_roles(apps)
 

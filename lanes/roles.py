@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.management import create_permissions
+
 SUPERVISOR = [
     "lanes.view_lanes_wall",
     "payments.view_reconciliation",
@@ -42,8 +44,6 @@ RETIRED_GROUPS = ("cashier", "supervisor", "manager")
 
 def ensure_roles(apps: Any) -> None:
     """Create the organisation-wide groups with exactly their permissions (idempotent). `apps`: an app registry."""
-    from django.contrib.auth.management import create_permissions
-
     for app_config in apps.get_app_configs():
         # Historical app configs (in a migration) have no models module, and create_permissions skips
         # those; give one for the call and put back what was there.

@@ -51,6 +51,7 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
 
     async def follow(self, group: str, snapshot: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         user = self.scope["user"]
+        assert user is not None  # AuthMiddlewareStack (store_console/asgi.py) always sets it
         self.groups_joined = (group, user_group(user.pk))
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
@@ -74,7 +75,9 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
         if event.get("session_key") and session is not None and event["session_key"] == session.session_key:
             await self.close(code=SESSION_ENDED)
             return
-        user = await _fresh_user(self.scope["user"].pk)
+        signed_in = self.scope["user"]
+        assert signed_in is not None  # AuthMiddlewareStack (store_console/asgi.py) always sets it
+        user = await _fresh_user(signed_in.pk)
         if user is None or not await self.still_allowed(user):
             await self.close(code=NOT_ALLOWED)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -42,7 +42,7 @@ class WallSnapshot(TypedDict):
     lanes: list[WallLane]
 
 
-def wall_stores(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Store]:
+def wall_stores(user: access.User) -> QuerySet[Store]:
     """Stores whose wall the user may watch: their own stores as a supervisor or manager, every store for
     owners and admins."""
     return access.stores_for(user, access.VIEW_WALL)
@@ -103,13 +103,13 @@ def _read_wall(store: Store, day: date) -> list[WallLane]:
     ids = {pk for lane in lanes for pk in (lane.latest_id, lane.last_final_id) if pk is not None}
     attempts = PaymentAttempt.objects.annotate(entered_at=Subquery(entered_at)).in_bulk(ids)
     start, end = business_day_bounds(store, day)
-    totals = {
+    totals: dict[int, Mapping[str, Any]] = {
         row["lane_id"]: row
         for row in PaymentAttempt.objects.filter(
             store=store, status=AttemptStatus.APPROVED, created_at__gte=start, created_at__lt=end
         )
         .values("lane_id")
-        .annotate(count=Count("pk"), total=Sum(F("amount") + F("tip")))
+        .annotate(count=Count("pk"), approved=Sum(F("amount") + F("tip")))
         .order_by()
     }
     wall = []
@@ -132,7 +132,7 @@ def _read_wall(store: Store, day: date) -> list[WallLane]:
                 current=attempt_snapshot(latest) if latest else None,
                 last=attempt_snapshot(last) if last else None,
                 approved_count=day_totals.get("count", 0),
-                approved_total=day_totals.get("total") or 0,
+                approved_total=day_totals.get("approved") or 0,
             )
         )
     return wall

@@ -28,13 +28,14 @@ class MerchantForm(forms.ModelForm):
         fields = ["name", "gateway", "gateway_account", "gateway_login", "currency"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean returns
         if not self.instance.pk and not cleaned.get("key"):
             self.add_error("key", "A new merchant needs its signing key.")
         return cleaned
 
     def save(self, commit: bool = True) -> Merchant:
-        merchant = super().save(commit=False)
+        merchant: Merchant = super().save(commit=False)
         if key := self.cleaned_data.get("key"):
             merchant.set_key(key)
         if commit:
@@ -56,12 +57,15 @@ class MerchantAdmin(admin.ModelAdmin):
             self.message_user(request, f"{merchant}: {text}", messages.SUCCESS if ok else messages.ERROR)
 
 
+_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "cause", "actor", "data")
+
+
 class PaymentEventInline(admin.TabularInline):
     model = PaymentEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "from_status", "to_status", "cause", "actor", "data"]
-    readonly_fields = fields
+    fields = _EVENT_FIELDS
+    readonly_fields = _EVENT_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -78,14 +82,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+_REFUND_FIELDS = ("created_at", "refund_reference", "status", "amount", "reason", "requested_by",
+                  "gateway_refund_reference", "refundable_after", "message", "finalized_at")
+
+
 class RefundInline(admin.TabularInline):
     model = Refund
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["created_at", "refund_reference", "status", "amount", "reason", "requested_by", "gateway_refund_reference",
-              "refundable_after", "message", "finalized_at"]
-    readonly_fields = fields
+    fields = _REFUND_FIELDS
+    readonly_fields = _REFUND_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

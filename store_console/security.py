@@ -53,7 +53,7 @@ def client_ip(request: HttpRequest) -> str:
     return str(_address(candidate) or _address(remote) or remote)
 
 
-class ConsoleAxesHandler(AxesDatabaseHandler):
+class ConsoleAxesHandler(AxesDatabaseHandler):  # type: ignore[misc]  # django-axes ships no type information
     """django-axes' database handler, with a limit of its own for each way of counting failures.
 
     ``AXES_LOCKOUT_PARAMETERS`` counts failures of a username from one address, of a username from any mix of

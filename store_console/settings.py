@@ -19,12 +19,13 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("CONSOLE_VAR_DIR", default=str(BASE_DIR / "var")))
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG: bool = env.bool("DEBUG", default=False)
 
 
 def _secret_key() -> str:
     """Given in the environment; in development (DEBUG on) the one `make run` keeps in var/secret_key."""
-    if key := env.str("SECRET_KEY", default=""):
+    key: str = env.str("SECRET_KEY", default="")
+    if key:
         return key
     path = VAR_DIR / "secret_key"
     if DEBUG and path.exists():
@@ -37,7 +38,7 @@ SECRET_KEY = _secret_key()
 # Merchant keys are encrypted with the first of these (MultiFernet; each derived with scrypt) and decrypted with
 # any: to rotate, put a new key first, run `manage.py rotate_merchant_keys`, then drop the old one. Set them on
 # their own in production, so that rotating SECRET_KEY keeps stored merchant keys readable.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not FIELD_ENCRYPTION_KEYS and (single := env.str("FIELD_ENCRYPTION_KEY", default="")):
     FIELD_ENCRYPTION_KEYS = [single]  # the older single-key setting
 if not FIELD_ENCRYPTION_KEYS:
@@ -46,9 +47,10 @@ if not FIELD_ENCRYPTION_KEYS:
                                            "is off: it encrypts the merchants' signing keys")
     FIELD_ENCRYPTION_KEYS = [SECRET_KEY]
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-PORT = env.int("PORT", default=8000)
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS",
+                                    default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+PORT: int = env.int("PORT", default=8000)
 
 INSTALLED_APPS = [
     "daphne",
@@ -93,14 +95,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_FAILURE_LIMIT: int = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT: int = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME: float = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
 AXES_HANDLER = "store_console.security.ConsoleAxesHandler"
 AXES_CLIENT_IP_CALLABLE = "store_console.security.client_ip"
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=[])
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -142,8 +144,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # its own. Without it, every request and every step of a payment opened a new connection: a new
 # PostgreSQL backend process each time (bench/push_latency.py). A thread that finds the pool empty waits up
 # to CONSOLE_DB_POOL_TIMEOUT seconds. 0 turns the pool off (then CONN_MAX_AGE applies).
-CONSOLE_DB_POOL_SIZE = env.int("CONSOLE_DB_POOL_SIZE", default=20)
-CONSOLE_DB_POOL_TIMEOUT = env.float("CONSOLE_DB_POOL_TIMEOUT", default=60.0)
+CONSOLE_DB_POOL_SIZE: int = env.int("CONSOLE_DB_POOL_SIZE", default=20)
+CONSOLE_DB_POOL_TIMEOUT: float = env.float("CONSOLE_DB_POOL_TIMEOUT", default=60.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and CONSOLE_DB_POOL_SIZE > 0:
     if DATABASES["default"]["CONN_MAX_AGE"]:
         raise environ.ImproperlyConfigured(
@@ -170,7 +172,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-ca"
-TIME_ZONE = env.str("TIME_ZONE", default="America/Toronto")
+TIME_ZONE: str = env.str("TIME_ZONE", default="America/Toronto")
 USE_I18N = True
 USE_TZ = True
 
@@ -181,7 +183,7 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Redis: Celery broker and channel layer -----------------------------------------------
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
-REDIS_URL = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
+REDIS_URL: str = env.str("REDIS_URL", default=f"unix://{EMBEDDED_REDIS_SOCKET}?db=0")
 
 # The pubsub layer (channels_redis.pubsub): a push is one Redis PUBLISH, and each Daphne process takes its
 # websockets' messages off one subscribed connection. The default RedisChannelLayer queued every message for
@@ -210,7 +212,7 @@ CELERY_TASK_ROUTES = {"payments.tasks.send_attempt": {"queue": "gateway"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CONSOLE_RESUME_INTERVAL = env.float("CONSOLE_RESUME_INTERVAL", default=10.0)
+CONSOLE_RESUME_INTERVAL: float = env.float("CONSOLE_RESUME_INTERVAL", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "resume-stalled-attempts": {
         "task": "payments.tasks.resume_stalled_attempts",
@@ -225,13 +227,14 @@ CELERY_BEAT_SCHEDULE = {
 # --- The payment gateway --------------------------------------------------------------------
 # The environment keeps its first gateway's names (IOTPAY_*): deployments set them. The console's settings
 # are neutral; only payments/gateways.py, which builds a merchant's gateway, reads the gateway-specific ones.
-SANDBOX_PORT = env.int("SANDBOX_PORT", default=8010)
-IOTPAY_BASE_URL = env.str("IOTPAY_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1")
-GATEWAY_CHARGE_TIMEOUT = env.float("IOTPAY_CREATE_TIMEOUT", default=120.0)  # a charge waits for the cardholder
-GATEWAY_CONNECT_TIMEOUT = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
-GATEWAY_QUERY_TIMEOUT = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)  # a look-up or a refund
-PAYMENT_POLL_INTERVAL = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
-PAYMENT_POLL_WINDOW = env.float("IOTPAY_POLL_WINDOW", default=180.0)
+SANDBOX_PORT: int = env.int("SANDBOX_PORT", default=8010)
+IOTPAY_BASE_URL: str = env.str("IOTPAY_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/v1")
+# A charge waits for the cardholder.
+GATEWAY_CHARGE_TIMEOUT: float = env.float("IOTPAY_CREATE_TIMEOUT", default=120.0)
+GATEWAY_CONNECT_TIMEOUT: float = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
+GATEWAY_QUERY_TIMEOUT: float = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)  # a look-up or a refund
+PAYMENT_POLL_INTERVAL: float = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
+PAYMENT_POLL_WINDOW: float = env.float("IOTPAY_POLL_WINDOW", default=180.0)
 # The gateway's advice after a time-out: look up every 2 s for one minute at least. Shorter windows are for tests
 # and demos (DEBUG on); a test settings module may lower it after this check.
 POLL_WINDOW_MIN = 60.0
@@ -240,13 +243,13 @@ if not DEBUG and PAYMENT_POLL_WINDOW < POLL_WINDOW_MIN:
         f"IOTPAY_POLL_WINDOW must be at least {POLL_WINDOW_MIN:g} s when DEBUG is off (the gateway's advice: "
         f"look up for one minute at least after a time-out); it is {PAYMENT_POLL_WINDOW:g}")
 # A CREATED attempt older than this is sent by the resume job (its task never ran)...
-CONSOLE_STALE_CREATED_AFTER = env.float("CONSOLE_STALE_CREATED_AFTER", default=15.0)
+CONSOLE_STALE_CREATED_AFTER: float = env.float("CONSOLE_STALE_CREATED_AFTER", default=15.0)
 # ...but one older than this is never sent: it fails as "not sent, too old", so a terminal never asks for a
 # card for a sale from long ago.
-CONSOLE_STALE_CREATED_AFTER_MAX = env.float("CONSOLE_STALE_CREATED_AFTER_MAX", default=60.0)
-CONSOLE_CLIENT_IP = env.str("CONSOLE_CLIENT_IP", default="127.0.0.1")
+CONSOLE_STALE_CREATED_AFTER_MAX: float = env.float("CONSOLE_STALE_CREATED_AFTER_MAX", default=60.0)
+CONSOLE_CLIENT_IP: str = env.str("CONSOLE_CLIENT_IP", default="127.0.0.1")
 # Database connections one gateway worker process opens at a time (its waiting calls hold none).
-CONSOLE_GATEWAY_DB_CONNECTIONS = env.int("CONSOLE_GATEWAY_DB_CONNECTIONS", default=20)
+CONSOLE_GATEWAY_DB_CONNECTIONS: int = env.int("CONSOLE_GATEWAY_DB_CONNECTIONS", default=20)
 if CONSOLE_GATEWAY_DB_CONNECTIONS < 1:
     raise environ.ImproperlyConfigured("CONSOLE_GATEWAY_DB_CONNECTIONS must be at least 1")
 # A slot must always find a pooled connection: with the pool on, a gateway worker takes at most as many
@@ -264,8 +267,8 @@ LOGGING = {
 }
 
 # Sessions end after this long without a request (seconds): back-office roles, and cashiers (a shift).
-SESSION_IDLE_BACKOFFICE = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
-SESSION_IDLE_CASHIER = env.int("SESSION_IDLE_CASHIER", default=8 * 3600)
+SESSION_IDLE_BACKOFFICE: int = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
+SESSION_IDLE_CASHIER: int = env.int("SESSION_IDLE_CASHIER", default=8 * 3600)
 SESSION_COOKIE_AGE = max(SESSION_IDLE_BACKOFFICE, SESSION_IDLE_CASHIER)
 
 # Headers: no inline script may run (every script is a file of ours), no other site may frame a page, the
@@ -289,22 +292,22 @@ PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=()
                       "payment=(), usb=(), interest-cohort=()")
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SESSION_COOKIE_SECURE: bool = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE: bool = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Attempts needing review are re-queried this often (seconds) during their first day.
-CONSOLE_REVIEW_REQUERY_INTERVAL = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
+CONSOLE_REVIEW_REQUERY_INTERVAL: float = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
 CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
 # --- Back office: reconciliation ----------------------------------------------------------------
 # Two approvals with the same card last 4 and total this close together are listed as possible duplicates.
-CONSOLE_DUPLICATE_WINDOW_MINUTES = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
+CONSOLE_DUPLICATE_WINDOW_MINUTES: float = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
 # "Verify the day" makes at most this many look-ups per second at the gateway.
-CONSOLE_VERIFY_RATE = env.float("CONSOLE_VERIFY_RATE", default=5.0)
+CONSOLE_VERIFY_RATE: float = env.float("CONSOLE_VERIFY_RATE", default=5.0)
 # The dashboard lists at most this many open exceptions, most serious first (the CSV has the whole day).
-CONSOLE_EXCEPTIONS_SHOWN = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=200)
+CONSOLE_EXCEPTIONS_SHOWN: int = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=200)
 # PostgreSQL memory for the dashboard's sorts (one transaction at a time): a busy day sorts in memory.
-CONSOLE_DASHBOARD_WORK_MEM = env.str("CONSOLE_DASHBOARD_WORK_MEM", default="64MB")
+CONSOLE_DASHBOARD_WORK_MEM: str = env.str("CONSOLE_DASHBOARD_WORK_MEM", default="64MB")

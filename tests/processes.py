@@ -1,16 +1,18 @@
-"""The real processes the integration tests run against: sandbox, Celery workers, beat, Daphne."""
+"""The real processes the integration tests run against: sandbox, Celery workers, beat, Daphne, as
+store_console.processes declares them."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from store_console import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -82,40 +84,44 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
+# Short enough for a test to wait out: a late answer, a hung connection, an unanswered terminal, an outage.
+SANDBOX_TIMINGS = {"think_time": 0.3, "late_delay": 6, "hang_time": 8, "interactive_timeout": 20, "outage_time": 2}
+GATEWAY_CONCURRENCY = 60  # more calls than the tests ever hold open at once
+
+
 class Console:
-    """The console's processes, started once per test session, restartable one by one."""
+    """The console's processes (store_console.processes, sandbox included), started once per test session,
+    restartable one by one. Their files are this run's (RUN_DIR); worker node names carry the pid."""
 
     def __init__(self, env: dict[str, str], *, sandbox_port: int, daphne_port: int, merchant: str) -> None:
-        py = sys.executable
-        celery = [py, "-m", "celery", "-A", "store_console"]
-        common = ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
-        self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        self.url = f"http://127.0.0.1:{daphne_port}"
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         sandbox_data = RUN_DIR / "sandbox.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{sandbox_data}{suffix}").unlink(missing_ok=True)
-        self.procs = {
-            "sandbox": Proc("sandbox", [py, "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port",
-                                        str(sandbox_port), "--think-time", "0.3",
-                                        "--late-delay", "6", "--hang-time", "8", "--interactive-timeout", "20", "--outage-time", "2",
-                                        "--data", str(sandbox_data)],
-                            {**env, "IOTPAY_SANDBOX_MERCHANTS": merchant}),
-            "gateway": Proc("gateway", [*celery, "worker", "-Q", "gateway", "-P", "threads", "-c", "60",
-                                        "-n", f"gateway-{os.getpid()}@%h", *common], env, ready="ready."),
-            "default": Proc("default", [*celery, "worker", "-Q", "default", "-P", "threads", "-c", "8",
-                                        "-n", f"default-{os.getpid()}@%h", *common], env, ready="ready."),
-            "beat": Proc("beat", [*celery, "beat", "--loglevel", "INFO", "--schedule",
-                                  str(RUN_DIR / "celerybeat-schedule")], env, ready="beat: Starting"),
-            "daphne": Proc("daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port),
-                                      "store_console.asgi:application"], env),
-        }
+        context = processes.Context(
+            var=RUN_DIR, port=daphne_port, sandbox_port=sandbox_port, gateway_concurrency=GATEWAY_CONCURRENCY,
+            node_tag=f"-{os.getpid()}", sandbox_data=sandbox_data, sandbox_options=SANDBOX_TIMINGS,
+        )
+        self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        self.url = f"http://127.0.0.1:{daphne_port}"
+        self._health = [context.health_url("sandbox"), context.health_url("daphne")]
+        # The sandbox first, so that it stops last: a call still open ends when the sandbox stops.
+        table = sorted(processes.selected(embedded_sandbox=True), key=lambda p: p.when != processes.EMBEDDED_SANDBOX)
+        self.procs = {p.name: Proc(p.name, processes.argv(p.name, context), self._env(p, env, merchant), ready=p.ready)
+                      for p in table}
+
+    @staticmethod
+    def _env(process: processes.Process, env: dict[str, str], merchant: str) -> dict[str, str]:
+        """The merchant's key goes to the sandbox by environment: argv shows in `ps`."""
+        if processes.SANDBOX_MERCHANTS in process.environment:
+            return {**env, processes.SANDBOX_MERCHANTS: merchant}
+        return env
 
     def start(self) -> None:
         for proc in self.procs.values():
             proc.start()
-        wait_http(f"{self.sandbox_url}/_sandbox/health")
-        wait_http(f"{self.url}/healthz")
+        for url in self._health:
+            wait_http(url)
         for proc in self.procs.values():
             proc.wait_ready()
 

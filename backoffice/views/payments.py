@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ from payments.services import (
 S = AttemptStatus
 _DOLLARS = re.compile(r"^(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<cents>\d{1,2}))?$")
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     S.CREATED: "Created",
     S.SENT: "Sent",
     S.APPROVED: "Approved",
@@ -52,8 +53,9 @@ STATUS_LABELS = {
     S.UNKNOWN: "Checking the outcome",
     S.NEEDS_REVIEW: "Needs review",
 }
-REFUND_LABELS = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused", S.SENT: "Sent to the gateway",
-                 S.UNKNOWN: "No clear answer", S.NEEDS_REVIEW: "Needs review"}
+REFUND_LABELS: dict[str, str] = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused",
+                                 S.SENT: "Sent to the gateway", S.UNKNOWN: "No clear answer",
+                                 S.NEEDS_REVIEW: "Needs review"}
 
 
 def parse_dollars(text: str) -> int | None:
@@ -84,7 +86,7 @@ class RefundForm(forms.Form):
         return cents
 
     def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
+        reason: str = self.cleaned_data["reason"].strip()
         if not reason:
             raise forms.ValidationError("A reason is required.")
         return reason
@@ -120,17 +122,31 @@ def _check_can_view(request: HttpRequest, attempt: PaymentAttempt) -> bool:
     return access.can_operate(request.user, attempt.lane)
 
 
+def _refund_rows(attempt: PaymentAttempt, money: Callable[[int], str], *, focus: str,
+                 can_refund: bool) -> list[dict[str, Any]]:
+    """The payment's refunds, newest first, as the page's table and banners show them."""
+    labels = {**REFUND_LABELS, S.SENT: f"Sent to {attempt.merchant.gateway_name}"}
+    return [
+        {"refund": r, "amount": money(r.amount), "label": labels.get(r.status, r.status),
+         "in_flight": r.status in (S.CREATED, S.SENT), "focus": str(r.pk) == focus,
+         "settle": can_refund and r.status in (S.NEEDS_REVIEW, S.UNKNOWN),
+         "gateway_refundable": money(r.gateway_refundable) if r.gateway_refundable is not None else ""}
+        for r in attempt.refunds.select_related("requested_by").order_by("-created_at", "-pk")
+    ]
+
+
 def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | None = None,
           status: int = 200) -> HttpResponse:
     operates = _check_can_view(request, attempt)
-    money = lambda cents: format_money(cents, attempt.currency)  # noqa: E731
-    refunds = list(attempt.refunds.select_related("requested_by").order_by("-created_at", "-pk"))
+
+    def money(cents: int) -> str:
+        return format_money(cents, attempt.currency)
+
     in_flight = refund_in_flight(attempt)
     balance = refundable_balance(attempt)
     refunded = attempt.refunds.filter(status=S.APPROVED).aggregate(total=Sum("amount"))["total"] or 0
     held = attempt.refunds.filter(status__in=[S.NEEDS_REVIEW, S.UNKNOWN]).aggregate(total=Sum("amount"))["total"] or 0
     can_refund = access.can(request.user, access.REFUND, attempt.store_id)
-    refund_labels = {**REFUND_LABELS, S.SENT: f"Sent to {attempt.merchant.gateway_name}"}
     refundable = attempt.status == S.APPROVED and bool(attempt.gateway_reference) and balance > 0 and in_flight is None
     if can_refund and refundable and form is None:
         form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex})
@@ -138,7 +154,6 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         EventRow(e, json.dumps(e.data, indent=2, ensure_ascii=False, sort_keys=True) if e.data else "")
         for e in attempt.events.select_related("actor", "refund").order_by("id")
     ]
-    focus = request.GET.get("refund", "")
     card = attempt.card if isinstance(attempt.card, dict) else {}
     context: dict[str, Any] = {
         "attempt": attempt,
@@ -153,13 +168,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "total": money(attempt.total),
         "entry_method": ENTRY_METHODS.get(str(card.get("trx_method", "")), ""),
         "account_type": str(card.get("account_type", "")),
-        "refunds": [
-            {"refund": r, "amount": money(r.amount), "label": refund_labels.get(r.status, r.status),
-             "in_flight": r.status in (S.CREATED, S.SENT), "focus": str(r.pk) == focus,
-             "settle": can_refund and r.status in (S.NEEDS_REVIEW, S.UNKNOWN),
-             "gateway_refundable": money(r.gateway_refundable) if r.gateway_refundable is not None else ""}
-            for r in refunds
-        ],
+        "refunds": _refund_rows(attempt, money, focus=request.GET.get("refund", ""), can_refund=can_refund),
         "in_flight": in_flight,
         "in_flight_amount": money(in_flight.amount) if in_flight is not None else "",
         "balance": money(balance),

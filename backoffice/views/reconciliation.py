@@ -15,7 +15,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
@@ -80,7 +87,9 @@ def _line(line: Line, currency: str) -> dict[str, Any]:
 
 
 def _present(totals: DayTotals, currency: str) -> dict[str, Any]:
-    money = lambda cents: format_money(cents, currency)  # noqa: E731
+    def money(cents: int) -> str:
+        return format_money(cents, currency)
+
     return {
         "summary": _line(totals.summary, currency),
         "by_status": [{"status": s.status, "count": s.count, "amount": money(s.amount), "tip": money(s.tip),
@@ -180,7 +189,7 @@ def _streamed_async(lines: Iterator[str], batch: int = 2000) -> AsyncIterator[st
 @login_required
 @access.somewhere(access.VIEW_RECONCILIATION)
 @require_GET
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponseBase:
     choice = choose_day(request, request.GET)
     if choice.error:
         return HttpResponseBadRequest(choice.error.replace("; showing today", ""), content_type="text/plain")

@@ -37,7 +37,7 @@ def _wants_json(request: HttpRequest) -> bool:
 @login_required
 @access.somewhere(access.RESOLVE)
 @require_POST
-def verify_day(request: HttpRequest) -> HttpResponse:
+def verify_day(request: access.SignedInRequest) -> HttpResponse:
     choice = choose_day(request, request.POST, access.RESOLVE)
     if choice.store is None or choice.error:
         if _wants_json(request):
@@ -58,7 +58,7 @@ def verify_day(request: HttpRequest) -> HttpResponse:
 @login_required
 @access.somewhere(access.VIEW_RECONCILIATION)
 @require_GET
-def verify_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+def verify_progress(request: access.SignedInRequest, run_id: int) -> JsonResponse:
     run = get_object_or_404(VerificationRun.objects.select_related("started_by", "store"), pk=run_id,
                             store__in=stores_for_user(request.user))
     response = JsonResponse({"run": run_progress(run)})
@@ -75,7 +75,7 @@ def _attempt(request: HttpRequest, attempt_id: int) -> PaymentAttempt:
 @login_required
 @access.somewhere(access.RESOLVE)
 @require_POST
-def requery(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def requery(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     messages.info(request, services.exception_requery(attempt_id=attempt.pk, user=request.user))
     return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))
@@ -84,7 +84,7 @@ def requery(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @login_required
 @access.somewhere(access.RESOLVE)
 @require_POST
-def close(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def close(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     kind = request.POST.get("kind", "")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -22,7 +22,7 @@ def _back(attempt_id: int, anchor: str = "", refund_id: int | None = None) -> Ht
 
 @login_required
 @require_POST
-def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def close_payment(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
     """Close a payment needing review (or UNKNOWN past its window) with the outcome, reason and evidence."""
     attempt = get_object_or_404(PaymentAttempt, pk=attempt_id)
     access.require(request.user, access.RESOLVE, attempt.store_id)
@@ -43,7 +43,7 @@ def close_payment(request: HttpRequest, attempt_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def check_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+def check_refund(request: access.SignedInRequest, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("attempt"), pk=refund_id)
     access.require(request.user, access.REFUND, refund.attempt.store_id)
     messages.info(request, refund_check(refund_id=refund.pk, user=request.user))
@@ -52,7 +52,7 @@ def check_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def settle_refund(request: HttpRequest, refund_id: int) -> HttpResponse:
+def settle_refund(request: access.SignedInRequest, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(Refund.objects.select_related("attempt"), pk=refund_id)
     access.require(request.user, access.REFUND, refund.attempt.store_id)
     outcome = request.POST.get("outcome", "")

@@ -83,7 +83,7 @@ def _tile(lane: WallLane, *, now: datetime, day: date, tz: ZoneInfo, currency: s
     stuck = state == "NEEDS_REVIEW" or (
         state in STUCK_AFTER_SECONDS and elapsed is not None and elapsed >= STUCK_AFTER_SECONDS[state]
     )
-    busy = state != IDLE and current is not None
+    busy = current if state != IDLE else None  # the attempt in progress, if any
     return {
         "lane": lane,
         "state": state,
@@ -92,8 +92,8 @@ def _tile(lane: WallLane, *, now: datetime, day: date, tz: ZoneInfo, currency: s
         "elapsed": _duration(elapsed) if elapsed is not None else "",
         "stuck": stuck,
         "attention": ATTENTION.get(state, "") if stuck else "",
-        "current_amount": format_money(current["total"], current["currency"]) if busy else "",
-        "current_note": _current_note(current) if busy else "",
+        "current_amount": format_money(busy["total"], busy["currency"]) if busy is not None else "",
+        "current_note": _current_note(busy) if busy is not None else "",
         "last_result": _result(lane["last"], day=day, tz=tz),
         "last_detail": _result_detail(lane["last"]) if lane["last"] else "",
         "count": lane["approved_count"],

@@ -175,17 +175,19 @@ class IOTPayGateway:
             raise NoAnswer(str(exc), reason=getattr(exc, "reason", ""), exchanges=_exchanges(exc)) from None
         except IOTPayError as exc:
             raise NotSent(str(exc), exchanges=_exchanges(exc)) from None
-        found = {"gateway_refund_reference": result.refund_order_id[:40], "amount": result.refund_amount,
-                 "refundable_after": result.refundable if (result.refundable or 0) >= 0 else None,
-                 "card": result.card, "exchanges": _exchanges(result)}
+        found = RefundResult(RefundOutcome.UNCLEAR, gateway_refund_reference=result.refund_order_id[:40],
+                             amount=result.refund_amount,
+                             refundable_after=result.refundable if (result.refundable or 0) >= 0 else None,
+                             card=result.card, exchanges=_exchanges(result))
         if not result.verified:
-            return RefundResult(RefundOutcome.UNCLEAR, reason="an answer whose sign could not be verified", **found)
+            return replace(found, outcome=RefundOutcome.UNCLEAR,
+                           reason="an answer whose sign could not be verified")
         if result.status == REFUND_DONE_STATUS:
-            return RefundResult(RefundOutcome.REFUNDED, **found)
+            return replace(found, outcome=RefundOutcome.REFUNDED)
         if result.status in REFUND_FAILED_STATUSES:
-            return RefundResult(RefundOutcome.REFUSED, reason=f"refund status {result.status}", **found)
+            return replace(found, outcome=RefundOutcome.REFUSED, reason=f"refund status {result.status}")
         status = result.status if result.status is not None else "missing"
-        return RefundResult(RefundOutcome.UNCLEAR, reason=f"refund status {status}", **found)
+        return replace(found, outcome=RefundOutcome.UNCLEAR, reason=f"refund status {status}")
 
     # ---- connection test -------------------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:

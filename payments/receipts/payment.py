@@ -24,7 +24,7 @@ from payments.receipts.words import Language, word
 
 S = AttemptStatus
 
-_NOT_YET = {
+_NOT_YET: dict[str, str] = {
     S.CREATED: "The payment is still being sent to the terminal.",
     S.SENT: "The payment is still in progress on the terminal.",
     S.UNKNOWN: "The outcome is not known yet: the gateway is being asked. Do not charge the card again.",

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -60,7 +60,7 @@ class SaleBlocked(Exception):
 class Override:
     """A supervisor's permission to charge a blocked sale again, and why."""
 
-    approver: AbstractBaseUser
+    approver: User
     reason: str
 
 
@@ -98,10 +98,10 @@ def sale_blocker(sale_id: uuid.UUID) -> SaleBlocked | None:
 
 
 def new_merchant_reference(prefix: str) -> str:
-    """Our order reference ('SC') or refund reference ('RF'): prefix + UTC time to the millisecond + 6
-    random characters, 23 characters in all (gateways allow 30)."""
+    """Our order reference ('SC') or refund reference ('RF'): prefix + UTC time to the millisecond + 10
+    random characters, 27 characters in all (gateways allow 30); 40 random bits: no two alike in a millisecond."""
     now = datetime.now(UTC)
-    return f"{prefix}{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(3).upper()}"
+    return f"{prefix}{now:%y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.token_hex(5).upper()}"
 
 
 def new_order_reference() -> str:
@@ -119,7 +119,7 @@ def attempt_create(
     lane: Lane,
     amount: int,
     tip: int = 0,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     idempotency_key: str | None = None,
     sale_id: uuid.UUID | None = None,
     override: Override | None = None,
@@ -170,7 +170,7 @@ def _usable_terminal(lane: Lane) -> Terminal:
     return terminal
 
 
-def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user: AbstractBaseUser | None,
+def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user: User | None,
                  sale_id: uuid.UUID | None, idempotency_key: str | None, fingerprint: str) -> PaymentAttempt:
     """The CREATED attempt and its first event, inside the caller's transaction."""
     merchant = lane.store.merchant
@@ -217,7 +217,7 @@ RESOLVABLE = {S.APPROVED, S.DECLINED, S.FAILED}
 
 
 def attempt_resolve(
-    *, attempt_id: int, status: str, user: AbstractBaseUser, reason: str, evidence: str
+    *, attempt_id: int, status: str, user: User, reason: str, evidence: str
 ) -> PaymentAttempt | None:
     """A person closes an attempt whose outcome the console could not establish: NEEDS_REVIEW, or UNKNOWN
     once its polling window has passed (its chain of polls may have died with a worker). ``evidence`` is

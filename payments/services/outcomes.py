@@ -6,6 +6,7 @@ Every function here runs inside the caller's short transaction and changes state
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,8 +88,9 @@ def order_fields(order: OrderState, fallback_card: CardDetails | None = None) ->
     return fields
 
 
-def apply_order(attempt: PaymentAttempt, order: OrderState, *, source: str, from_statuses: list[str] | None = None,
-                fallback_card: CardDetails | None = None, **answered: Any) -> bool:
+def apply_order(attempt: PaymentAttempt, order: OrderState, *, source: str,
+                from_statuses: Sequence[str] | None = None, fallback_card: CardDetails | None = None,
+                **answered: Any) -> bool:
     """Apply a confirmed order state; False when the gateway does not have a final outcome yet.
 
     ``fallback_card``: card data an earlier answer carried, kept when this one has none.

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import Now
@@ -152,7 +152,7 @@ def _claim_check(refund_id: int) -> bool:
         check_claimed_until=Now() + ttl) == 1
 
 
-def refund_check(*, refund_id: int, user: AbstractBaseUser) -> str:
+def refund_check(*, refund_id: int, user: User) -> str:
     """A person's "Check with the gateway": a look-up of the original payment, and what its ``refundable``
     says of this refund. Changes no status (a person settles it); one check at a time per refund."""
     with gateway_door() as door:
@@ -204,7 +204,7 @@ def refund_finding(refund: Refund, refundable: int | None) -> str:
     return f"{name} says {left} is left to refund, which matches neither case: check {name}'s portal."
 
 
-def refund_settle(*, refund_id: int, refunded: bool, user: AbstractBaseUser, reason: str) -> Refund | None:
+def refund_settle(*, refund_id: int, refunded: bool, user: User, reason: str) -> Refund | None:
     """A person settles a refund that needs review: refunded (APPROVED) or not (FAILED: its amount is
     refundable again). None when it is not waiting for review."""
     reason = " ".join(reason.split())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
@@ -102,7 +102,7 @@ def refund_create(
     attempt_id: int,
     amount: int,
     reason: str,
-    user: AbstractBaseUser | AnonymousUser | None,
+    user: User | AnonymousUser | None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
 ) -> RefundCreation:

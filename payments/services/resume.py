@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Now
 
 from payments.models import AttemptStatus, PaymentAttempt
@@ -19,7 +20,7 @@ S = AttemptStatus
 log = logging.getLogger(__name__)
 
 
-def _ago(seconds: float) -> Now:
+def _ago(seconds: float) -> CombinedExpression:
     return Now() - timedelta(seconds=seconds)
 
 

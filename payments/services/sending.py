@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -109,7 +110,7 @@ def _apply_charge(attempt: PaymentAttempt, charge: Charge) -> None:
         ChargeOutcome.NOT_SENT: "not sent",
     }[charge.outcome]
     record_exchanges(attempt_id, exchange_causes(charge.exchanges, f"charge: {summary}"))
-    answered: dict[str, object] = {"answered_at": timezone.now()}
+    answered: dict[str, Any] = {"answered_at": timezone.now()}  # field values for transition()
     first = charge.exchanges[0] if charge.exchanges else None
     if first is not None and first.signature:  # what the charge's own answer's signature proved
         answered.update(response_verified=first.verified, response_signature=first.signature)

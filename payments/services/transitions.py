@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Set as AbstractSet
+from typing import Any, overload
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -29,19 +30,35 @@ ALLOWED = {
 }
 
 
+# A status table: which statuses may follow which (the refunds have their own, in refund_steps).
+Allowed = Mapping[AttemptStatus, AbstractSet[AttemptStatus]]
+
+
+@overload
+def transition(
+    obj_id: int, *, from_statuses: Iterable[str], to: str, cause: str, actor: User | None = None,
+    data: dict[str, Any] | None = None, model: type[PaymentAttempt] = PaymentAttempt,
+    allowed: Allowed = ALLOWED, where: Q | None = None, **fields: Any,
+) -> PaymentAttempt | None: ...
+@overload
+def transition(
+    obj_id: int, *, from_statuses: Iterable[str], to: str, cause: str, actor: User | None = None,
+    data: dict[str, Any] | None = None, model: type[Refund],
+    allowed: Allowed = ALLOWED, where: Q | None = None, **fields: Any,
+) -> Refund | None: ...
 def transition(
     obj_id: int,
     *,
     from_statuses: Iterable[str],
     to: str,
     cause: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     data: dict[str, Any] | None = None,
     model: type[PaymentAttempt] | type[Refund] = PaymentAttempt,
-    allowed: Mapping[str, set[str]] = ALLOWED,
+    allowed: Allowed = ALLOWED,
     where: Q | None = None,
     **fields: Any,
-) -> Any:
+) -> PaymentAttempt | Refund | None:
     """Move the attempt (or refund: `model=Refund` with its own `allowed` table) to `to` if it is in one of
     `from_statuses` (and matches `where`); None when it is not (idempotent).
 
@@ -53,28 +70,26 @@ def transition(
     now = timezone.now()
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
     with transaction.atomic(savepoint=False):
-        rows = model.objects.select_for_update(of=("self",)).filter(pk=obj_id, status__in=allowed_from)
-        if where is not None:
-            rows = rows.filter(where)
-        if model is PaymentAttempt:
-            rows = rows.select_related("lane")  # the pushed snapshot names the lane; only the attempt is locked
-        if any(callable(value) for value in fields.values()):
-            rows = rows.annotate(db_now=Now())
+        rows = _locked(model, obj_id, allowed_from, where, clock=any(callable(v) for v in fields.values()))
         try:
             row = rows.get()  # get(), not first(): no ORDER BY for a primary key
         except model.DoesNotExist:
             return None
         previous = row.status
         for name, value in fields.items():
-            setattr(row, name, value(row.db_now) if callable(value) else value)
+            # db_now: the annotation above, there whenever a value is a callable
+            setattr(row, name, value(getattr(row, "db_now", None)) if callable(value) else value)
         row.status = to
         changed = [*fields, "status", "updated_at"]  # only what changed: the row has some 40 columns
         if to in FINAL_STATUSES:
             row.finalized_at = now
             changed.append("finalized_at")
         row.save(update_fields=changed)
-        refund = row if isinstance(row, Refund) else None
-        attempt = row if refund is None else PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
+        refund: Refund | None
+        if isinstance(row, Refund):
+            refund, attempt = row, PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
+        else:
+            refund, attempt = None, row
         PaymentEvent.objects.create(
             attempt=attempt,
             refund=refund,
@@ -87,6 +102,21 @@ def transition(
         )
         notify_attempt_changed(attempt)
     return row
+
+
+def _locked(model: type[PaymentAttempt] | type[Refund], obj_id: int, statuses: list[str], where: Q | None, *,
+            clock: bool) -> QuerySet[PaymentAttempt] | QuerySet[Refund]:
+    """The row to change, locked; ``clock`` annotates the database's time as ``db_now``."""
+    rows: QuerySet[PaymentAttempt] | QuerySet[Refund]
+    if issubclass(model, PaymentAttempt):
+        # the pushed snapshot names the lane; only the attempt is locked
+        rows = model.objects.select_for_update(of=("self",)).select_related("lane")
+    else:
+        rows = model.objects.select_for_update(of=("self",))
+    rows = rows.filter(pk=obj_id, status__in=statuses)
+    if where is not None:
+        rows = rows.filter(where)
+    return rows.annotate(db_now=Now()) if clock else rows
 
 
 def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
@@ -120,7 +150,7 @@ def record_exchanges(attempt_id: int, exchanges: Sequence[tuple[Exchange | None,
 
 
 def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
-                actor: AbstractBaseUser | None = None, refund: Refund | None = None) -> None:
+                actor: User | None = None, refund: Refund | None = None) -> None:
     PaymentEvent.objects.create(
         attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {},
         actor=actor,

@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from lanes.models import StoreMembership
+from store_console import processes
 from tests.conftest import PASSWORD, login_session
 from tests.factories import UserFactory, staff
 from tests.processes import ROOT, Proc, wait_http
@@ -162,8 +162,8 @@ def behind_nginx(live, tmp_path):
     env = {**live.procs["daphne"].env, "TRUSTED_PROXY_COUNT": "1", "CSRF_TRUSTED_ORIGINS": base}
     unit = (ROOT / "deploy" / "systemd" / "store-console-daphne@.service").read_text()
     assert "--proxy-headers" not in unit.split("ExecStart=")[1].splitlines()[0]
-    daphne = Proc("daphne-behind-nginx", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(daphne_port),
-                                          "store_console.asgi:application"], env)
+    daphne = Proc("daphne-behind-nginx",
+                  processes.argv("daphne", processes.Context(var=tmp_path, port=daphne_port)), env)
     (tmp_path / "site.conf").write_text(_site(tmp_path, daphne_port, https_port, http_port))
     (tmp_path / "nginx.conf").write_text(f"""
 worker_processes 1;

@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import DateField, Model, TimeField
 from psycopg.types.json import Jsonb
 
 from lanes.models import Lane, Store, Terminal
@@ -57,10 +57,11 @@ DECLINE_TEXTS = ["051 Declined 05 Do Not Honour", "051 Declined 51 Insufficient 
 @contextlib.contextmanager
 def _own_timestamps(*models: type[Model]) -> Iterator[None]:
     """bulk_create would stamp created_at/updated_at with now(): keep the generated times instead."""
-    saved = []
+    saved: list[tuple[DateField[Any, Any] | TimeField[Any, Any], bool, bool]] = []
     for model in models:
         for f in model._meta.concrete_fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            # Only date, date-and-time and time fields have auto_now and auto_now_add.
+            if isinstance(f, (DateField, TimeField)) and (f.auto_now or f.auto_now_add):
                 saved.append((f, f.auto_now, f.auto_now_add))
                 f.auto_now = f.auto_now_add = False
     try:
@@ -161,7 +162,8 @@ class Command(BaseCommand):
                 if threaded:
                     return writer.submit(self._flush, batch_rows, batch, count, started)
                 done: Future[None] = Future()
-                done.set_result(self._flush(batch_rows, batch, count, started))
+                self._flush(batch_rows, batch, count, started)
+                done.set_result(None)
                 return done
 
             pending: list[dict[str, Any]] = []
@@ -319,7 +321,8 @@ class Command(BaseCommand):
         """COPY the rows in: every concrete column but id; one a row leaves out gets the model's default."""
         if self._copy_columns is None:
             self._copy_columns = [(f.attname, f.column, f.get_default())
-                                  for f in PaymentAttempt._meta.concrete_fields if not f.primary_key]
+                                  for f in PaymentAttempt._meta.concrete_fields
+                                  if not f.primary_key and f.column is not None]  # a concrete field has one
         columns = self._copy_columns
         names = ", ".join(connection.ops.quote_name(column) for _, column, _ in columns)
         with connection.cursor() as cursor, cursor.copy(  # Django's wrapper hands .copy to psycopg's cursor
