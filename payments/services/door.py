@@ -67,24 +67,31 @@ class Door:
         gateway = gateway_for(merchant)  # decrypts the key: no query
         self._give_back()
         connection.close()  # a caller that took no slot must not hold a connection either
-        try:
-            result = fn(gateway)
-        except GatewayError as exc:
-            _log(gateway.name, what, exc.exchanges, error=exc)
-            raise
-        except Exception as exc:
-            log.exception("%s %s: unforeseen %s; treated as no answer", gateway.name, what, exc.__class__.__name__)
-            raise NoAnswer(f"{what}: {exc.__class__.__name__}", reason="unforeseen error") from exc
+        try:  # the logging too is done before a slot is taken: slots are for the database work only
+            try:
+                result = fn(gateway)
+            except GatewayError as exc:
+                _log(gateway.name, what, exc.exchanges, error=exc)
+                raise
+            except Exception as exc:
+                log.exception("%s %s: unforeseen %s; treated as no answer", gateway.name, what,
+                              exc.__class__.__name__)
+                raise NoAnswer(f"{what}: {exc.__class__.__name__}", reason="unforeseen error") from exc
+            _log(gateway.name, what, exchanges_of(result))
         finally:
             self._take_slot()
-        _log(gateway.name, what, exchanges_of(result))
         return result
 
 
 def _log(gateway: str, what: str, exchanges: tuple[Exchange, ...], *, error: Exception | None = None) -> None:
+    """One line per HTTP exchange (no secret is in it); the whole exchange, redacted, at DEBUG (and always in
+    the payment's event trail)."""
+    detail = log.isEnabledFor(logging.DEBUG)
     for exchange in exchanges:
-        log.info("%s %s %s %s: %s in %s ms", gateway, what, exchange.endpoint, exchange.reference,
-                 exchange.outcome or exchange.error, exchange.elapsed_ms, extra={"exchange": exchange.as_log()})
+        log.info("%s %s %s %s: HTTP %s, %s in %s ms", gateway, what, exchange.endpoint, exchange.reference,
+                 exchange.http_status, exchange.outcome or exchange.error, exchange.elapsed_ms)
+        if detail:
+            log.debug("%s %s exchange: %s", gateway, exchange.endpoint, exchange.as_log())
     if error is not None and not exchanges:
         log.info("%s %s: %s", gateway, what, error)
 
