@@ -9,11 +9,12 @@ import time
 from datetime import date
 
 from django.db import connection
+from django.db.models import Count, Sum
 
 
 def make_supervisor() -> tuple[str, str]:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
+    from django.contrib.auth import get_user_model  # noqa: PLC0415  (models load after django.setup())
+    from django.contrib.auth.models import Group  # noqa: PLC0415
 
     password = secrets.token_urlsafe(16)
     user = get_user_model().objects.create_user("bench-supervisor", password=password)
@@ -25,11 +26,9 @@ def make_supervisor() -> tuple[str, str]:
 def explain(store_id: int, day: date) -> list[str]:
     """EXPLAIN ANALYZE of the dashboard's heavy queries (this process, same database): plan nodes that
     name an index or scan a table, and the execution time."""
-    from django.db.models import Count, Sum
-
-    from backoffice import selectors
-    from lanes.models import Store
-    from payments.models import AttemptStatus
+    from backoffice import selectors  # noqa: PLC0415  (models load after django.setup())
+    from lanes.models import Store  # noqa: PLC0415
+    from payments.models import AttemptStatus  # noqa: PLC0415
 
     store = Store.objects.get(pk=store_id)
     queries = {
@@ -63,9 +62,8 @@ def _short(line: str) -> str:
 
 
 def day_count(store_id: int, day: date) -> int:
-
-    from backoffice import selectors
-    from lanes.models import Store
+    from backoffice import selectors  # noqa: PLC0415  (models load after django.setup())
+    from lanes.models import Store  # noqa: PLC0415
 
     n = selectors.day_attempts(Store.objects.get(pk=store_id), day).count()
     connection.close()

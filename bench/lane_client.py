@@ -17,6 +17,7 @@ import requests
 from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 
 def login(base_url: str, username: str, password: str) -> requests.Session:
@@ -66,8 +67,6 @@ class LaneWatcher:
     """A lane's websocket as its checkout page holds it; every message is kept with the time it was read."""
 
     def __init__(self, base_url: str, code: str, session: requests.Session) -> None:
-        from websockets.typing import Origin
-
         self.code = code
         self.received: list[Received] = []
         self.closed = False
@@ -154,8 +153,7 @@ class AttemptRow(TypedDict):
 def attempt_rows(attempt_ids: list[int]) -> dict[int, AttemptRow]:
     """The attempts as committed (status, updated_at, finalized_at, answered_at, order_reference), by id;
     needs setup_django() first. Closes its connection afterwards."""
-
-    from payments.models import PaymentAttempt
+    from payments.models import PaymentAttempt  # noqa: PLC0415  (models load after django.setup())
 
     rows = {row["pk"]: row for row in PaymentAttempt.objects.filter(pk__in=attempt_ids).values(
         "pk", "status", "updated_at", "finalized_at", "answered_at", "order_reference")}

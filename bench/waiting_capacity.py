@@ -34,6 +34,7 @@ from typing import Any
 
 import requests
 from django.db import connection
+from django.db.models import Count
 
 from bench import databases, figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, summarize
@@ -176,9 +177,7 @@ def probe(console: Console, session: requests.Session, port: int, code: int) \
 
 def wait_final(ids: list[int], timeout: float) -> dict[str, int]:
     """Wait until every attempt is final (or the time-out); their counts by status."""
-    from django.db.models import Count
-
-    from payments.models import PaymentAttempt
+    from payments.models import PaymentAttempt  # noqa: PLC0415  (models load after django.setup())
 
     deadline = time.monotonic() + timeout
     while True:

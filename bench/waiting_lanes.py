@@ -39,6 +39,7 @@ from typing import Any
 
 import requests
 from django.db import connection
+from django.db.models import Count
 
 from bench import databases, figures, harness, lane_client, sandbox_wire
 from bench.figures import Row, summarize
@@ -184,8 +185,7 @@ def measure(run: Run, lane: LaneWatcher, repeat: int) -> Samples:
 
 def push_latencies(lane: LaneWatcher, attempt_ids: list[int]) -> tuple[list[float], list[float]]:
     """(final state: the row's updated_at read back from the database → message read; every change pushed)."""
-
-    from payments.models import PaymentAttempt
+    from payments.models import PaymentAttempt  # noqa: PLC0415  (models load after django.setup())
 
     finals, every = [], []
     for row in PaymentAttempt.objects.filter(pk__in=attempt_ids).values("pk", "status", "updated_at"):
@@ -204,9 +204,7 @@ def release_waiting(run: Run, watchers: dict[str, LaneWatcher], ids: dict[str, i
                     spread: float) -> tuple[list[float], dict[str, int]]:
     """Press Approve on every waiting terminal, one after another over `spread` seconds (0: back to back);
     returns press → APPROVED pushed on each lane, and the attempts' final counts by status."""
-    from django.db.models import Count
-
-    from payments.models import PaymentAttempt
+    from payments.models import PaymentAttempt  # noqa: PLC0415  (models load after django.setup())
 
     pressed = {}
     started = time.monotonic()
@@ -271,8 +269,7 @@ def print_log_errors(console: Console) -> None:
 
 def held_notes(run: Run, console: Console, ids: dict[str, int], held_for: float, idle: dict[str, int]) -> bool:
     """What the waiting calls cost and whether all of them were still waiting after the measurements."""
-
-    from payments.models import PaymentAttempt
+    from payments.models import PaymentAttempt  # noqa: PLC0415  (models load after django.setup())
 
     mib = 1024**2
     gateway = console.status("gateway")

@@ -244,6 +244,12 @@ class Gateway:
                                         approved=True)
             payload["payOrder"] = pay_order_object(row, at, status=2, extra=fake)
             sign_response(payload, key + "-forged")
+        elif outcome is Outcome.CONFIRM_DISAGREES:
+            # signed with the merchant's own key, says paid; query_order says the order ended unpaid
+            said = scenarios.card_extra(amount=row.amount, device=row.device, pay_order_id=row.pay_order_id,
+                                        approved=True)
+            payload["payOrder"] = pay_order_object(row, at, status=2, extra=said)
+            sign_response(payload, key)
         else:
             payload["payOrder"] = pay_order_object(row, at)
             nested = {Outcome.SIGNED_SORTED: "sorted", Outcome.UNVERIFIABLE: "spaced"}.get(outcome, "compact")
@@ -259,6 +265,10 @@ class Gateway:
             return self._refuse(key, ERR_THIRD_PARTY, scenarios.NO_RESPONSE_TEXT, **ids)
         if outcome is Outcome.FAIL_BUT_PAID:
             return self._refuse(key, ERR_SYSTEM_TIMEOUT, "system error: time-out waiting for the bank", **ids)
+        if outcome in (Outcome.REFUSED_CLOSED, Outcome.REFUSED_BUT_PAID):
+            # a refusal that is not one of the time-out codes, on an order that exists: closed unpaid, or
+            # paid at the bank all the same (only query_order tells which)
+            return self._refuse(key, ERR_PARAMETER, scenarios.PROCESSOR_REFUSAL, **ids)
         if outcome is Outcome.NEVER_ANSWERS:
             self.stopping.wait(self.config.hang_time)
             return Reply(drop=True)

@@ -56,6 +56,9 @@ class Outcome(Enum):
     CONFIRM_OUTAGE = "confirm_outage"
     QUERY_POISON = "query_poison"
     BOM = "bom"
+    REFUSED_CLOSED = "refused_closed"
+    REFUSED_BUT_PAID = "refused_but_paid"
+    CONFIRM_DISAGREES = "confirm_disagrees"
     INTERACTIVE = "interactive"
 
 
@@ -84,6 +87,9 @@ CENTS_TABLE: dict[int, Outcome] = {
     22: Outcome.CONFIRM_OUTAGE,
     23: Outcome.QUERY_POISON,
     24: Outcome.BOM,
+    25: Outcome.REFUSED_CLOSED,
+    26: Outcome.REFUSED_BUT_PAID,
+    27: Outcome.CONFIRM_DISAGREES,
     99: Outcome.INTERACTIVE,
 }
 
@@ -92,11 +98,12 @@ PAID_OUTCOMES = frozenset({
     Outcome.APPROVED, Outcome.LATE, Outcome.DROP, Outcome.AMOUNT_MISMATCH, Outcome.SIGNED_SORTED,
     Outcome.FAIL_BUT_PAID, Outcome.POISON_DEEP, Outcome.POISON_HUGE, Outcome.CONTROL_TEXT, Outcome.UNVERIFIABLE,
     Outcome.TIP_DIFFERS, Outcome.CASHBACK, Outcome.BARE_4XX, Outcome.CONFIRM_OUTAGE, Outcome.QUERY_POISON,
-    Outcome.BOM,
+    Outcome.BOM, Outcome.REFUSED_BUT_PAID,
 })
 
 CONTROL_RECEIPT_TEXT = "000 Approved\x00\x1b@\x1dV\x00 00 Thank\r\nYou\x07\u202e"
 CONTROL_LABEL = "VISA\x1bE\x00 CREDIT\x1d!\x11"
+PROCESSOR_REFUSAL = "0014 transaction refused by the processor"
 DIRTY_REFUSAL = "0014 parameter error: jobNo\x00\x1b@\x1dV\x00 unknown login"
 
 # Final status stored on the order for each outcome (what query_order reports once resolved).
@@ -110,6 +117,8 @@ FINAL_STATUS: dict[Outcome, int] = {
     Outcome.HTTP_500: 9,
     Outcome.HTML_PAGE: 9,
     Outcome.FORGED: 9,
+    Outcome.REFUSED_CLOSED: 9,
+    Outcome.CONFIRM_DISAGREES: 9,
     Outcome.INTERACTIVE: 9,
 }
 

@@ -180,12 +180,19 @@ def _path(pattern: str, objects: StoreObjects) -> str:
     return path
 
 
+def _without_rules(routes: list[tuple[str, str]], sockets: set[str]) -> list[str]:
+    """Routes (by name; "" for an unnamed one) and websockets that have no rule in RULES."""
+    return sorted(({name for name, _ in routes} | sockets) - set(RULES))
+
+
 def test_every_route_has_a_rule():
-    names = {name for name, _ in _routes()}
-    sockets = {str(p.pattern) for p in websocket_urlpatterns}
-    missing = sorted((names | sockets) - set(RULES))
-    assert not missing, f"routes without an access rule in tests/app/test_access.py: {missing}"
-    assert "" not in names, "every route needs a name (and a rule)"
+    missing = _without_rules(_routes(), {str(p.pattern) for p in websocket_urlpatterns})
+    assert not missing, f"routes without an access rule (or a name) in tests/app/test_access.py: {missing}"
+
+
+def test_the_rule_check_catches_a_new_route_and_an_unnamed_one():
+    routes = [*_routes(), ("lane-new-thing", "/lanes/<str:code>/new-thing/"), ("", "/unnamed/")]
+    assert _without_rules(routes, set()) == ["", "lane-new-thing"]
 
 
 def page_problems(response) -> list[str]:

@@ -6,10 +6,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.services import attempt_resolve
+from payments.services.door import record_safely
 from payments.services.transitions import transition
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
 
@@ -98,3 +100,22 @@ def test_roles_survive_a_flush_with_their_permissions():
     assert set(groups) == {"owner", "admin"}  # store roles are memberships, not groups
     assert {"view_lanes_wall", "view_reconciliation", "refund_payment", "resolve_exception"} <= groups["owner"]
     assert "operate_any_lane" not in groups["owner"] and "operate_any_lane" in groups["admin"]
+
+
+def test_an_answer_the_database_refuses_to_record_becomes_no_answer_never_a_stuck_attempt():
+    """record_safely: whatever fails while an answer is recorded (here PostgreSQL refusing a value too long for
+    its column) leaves the attempt UNKNOWN, to be looked up at the gateway, with a note saying why."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores over-long text: the refusal is PostgreSQL's")
+    attempt = make_attempt("SENT")
+
+    def apply() -> None:
+        transition(attempt.pk, from_statuses=["SENT"], to="APPROVED", cause="the gateway's answer",
+                   card_brand="V" * 5000)
+
+    record_safely(attempt.pk, apply, from_statuses=["SENT"], what="the gateway's answer")
+    attempt.refresh_from_db()
+    assert attempt.status == "UNKNOWN" and attempt.card_brand == ""
+    assert "APPROVED" not in list(attempt.events.filter(kind="state").values_list("to_status", flat=True))
+    notes = " | ".join(attempt.events.filter(kind="note").values_list("cause", flat=True))
+    assert "could not be recorded (DataError)" in notes

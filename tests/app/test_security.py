@@ -7,6 +7,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,18 @@ def test_a_session_ends_after_its_roles_idle_time(role, idle):
     client.get("/")
     assert client.session.get_expiry_age() == idle
     assert client.session.get_expire_at_browser_close() is False
+
+
+def test_an_idle_back_office_session_really_ends(settings):
+    """Not only the expiry set: a manager who leaves the dashboard for longer than the idle time is asked to
+    sign in again, by the session store's own clock."""
+    from tests.factories import StoreFactory, staff
+
+    settings.SESSION_IDLE_BACKOFFICE = 2
+    user = staff("manager", StoreFactory())
+    client = Client()
+    assert login(client, user.username, "pass-word-123") == 302
+    assert client.get("/backoffice/reconciliation/").status_code == 200
+    time.sleep(2.5)
+    response = client.get("/backoffice/reconciliation/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

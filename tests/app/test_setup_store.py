@@ -88,6 +88,9 @@ def test_staff_get_their_role_in_this_store_only(monkeypatch):
     roles = {(m.user.username, m.store.name): m.role for m in StoreMembership.objects.select_related("user", "store")}
     assert roles == {("ana", "Corner Store"): "cashier", ("sam", "Corner Store"): "supervisor",
                      ("meg", "Corner Store"): "manager", ("meg", "Other Store"): "supervisor"}
+    users = {m.user.username: m.user for m in StoreMembership.objects.select_related("user")}
+    assert users["sam"].check_password("a-long-pass-123") and users["meg"].check_password("a-long-pass-123")
+    assert not users["sam"].is_staff and not users["sam"].is_superuser  # a store role, not the admin
     assert "Nothing to change" in run(*ARGS, "--staff", "sam=supervisor", "--staff", "meg=manager")
     assert "Changed sam's role in Corner Store to manager" in run(*ARGS, "--staff", "sam=manager")
 
