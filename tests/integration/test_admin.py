@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.forms import MultiWidget
 from django.test import Client
 
 from lanes.models import Terminal
@@ -66,3 +67,55 @@ def test_terminals_are_disabled_and_enabled_and_users_get_lanes(admin_client, la
     user = UserFactory()
     page = admin_client.get(f"/admin/auth/user/{user.pk}/change/")
     assert page.status_code == 200 and "lanes this user may use" in page.content.decode().lower()
+
+
+def _change_form_data(page) -> dict:
+    """The POST a browser would send back for an admin change page as rendered: the form and its inlines."""
+    def values(form) -> dict:
+        out = {}
+        for name in form.fields:
+            value = form.initial.get(name, form.fields[name].initial)
+            widget = form.fields[name].widget
+            if isinstance(widget, MultiWidget) and value is not None:  # a split date and time, say
+                for i, part in enumerate(widget.decompress(value)):
+                    out[f"{form.add_prefix(name)}_{i}"] = str(part)
+            elif value is True:
+                out[form.add_prefix(name)] = "on"
+            elif value not in (None, False):
+                out[form.add_prefix(name)] = value if isinstance(value, list) else str(getattr(value, "pk", value))
+        return out
+
+    data = values(page.context["adminform"].form)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+        for form in formset.initial_forms:
+            data.update(values(form))
+    return data
+
+
+def test_a_store_role_is_given_and_changed_in_the_admin_on_the_store_and_on_the_user(admin_client, lane):
+    from lanes.models import StoreMembership
+
+    store, user = lane.store, UserFactory(username="sup-admin-made")
+    page = admin_client.get(f"/admin/lanes/store/{store.pk}/change/")
+    data = _change_form_data(page)
+    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"]
+                  if i.formset.model is StoreMembership)
+    n = int(data[f"{prefix}-TOTAL_FORMS"])
+    data.update({f"{prefix}-TOTAL_FORMS": str(n + 1), f"{prefix}-{n}-user": str(user.pk),
+                 f"{prefix}-{n}-role": "supervisor", f"{prefix}-{n}-store": str(store.pk)})
+    response = admin_client.post(f"/admin/lanes/store/{store.pk}/change/", data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert StoreMembership.objects.get(user=user, store=store).role == "supervisor"
+
+    page = admin_client.get(f"/admin/auth/user/{user.pk}/change/")
+    data = _change_form_data(page)
+    data.pop("password", None)  # the user form shows the hash read-only
+    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"]
+                  if i.formset.model is StoreMembership)
+    data[f"{prefix}-0-role"] = "manager"
+    response = admin_client.post(f"/admin/auth/user/{user.pk}/change/", data)
+    assert response.status_code == 302, [response.context["adminform"].form.errors] + \
+        [f.errors for i in response.context["inline_admin_formsets"] for f in i.formset.forms]
+    assert StoreMembership.objects.get(user=user, store=store).role == "manager"
