@@ -87,9 +87,10 @@ CENTS_TABLE: dict[int, Outcome] = {
     22: Outcome.CONFIRM_OUTAGE,
     23: Outcome.QUERY_POISON,
     24: Outcome.BOM,
-    25: Outcome.REFUSED_CLOSED,
-    26: Outcome.REFUSED_BUT_PAID,
-    27: Outcome.CONFIRM_DISAGREES,
+    # 52, 53 and 58: cents no earlier test or benchmark used for an approval
+    52: Outcome.REFUSED_CLOSED,
+    53: Outcome.REFUSED_BUT_PAID,
+    58: Outcome.CONFIRM_DISAGREES,
     99: Outcome.INTERACTIVE,
 }
 

@@ -31,6 +31,9 @@ def test_a_manager_refunds_part_of_a_payment_and_sees_it_live(login_page, live, 
     assert "$15.00" in page.inner_text("#refundable-balance")
     assert "Refunded" in page.inner_text("#refunds")
     assert "Returned one item" in page.inner_text("#refunds")
+    # The trail is drawn with the page (the banner above follows the refund live): read it again now.
+    page.reload()
+    page.wait_for_selector("#refund-banner[data-status=APPROVED]")
     page.locator(".trail__details").last.locator("summary").click()  # the refund_order exchange, redacted
     assert "refund_order" in page.locator(".trail__json").last.inner_text()
     page.evaluate("window.scrollTo(0, 0)")

@@ -132,7 +132,7 @@ def test_a_real_refusal_is_failed_once_query_order_confirms_there_is_no_order(li
 
 def test_a_refusal_on_an_order_that_ended_unpaid_is_failed_once_query_order_says_so(live, lane, cashier_session,
                                                                                     sandbox_order):
-    attempt = wait_for_status(pay(cashier_session, live, lane, 1325).json()["id"], FINAL)
+    attempt = wait_for_status(pay(cashier_session, live, lane, 1352).json()["id"], FINAL)
     assert attempt.status == "FAILED" and "UNKNOWN" not in states(attempt.pk)
     assert attempt.message.startswith("0014 transaction refused by the processor")
     assert "a look-up confirms nothing was charged" in causes(attempt.pk)
@@ -141,14 +141,14 @@ def test_a_refusal_on_an_order_that_ended_unpaid_is_failed_once_query_order_says
 
 def test_a_refusal_on_an_order_paid_at_the_bank_is_approved_never_failed(live, lane, cashier_session,
                                                                          sandbox_order):
-    attempt = wait_for_status(pay(cashier_session, live, lane, 1326).json()["id"], FINAL)
+    attempt = wait_for_status(pay(cashier_session, live, lane, 1353).json()["id"], FINAL)
     assert attempt.status == "APPROVED", attempt.message
     assert "FAILED" not in states(attempt.pk) and "UNKNOWN" not in states(attempt.pk)
     assert sandbox_order(attempt.order_reference)["create_calls"] == 1
 
 
 def test_create_and_query_that_disagree_need_review_and_keep_what_the_terminal_said(live, lane, cashier_session):
-    attempt = wait_for_status(pay(cashier_session, live, lane, 1327).json()["id"], FINAL)
+    attempt = wait_for_status(pay(cashier_session, live, lane, 1358).json()["id"], FINAL)
     assert attempt.status == "NEEDS_REVIEW"
     assert "APPROVED" not in states(attempt.pk) and "FAILED" not in states(attempt.pk)
     assert attempt.terminal_outcome == "APPROVED" and attempt.card  # the terminal's card data is kept

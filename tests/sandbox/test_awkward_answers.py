@@ -120,17 +120,17 @@ def test_cents_22_query_order_is_down_for_a_while_after_a_paid_answer(client, de
     assert client.query(mchOrderNo=order_no)["status"] == 2
 
 
-@pytest.mark.parametrize(("amount", "paid"), [(1225, 9), (1226, 2)])
-def test_cents_25_and_26_a_refusal_that_is_not_a_time_out_on_an_order_that_exists(client, device, amount, paid):
+@pytest.mark.parametrize(("amount", "paid"), [(1252, 9), (1253, 2)])
+def test_cents_52_and_53_a_refusal_that_is_not_a_time_out_on_an_order_that_exists(client, device, amount, paid):
     order_no = _order_no("R")
     answer = client.create(amount, device, order_no).json()
     assert (answer["resCode"], answer["errCode"]) == ("FAIL", "0014") and response_sign_ok(answer)
     assert client.query(mchOrderNo=order_no)["status"] == paid
 
 
-def test_cents_27_a_signed_paid_answer_that_query_order_contradicts(client, device):
+def test_cents_58_a_signed_paid_answer_that_query_order_contradicts(client, device):
     order_no = _order_no("C")
-    answer = client.create(1227, device, order_no).json()
+    answer = client.create(1258, device, order_no).json()
     assert answer["payOrder"]["status"] == 2 and response_sign_ok(answer)
     assert client.query(mchOrderNo=order_no)["status"] == 9
 
