@@ -29,6 +29,9 @@ from webhooks.sender import Answer, post_event
 log = logging.getLogger(__name__)
 CLAIM_MARGIN = 10.0  # seconds past the time-outs before a try in flight counts as lost
 COUNTDOWN_MAX = 300.0  # retries due later than this are left to the beat job, not held in the broker
+# A delivery's due time is written by a worker's clock and compared with the database's: a try may start this
+# much early, so a worker whose clock runs a little ahead does not leave its deliveries to the beat job.
+CLOCK_SLACK = timedelta(seconds=2)
 
 
 def retry_delay(tries: int) -> float:
@@ -45,9 +48,8 @@ def _free() -> Q:
 @dataclass(frozen=True)
 class Claimed:
     delivery: Delivery
+    endpoint: Endpoint
     token: str
-    url: str
-    secret: str
 
 
 def delivery_try(*, delivery_id: int) -> None:
@@ -56,10 +58,16 @@ def delivery_try(*, delivery_id: int) -> None:
     if claimed is None:
         return
     delivery = claimed.delivery
-    body = delivery.event.body.encode()
-    connection.close()  # back to the pool: the POST may take the whole time-out
-    answer = post_event(claimed.url, event_id=delivery.event.event_id, body=body, secret=claimed.secret,
-                        timeouts=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT))
+    try:
+        secret = claimed.endpoint.get_secret()
+    except ValueError:
+        # Its encryption key was removed from FIELD_ENCRYPTION_KEYS: a failed try, kept and retried like any.
+        log.error("webhook endpoint %s: its secret cannot be decrypted", delivery.endpoint_id)
+        answer = Answer(timezone.now(), 0, None, "the endpoint's secret cannot be decrypted (FIELD_ENCRYPTION_KEYS)")
+    else:
+        connection.close()  # back to the pool: the POST may take the whole time-out
+        answer = post_event(claimed.endpoint.url, event_id=delivery.event.event_id, body=delivery.event.body.encode(),
+                            secret=secret, timeouts=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT))
     delay = _record(delivery, claimed.token, answer)
     log.info("webhook %s %s to endpoint %s: %s in %s ms", delivery.event.event_id, delivery.event.type,
              delivery.endpoint_id, answer.code or answer.error, answer.duration_ms)
@@ -84,11 +92,12 @@ def _claim(delivery_id: int) -> Claimed | None:
         busy = Delivery.objects.filter(endpoint=endpoint, claimed_until__gt=Now()).exclude(pk=delivery_id).count()
         if busy >= settings.WEBHOOK_ENDPOINT_CONCURRENCY:
             return None  # still due: the endpoint's next free try (or the beat job) sends it
-        taken = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_try_at__lte=Now()).filter(
-            _free()).update(claim_token=token, claimed_until=Now() + hold)
+        taken = Delivery.objects.filter(_free(), pk=delivery_id, status=DeliveryStatus.PENDING,
+                                        next_try_at__lte=Now() + CLOCK_SLACK).update(claim_token=token,
+                                                                                      claimed_until=Now() + hold)
     if not taken:
         return None
-    return Claimed(delivery, token, endpoint.url, endpoint.get_secret())
+    return Claimed(delivery, endpoint, token)
 
 
 def _record(delivery: Delivery, token: str, answer: Answer) -> float | None:
@@ -118,7 +127,7 @@ def _record(delivery: Delivery, token: str, answer: Answer) -> float | None:
 def _next_of_endpoint(endpoint_id: int, *, after: int) -> None:
     """Keep an endpoint's backlog moving: the next due delivery waiting for a free try of this endpoint."""
     waiting = (Delivery.objects.filter(_free(), endpoint_id=endpoint_id, status=DeliveryStatus.PENDING,
-                                       next_try_at__lte=Now()).exclude(pk=after)
+                                       next_try_at__lte=Now() + CLOCK_SLACK).exclude(pk=after)
                .order_by("next_try_at").values_list("pk", flat=True).first())
     if waiting is not None:
         enqueue_delivery(waiting)

@@ -53,7 +53,8 @@ class Endpoint(models.Model):
         return crypto.decrypt(self.secret_ciphertext)
 
     def wants(self, event_type: str) -> bool:
-        return self.active and event_type in self.events
+        events: list[str] = self.events
+        return self.active and event_type in events
 
 
 class Event(models.Model):

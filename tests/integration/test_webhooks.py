@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -325,6 +326,9 @@ def test_the_admin_shows_the_secret_once_and_sends_a_delivery_again(live, lane, 
     for path in (f"/admin/webhooks/endpoint/{endpoint.pk}/change/", "/admin/webhooks/endpoint/"):
         shown = admin_client.get(path)
         assert shown.status_code == 200 and secret not in shown.content.decode()
+    # Not carried by a message: nothing of it waits in the session or a cookie.
+    assert secret not in str(admin_client.cookies)
+    assert not any(secret in str(session.get_decoded()) for session in Session.objects.all())
 
     wait_for_status(pay(cashier_session, live, lane), "APPROVED")
     [first] = receiver.wait_for("/admin", 1)
