@@ -276,8 +276,9 @@ WEBHOOK_READ_TIMEOUT: float = env.float("WEBHOOK_READ_TIMEOUT", default=5.0)
 WEBHOOK_RETRY_BASE_SECONDS: float = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 WEBHOOK_RETRY_MAX_SECONDS: float = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 WEBHOOK_RETRY_WINDOW_SECONDS: float = env.float("WEBHOOK_RETRY_WINDOW_SECONDS", default=86400.0)
-# Tries in flight to one endpoint at a time: a dead endpoint with a backlog holds at most this many threads.
-WEBHOOK_ENDPOINT_CONCURRENCY: int = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=4)
+# Tries in flight to one endpoint at a time: a dead endpoint with a backlog holds at most this many of the
+# webhooks worker's threads (CELERY_WEBHOOKS_CONCURRENCY).
+WEBHOOK_ENDPOINT_CONCURRENCY: int = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
 # A delivery due this long (seconds) that no try took is enqueued again by the beat job.
 WEBHOOK_LOST_AFTER_SECONDS: float = env.float("WEBHOOK_LOST_AFTER_SECONDS", default=30.0)
 # The first retry comes within 30 s of the first try (docs/webhooks.md): the base plus its 20 % jitter.

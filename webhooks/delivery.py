@@ -73,7 +73,8 @@ def delivery_try(*, delivery_id: int) -> None:
              delivery.endpoint_id, answer.code or answer.error, answer.duration_ms)
     if delay is not None and delay <= COUNTDOWN_MAX:
         enqueue_delivery(delivery.pk, countdown=delay)
-    _next_of_endpoint(delivery.endpoint_id, after=delivery.pk)
+    if answer.delivered:  # an endpoint that fails is not sent its backlog at once: each waits its own back-off
+        _next_of_endpoint(delivery.endpoint_id, after=delivery.pk)
 
 
 def _claim(delivery_id: int) -> Claimed | None:

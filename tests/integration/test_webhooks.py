@@ -32,6 +32,7 @@ from tests.factories import StoreFactory, UserFactory
 from tests.processes import ROOT, RUN_DIR
 from webhooks.endpoints import endpoint_create
 from webhooks.models import Delivery, DeliveryTry, Endpoint, Event
+from webhooks.queue import enqueue_delivery
 
 pytestmark = pytest.mark.integration
 
@@ -226,6 +227,26 @@ def test_a_dead_endpoint_delays_neither_the_payment_nor_another_endpoint(live, l
     assert dead_try.error.startswith("time-out") and refused_try.error.startswith("no connection")
     assert wait_delivery(good, "delivered").tries == 1
     assert Delivery.objects.get(endpoint=hanging).status == "pending"  # to be retried
+
+
+def test_a_hanging_endpoint_is_sent_at_most_its_concurrency_of_tries_at_once(live, lane, cashier_session,
+                                                                            receiver, settings):
+    attempt = wait_for_status(pay(cashier_session, live, lane), "APPROVED")
+    receiver.scripts["/stuck"] = [("hang", 60.0)]
+    endpoint, _ = endpoint_create(store=lane.store, url=receiver.url("/stuck"))
+    now = timezone.now()
+    for n in range(5):
+        event = Event.objects.create(event_id=f"evt_backlog{n}{uuid.uuid4().hex[:8]}", type="payment.approved",
+                                     store=lane.store, attempt=attempt, body=f'{{"n":{n}}}', created_at=now)
+        delivery = Delivery.objects.create(event=event, endpoint=endpoint, next_try_at=now,
+                                           give_up_at=now + timedelta(days=1))
+        enqueue_delivery(delivery.pk)
+    hits = sorted(receiver.wait_for("/stuck", 3), key=lambda hit: hit.at)
+    gaps = [round(hit.at - hits[0].at, 2) for hit in hits]
+    print(f"\narrivals at the hanging endpoint, seconds after the first: {gaps}")
+    # Two tries at once (WEBHOOK_ENDPOINT_CONCURRENCY); a third only once one of them ended (read time-out 1.5 s).
+    assert settings.WEBHOOK_ENDPOINT_CONCURRENCY == 2
+    assert hits[2].at - hits[0].at >= 1.0
 
 
 def wait_first_try(endpoint, timeout=30):
