@@ -271,7 +271,7 @@ if "pool" in DATABASES["default"].get("OPTIONS", {}):
 # Each POST to an endpoint is bounded by these time-outs (seconds): a slow endpoint costs a try, not a worker.
 WEBHOOK_CONNECT_TIMEOUT: float = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
 WEBHOOK_READ_TIMEOUT: float = env.float("WEBHOOK_READ_TIMEOUT", default=5.0)
-# A failed try is tried again after base, 2 × base, 4 × base ... seconds (±20 %), each wait at most the
+# A failed try is tried again after base, 2 x base, 4 x base ... seconds (±20 %), each wait at most the
 # maximum, until the retry window after the event has passed; then the delivery fails.
 WEBHOOK_RETRY_BASE_SECONDS: float = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 WEBHOOK_RETRY_MAX_SECONDS: float = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)

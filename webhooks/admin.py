@@ -23,6 +23,8 @@ _new_secrets: WeakKeyDictionary[Endpoint, str] = WeakKeyDictionary()
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
+                         help_text="Events are POSTed here (https in production).")
     events = forms.MultipleChoiceField(choices=EventType.choices, widget=forms.CheckboxSelectMultiple,
                                        initial=list(EventType.values), help_text="The events sent to this URL.")
 

@@ -35,7 +35,7 @@ CLOCK_SLACK = timedelta(seconds=2)
 
 
 def retry_delay(tries: int) -> float:
-    """Seconds before the next try after ``tries`` failed ones: base, 2 × base, 4 × base... up to the cap,
+    """Seconds before the next try after ``tries`` failed ones: base, 2 x base, 4 x base... up to the cap,
     each ±20 % so that the retries of many deliveries do not arrive together."""
     base, cap = settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS
     return float(min(base * 2 ** max(tries - 1, 0), cap) * random.uniform(0.8, 1.2))

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 
 from lanes.models import Store
-from webhooks.models import Endpoint, EventType
+from webhooks.models import Endpoint, EventType, validate_endpoint_url
 from webhooks.signing import new_secret
 
 ALL_EVENTS = tuple(EventType.values)
-validate_url = URLValidator(schemes=["http", "https"])
 
 
 def clean_events(events: Iterable[str]) -> list[str]:
@@ -31,7 +29,7 @@ def clean_events(events: Iterable[str]) -> list[str]:
 def endpoint_create(*, store: Store, url: str, events: Iterable[str] = ALL_EVENTS) -> tuple[Endpoint, str]:
     """A new active endpoint and its secret (in clear: the only time it is)."""
     try:
-        validate_url(url)
+        validate_endpoint_url(url)
     except ValidationError:
         raise ValidationError(f"{url!r} is not an http:// or https:// URL") from None
     endpoint = Endpoint(store=store, url=url, events=clean_events(events))

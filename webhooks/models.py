@@ -7,10 +7,13 @@ An event and its deliveries are written in the transaction that changed the paym
 
 from __future__ import annotations
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
 from payments import crypto
+
+validate_endpoint_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
 
 
 class EventType(models.TextChoices):
@@ -30,7 +33,8 @@ class Endpoint(models.Model):
     """Where a store's events are posted, signed with the endpoint's own secret (encrypted at rest)."""
 
     store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="webhook_endpoints")
-    url = models.URLField("URL", max_length=500, help_text="Events are POSTed here (https in production).")
+    url = models.URLField("URL", max_length=500, validators=[validate_endpoint_url],
+                          help_text="Events are POSTed here (https in production).")
     events = models.JSONField(default=list, help_text="The event types sent to this endpoint.")
     active = models.BooleanField(
         default=True, help_text="An inactive endpoint is sent nothing; what was waiting for it is not sent."

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix that says what the secret is, not a secret
 
 
 def new_secret() -> str:

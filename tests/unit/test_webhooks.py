@@ -40,7 +40,7 @@ def test_secrets_and_event_ids_are_fresh() -> None:
 def test_the_first_retry_comes_within_30_seconds_then_the_waits_double_up_to_the_cap(settings) -> None:
     settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS = 10.0, 3600.0
     first = [retry_delay(1) for _ in range(200)]
-    assert 8 <= min(first) and max(first) <= 12 < 30
+    assert min(first) >= 8 and max(first) <= 12 < 30
     for tries, middle in ((2, 20), (3, 40), (6, 320), (9, 2560)):
         assert all(0.8 * middle <= retry_delay(tries) <= 1.2 * middle for _ in range(50)), tries
     assert all(0.8 * 3600 <= retry_delay(n) <= 1.2 * 3600 for n in (13, 30, 200))
@@ -62,7 +62,7 @@ def test_each_status_makes_the_event_the_issue_names() -> None:
 def test_an_endpoint_asks_for_known_event_types_only() -> None:
     assert clean_events(["refund.failed", " payment.approved", "refund.failed"]) == ["payment.approved",
                                                                                      "refund.failed"]
-    with pytest.raises(ValidationError, match="payment.refunded"):
+    with pytest.raises(ValidationError, match=r"payment\.refunded"):
         clean_events(["payment.approved", "payment.refunded"])
     with pytest.raises(ValidationError, match="at least one"):
         clean_events(["", " "])
