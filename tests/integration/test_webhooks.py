@@ -295,6 +295,25 @@ def test_a_delivery_never_enqueued_is_sent_by_the_beat_job(live, lane, cashier_s
     assert wait_delivery(endpoint, "delivered").tries == 1
 
 
+def test_a_worker_killed_mid_try_loses_nothing_the_try_is_made_again_with_the_same_id(live, lane, cashier_session,
+                                                                                       receiver):
+    receiver.scripts["/killed"] = [("hang", 60.0), 200]
+    endpoint, secret = endpoint_create(store=lane.store, url=receiver.url("/killed"))
+    wait_for_status(pay(cashier_session, live, lane), "APPROVED")
+    [first] = receiver.wait_for("/killed", 1)
+    live.procs["webhooks"].kill()  # while its try waits for the answer: nothing of it is recorded
+    try:
+        assert Delivery.objects.get(endpoint=endpoint).claimed_until is not None
+    finally:
+        live.procs["webhooks"].start()
+        live.procs["webhooks"].wait_ready()
+    _, again = receiver.wait_for("/killed", 2, timeout=60)
+    print(f"\nthe try lost with the worker was made again {again.at - first.at:.1f} s later (its claim ran out)")
+    assert again.headers["Console-Event-Id"] == first.headers["Console-Event-Id"] and verified(secret, again)
+    delivery = wait_delivery(endpoint, "delivered")
+    assert [(t.response_code, t.delivered) for t in tries_of(delivery)] == [(200, True)]
+
+
 def test_add_webhook_prints_the_secret_alone_on_the_last_line(transactional_db):
     store = StoreFactory(name="Corner Store")
     env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
