@@ -29,12 +29,16 @@ STORE_ROLES: dict[str, frozenset[str]] = {
 }
 
 SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "lanes.storemembership",
-                "auth.user", "auth.group"]
+                "auth.user", "auth.group", "webhooks.endpoint"]
+# The webhooks' record, read in the admin; changing a delivery is its "Send again".
+WEBHOOK_RECORD = ["webhooks.view_event", "webhooks.view_delivery", "webhooks.change_delivery",
+                  "webhooks.view_deliverytry"]
 ADMIN = [
     *MANAGER,
     "lanes.operate_any_lane",
     *[f"{model.split('.')[0]}.{action}_{model.split('.')[1]}" for model in SETUP_MODELS
       for action in ("add", "change", "view", "delete")],
+    *WEBHOOK_RECORD,
 ]
 ORGANISATION_ROLES: dict[str, list[str]] = {"owner": MANAGER, "admin": ADMIN}
 # Groups of older versions that gave a store role in every store: migration lanes 0006 turned their members

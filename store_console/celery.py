@@ -1,4 +1,4 @@
-"""The Celery app. Queues: `gateway` (long charge calls, a threads pool) and `default`."""
+"""The Celery app. Queues: `gateway` (long charge calls, a threads pool), `default` and `webhooks`."""
 
 import os
 

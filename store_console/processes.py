@@ -34,6 +34,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "sandbox_port": ("SANDBOX_PORT", "8010"),
     "gateway_concurrency": ("CELERY_GATEWAY_CONCURRENCY", "200"),
     "default_concurrency": ("CELERY_DEFAULT_CONCURRENCY", "8"),
+    "webhooks_concurrency": ("CELERY_WEBHOOKS_CONCURRENCY", "16"),
     "log_level": ("LOG_LEVEL", "INFO"),
     "var": ("CONSOLE_VAR_DIR", "var"),
 }
@@ -67,6 +68,9 @@ TABLE: tuple[Process, ...] = (
                         "-n", "{node}@%h", *_QUIET), ALWAYS, ready="ready."),
     Process("default", (*_CELERY, "worker", "-Q", "default", "-P", "threads", "-c", "{default_concurrency}",
                         "-n", "{node}@%h", *_QUIET), ALWAYS, ready="ready."),
+    # Webhook POSTs wait on other systems, each bounded by its time-outs: threads, and a queue of their own.
+    Process("webhooks", (*_CELERY, "worker", "-Q", "webhooks", "-P", "threads", "-c", "{webhooks_concurrency}",
+                         "-n", "{node}@%h", *_QUIET), ALWAYS, ready="ready."),
     Process("beat", (*_CELERY, "beat", "--schedule", "{var}/celerybeat-schedule", "--loglevel", "{log_level}"),
             ALWAYS, ready="beat: Starting"),
     Process("sandbox", ("{python}", "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", "{sandbox_port}",
@@ -91,6 +95,7 @@ class Context:
     python: str = sys.executable
     gateway_concurrency: int = _default("gateway_concurrency")
     default_concurrency: int = _default("default_concurrency")
+    webhooks_concurrency: int = _default("webhooks_concurrency")
     # Readiness waits read the workers' and beat's INFO lines ("ready.", "beat: Starting").
     log_level: str = ENVIRONMENT["log_level"][1]
     # Appended to the workers' node names: runs sharing a Redis must not share node names.
@@ -109,7 +114,8 @@ class Context:
 
         found = cls(var=var, port=int(setting("port")), sandbox_port=int(setting("sandbox_port")),
                     gateway_concurrency=int(setting("gateway_concurrency")),
-                    default_concurrency=int(setting("default_concurrency")), log_level=setting("log_level"))
+                    default_concurrency=int(setting("default_concurrency")),
+                    webhooks_concurrency=int(setting("webhooks_concurrency")), log_level=setting("log_level"))
         return replace(found, **overrides)
 
     def health_url(self, name: str) -> str:
@@ -136,7 +142,8 @@ def argv(name: str, context: Context, *, instance: int = 1) -> list[str]:
     values: dict[str, str | list[str]] = {
         "python": context.python, "port": str(context.port), "sandbox_port": str(context.sandbox_port),
         "gateway_concurrency": str(context.gateway_concurrency),
-        "default_concurrency": str(context.default_concurrency), "log_level": context.log_level,
+        "default_concurrency": str(context.default_concurrency),
+        "webhooks_concurrency": str(context.webhooks_concurrency), "log_level": context.log_level,
         "var": str(context.var), "node": f"{name}{instance if instance > 1 else ''}{context.node_tag}",
         "sandbox_data": str(context.sandbox_data or context.var / SANDBOX_DATA), "sandbox_options": options,
     }
@@ -157,7 +164,7 @@ PROCFILE_HEADER = """\
 # virtualenv active). Written from store_console/processes.py by `python -m store_console.processes`;
 # tests/architecture/test_process_table.py fails when the two differ. `make run` starts the same table.
 # Settings come from the environment or .env (docs/running.md); run `python manage.py migrate` first.
-# With a real gateway (IOTPAY_BASE_URL set) leave the sandbox out: `honcho start daphne gateway default beat`.
+# With a real gateway (IOTPAY_BASE_URL set) leave the sandbox out: `honcho start daphne gateway default webhooks beat`.
 """
 
 

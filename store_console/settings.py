@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "payments",
     "lanes",
     "live",
+    "webhooks",
     "backoffice",
 ]
 
@@ -208,7 +209,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"payments.tasks.send_attempt": {"queue": "gateway"}}
+CELERY_TASK_ROUTES = {
+    "payments.tasks.send_attempt": {"queue": "gateway"},
+    # Webhooks have a worker of their own: an endpoint that hangs never holds a payment's task up.
+    "webhooks.tasks.deliver": {"queue": "webhooks"},
+    "webhooks.tasks.resume_deliveries": {"queue": "webhooks"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
@@ -220,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "resume-stalled-refunds": {
         "task": "payments.tasks.resume_stalled_refunds",
+        "schedule": CONSOLE_RESUME_INTERVAL,
+    },
+    "resume-webhook-deliveries": {
+        "task": "webhooks.tasks.resume_deliveries",
         "schedule": CONSOLE_RESUME_INTERVAL,
     },
 }
@@ -256,6 +266,27 @@ if CONSOLE_GATEWAY_DB_CONNECTIONS < 1:
 # slots as its pool holds.
 if "pool" in DATABASES["default"].get("OPTIONS", {}):
     CONSOLE_GATEWAY_DB_CONNECTIONS = min(CONSOLE_GATEWAY_DB_CONNECTIONS, CONSOLE_DB_POOL_SIZE)
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------------------------
+# Each POST to an endpoint is bounded by these time-outs (seconds): a slow endpoint costs a try, not a worker.
+WEBHOOK_CONNECT_TIMEOUT: float = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT: float = env.float("WEBHOOK_READ_TIMEOUT", default=5.0)
+# A failed try is tried again after base, 2 x base, 4 x base ... seconds (±20 %), each wait at most the
+# maximum, until the retry window after the event has passed; then the delivery fails.
+WEBHOOK_RETRY_BASE_SECONDS: float = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+WEBHOOK_RETRY_MAX_SECONDS: float = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+WEBHOOK_RETRY_WINDOW_SECONDS: float = env.float("WEBHOOK_RETRY_WINDOW_SECONDS", default=86400.0)
+# Tries in flight to one endpoint at a time: a dead endpoint with a backlog holds at most this many of the
+# webhooks worker's threads (CELERY_WEBHOOKS_CONCURRENCY).
+WEBHOOK_ENDPOINT_CONCURRENCY: int = env.int("WEBHOOK_ENDPOINT_CONCURRENCY", default=2)
+# A delivery due this long (seconds) that no try took is enqueued again by the beat job.
+WEBHOOK_LOST_AFTER_SECONDS: float = env.float("WEBHOOK_LOST_AFTER_SECONDS", default=30.0)
+# The first retry comes within 30 s of the first try (docs/webhooks.md): the base plus its 20 % jitter.
+if not 0 < WEBHOOK_RETRY_BASE_SECONDS <= 25:
+    raise environ.ImproperlyConfigured("WEBHOOK_RETRY_BASE_SECONDS must be more than 0 and at most 25 (the first "
+                                       f"retry comes within 30 s); it is {WEBHOOK_RETRY_BASE_SECONDS:g}")
+if WEBHOOK_ENDPOINT_CONCURRENCY < 1:
+    raise environ.ImproperlyConfigured("WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
 
 LOGGING = {
     "version": 1,

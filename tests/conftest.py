@@ -57,7 +57,7 @@ def redis_url(embedded_redis: EmbeddedRedis | None) -> str:
     client = redis.Redis.from_url(url)
     client.ping()
     # Leftovers of an earlier run (queued or unacknowledged tasks) must not reach this run's workers.
-    for key in ("gateway", "default", "unacked", "unacked_index", "unacked_mutex"):
+    for key in ("gateway", "default", "webhooks", "unacked", "unacked_index", "unacked_mutex"):
         client.delete(key)
     return url
 

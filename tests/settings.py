@@ -35,6 +35,11 @@ _defaults = {
     "IOTPAY_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1",
     "TEST_SANDBOX_KEY": secrets.token_hex(16),
     "LOG_LEVEL": "WARNING",
+    # Webhook retries within a second and a read time-out a test can wait out.
+    "WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+    "WEBHOOK_CONNECT_TIMEOUT": "1",
+    "WEBHOOK_READ_TIMEOUT": "1.5",
+    "WEBHOOK_LOST_AFTER_SECONDS": "3",
 }
 if not os.environ.get("REDIS_URL"):
     # The embedded default: tests start their own redis-server on this port (tests/conftest.py). TCP as

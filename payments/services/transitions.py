@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gateways.base import Exchange
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
-from payments.signals import notify_attempt_changed
+from payments.signals import notify_attempt_changed, notify_status_changed
 
 S = AttemptStatus
 
@@ -62,9 +62,10 @@ def transition(
     """Move the attempt (or refund: `model=Refund` with its own `allowed` table) to `to` if it is in one of
     `from_statuses` (and matches `where`); None when it is not (idempotent).
 
-    The row is locked only for this short transaction; the event names the attempt (and the refund), and
-    the attempt's snapshot is pushed after commit. A field value may be a callable of the database's clock
-    (``lambda now: now + window``): deadlines are set by the database, not by this process's clock.
+    The row is locked only for this short transaction; the event names the attempt (and the refund); the
+    change is told inside it (``status_changed``, then ``attempt_changed``) and the snapshot pushed after commit.
+    A field value may be a callable of the database's clock (``lambda now: now + window``): deadlines are set by
+    the database, not by this process's clock.
     """
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     now = timezone.now()
@@ -100,6 +101,7 @@ def transition(
             data=data or {},
             actor=actor,
         )
+        notify_status_changed(attempt=attempt, refund=refund, previous=previous, status=to)
         notify_attempt_changed(attempt)
     return row
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["payments", "lanes", "live", "checkout", "backoffice", "store_console"]
+APPS = ["payments", "lanes", "live", "webhooks", "checkout", "backoffice", "store_console"]
 BUILDS_A_GATEWAY = re.compile(r"\bgateway_for\b|\bIOTPayGateway\s*\(|\b_BUILDERS\b")
 
 

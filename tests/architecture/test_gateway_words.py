@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ["payments", "lanes", "live", "checkout", "backoffice", "store_console", "gateways", "templates",
+SCANNED = ["payments", "lanes", "live", "webhooks", "checkout", "backoffice", "store_console", "gateways", "templates",
            "static/js", "manage.py"]
 NOT_SCANNED = ["gateways/iotpay", "iotpay_sandbox", "/migrations/", "__pycache__"]
 

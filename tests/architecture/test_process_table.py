@@ -47,7 +47,7 @@ def test_the_procfile_is_the_table() -> None:
 def test_the_table_says_when_each_process_runs() -> None:
     assert {p.when for p in processes.TABLE} <= set(processes.WHEN)
     always = [p.name for p in processes.selected(embedded_sandbox=False)]
-    assert always == ["daphne", "gateway", "default", "beat"]
+    assert always == ["daphne", "gateway", "default", "webhooks", "beat"]
     assert [p.name for p in processes.selected(embedded_sandbox=True)] == [*always, "sandbox"]
     assert processes.embedded_sandbox({}) and not processes.embedded_sandbox({"IOTPAY_BASE_URL": "https://x/v1"})
     for process in processes.TABLE:
@@ -72,9 +72,12 @@ def test_rendering_fills_every_placeholder() -> None:
 
 def test_the_environment_sets_what_make_run_reads() -> None:
     context = processes.Context.from_environ(Path("/v"), {"PORT": "8100", "CELERY_GATEWAY_CONCURRENCY": "20",
+                                                           "CELERY_WEBHOOKS_CONCURRENCY": "3",
                                                            "LOG_LEVEL": "DEBUG"}, sandbox_port=8110)
     assert (context.port, context.sandbox_port, context.gateway_concurrency, context.default_concurrency,
-            context.log_level) == (8100, 8110, 20, 8, "DEBUG")
+            context.webhooks_concurrency, context.log_level) == (8100, 8110, 20, 8, 3, "DEBUG")
+    webhooks = processes.argv("webhooks", context)
+    assert webhooks[webhooks.index("-Q") + 1] == "webhooks" and webhooks[webhooks.index("-c") + 1] == "3"
 
 
 def _imports_the_table(tree: ast.Module) -> bool:

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKED = ["store_console", "gateways", "payments", "lanes", "live", "checkout", "backoffice", "iotpay_sandbox",
+CHECKED = ["store_console", "gateways", "payments", "lanes", "live", "webhooks", "checkout", "backoffice", "iotpay_sandbox",
            "bench", "examples", "manage.py"]
 MODULE_LINES, FUNCTION_LINES = 400, 60
 

@@ -71,7 +71,7 @@ def test_run_serves_login_and_sandbox_and_ctrl_c_stops_everything(tmp_path):
 
         children = psutil.Process(runner.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
-        for expected in ("daphne", "celery", "beat", "iotpay_sandbox", "redis-server"):
+        for expected in ("daphne", "celery", "-Q webhooks", "beat", "iotpay_sandbox", "redis-server"):
             assert expected in names
         assert key not in names  # no secret on a command line
     finally:

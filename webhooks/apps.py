@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        # Imported here, as Django asks of anything that touches models: the registry is ready now.
+        from payments.signals import status_changed
+        from webhooks import outbox
+
+        status_changed.connect(outbox.on_status_changed, dispatch_uid="webhooks-outbox")

@@ -1,0 +1,40 @@
+"""`python manage.py add_webhook --store "<store name>" --url <url> [--events ...]`: a webhook endpoint for a
+store. The endpoint's secret is printed alone on the last line, the only time it is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from lanes.models import Store
+from webhooks.endpoints import ALL_EVENTS, endpoint_create
+
+
+class Command(BaseCommand):
+    help = ("Add a webhook endpoint to a store. The events are sent signed with the endpoint's secret, printed alone "
+            "on the last line: keep it, it is not shown again.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--store", required=True, help="the store's name, as in the admin")
+        parser.add_argument("--url", required=True, help="where the events are POSTed (https in production)")
+        parser.add_argument("--events", nargs="+", default=list(ALL_EVENTS), metavar="EVENT",
+                            help=f"the event types to send (space- or comma-separated); all by default: "
+                                 f"{', '.join(ALL_EVENTS)}")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            store = Store.objects.get(name=opts["store"])
+        except Store.DoesNotExist:
+            names = ", ".join(f'"{name}"' for name in Store.objects.values_list("name", flat=True)[:20])
+            raise CommandError(f'no store is named "{opts["store"]}" (stores: {names or "none yet"})') from None
+        events = [name for value in opts["events"] for name in value.split(",")]
+        try:
+            endpoint, secret = endpoint_create(store=store, url=opts["url"], events=events)
+        except ValidationError as exc:
+            raise CommandError(f"{'; '.join(exc.messages)}. Nothing was added.") from None
+        self.stdout.write(f"Webhook endpoint {endpoint.pk} added to {store.name}: {endpoint.url}")
+        self.stdout.write(f"Events: {', '.join(endpoint.events)}")
+        self.stdout.write("Its signing secret follows, shown this once (the console keeps it encrypted):")
+        self.stdout.write(secret)
