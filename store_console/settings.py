@@ -64,9 +64,11 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    "ninja",  # the API's schema and docs page, served from its own static files (no CDN)
     "payments",
     "lanes",
     "live",
+    "integrations",
     "backoffice",
 ]
 
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "store_console.security.PermissionsPolicy",
+    # A 404 or 405 under /api/ in the API's error shape (below the headers' middleware: they still apply).
+    "checkout.api.errors.ApiErrorShape",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
