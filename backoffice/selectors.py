@@ -283,5 +283,5 @@ def day_export_values(store: Store, day: date) -> QuerySet[PaymentAttempt, tuple
         .order_by("created_at", "id")
         .values_list("created_at", "lane__code", "terminal__device", "order_reference", "gateway_reference", "status",
                      "amount", "tip", "total_cents", "currency", "card_brand", "card_last4", "auth_num",
-                     "batch_num", "terminal_text", "refunded_cents", "finalized_at")
+                     "batch_num", "terminal_text", "refunded_cents", "finalized_at", "reference")
     )

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from lanes.models import Store
+from payments.models import REFERENCE_MAX
 from payments.money import format_money
 
 
@@ -18,6 +19,22 @@ def _cents(value: Any, name: str, errors: dict[str, list[str]], *, required: boo
         errors.setdefault(name, []).append(f"{name} must be an integer number of cents, not {value!r}.")
         return None
     return value
+
+
+def _reference(value: Any, errors: dict[str, list[str]]) -> str:
+    """The register's own reference: optional, printable text of at most REFERENCE_MAX characters, kept as sent."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        errors.setdefault("reference", []).append(f"reference must be text, not {value!r}.")
+    elif len(value) > REFERENCE_MAX:
+        errors.setdefault("reference", []).append(f"reference is at most {REFERENCE_MAX} characters, not {len(value)}.")
+    elif not value.isprintable() or value != value.strip():
+        errors.setdefault("reference", []).append(
+            "reference must be printable text without control characters or spaces at either end.")
+    else:
+        return value
+    return ""
 
 
 def clean_payment_request(data: Any, *, store: Store) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -43,10 +60,14 @@ def clean_payment_request(data: Any, *, store: Store) -> tuple[dict[str, Any], d
             sale_id = uuid.UUID(str(raw_sale))
         except ValueError:
             errors.setdefault("sale_id", []).append("sale_id must be a UUID from an earlier attempt.")
+    for name in ("supervisor", "supervisor_password"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            errors.setdefault(name, []).append(f"{name} must be text.")
     reason = data.get("override_reason")
     if reason is not None and not isinstance(reason, str):
         errors.setdefault("override_reason", []).append("override_reason must be text.")
     reason = " ".join(reason.split())[:255] if isinstance(reason, str) else ""
     if reason and sale_id is None:
         errors.setdefault("override_reason", []).append("an override is for a sale_id that may not be charged again.")
-    return {"amount": amount, "tip": tip, "sale_id": sale_id, "override_reason": reason}, errors
+    return {"amount": amount, "tip": tip, "sale_id": sale_id, "override_reason": reason,
+            "reference": _reference(data.get("reference"), errors)}, errors

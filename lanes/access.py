@@ -4,18 +4,23 @@ A permission is held in a store through the user's role there (``StoreMembership
 or everywhere through an organisation-wide role (the owner and admin groups, or a superuser: Django's own
 permissions). A lane is used by the cashiers assigned to it who belong to its store, and by users who may
 use any lane. Nothing else in the console calls ``has_perm``.
+
+A register's API key (``KeyHolder``, made by ``integrations``) is asked the same questions: it belongs to one
+store, holds scopes instead of a role (``KEY_SCOPES``: which permissions each scope gives) and may be kept to
+some of the store's lanes for charging.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 
 from lanes.models import Lane, Store, StoreMembership
@@ -24,10 +29,25 @@ from lanes.roles import STORE_ROLES
 User = Account | AnonymousUser  # whoever a request or a websocket carries, signed in or not
 
 
+@dataclass(frozen=True)
+class KeyHolder:
+    """A request signed with a register's API key, as access sees it (``integrations.models.ApiKey.holder``)."""
+
+    key_id: int
+    name: str  # "API key sck_1a2b3c4d (Lane 3 register)": how events and logs name it
+    store_id: int
+    scopes: frozenset[str]
+    lane_ids: frozenset[int] | None  # the lanes it may charge; None: every lane of its store
+
+
+Principal = User | KeyHolder  # whoever asks through the API: a person (session) or a register (key)
+
+
 class SignedInRequest(HttpRequest):
     """The request a view behind ``login_required`` gets: its user is signed in (django-stubs' advice)."""
 
     user: Account
+
 
 VIEW_WALL = "lanes.view_lanes_wall"
 VIEW_RECONCILIATION = "payments.view_reconciliation"
@@ -37,6 +57,16 @@ RESOLVE = "payments.resolve_exception"
 OVERRIDE_SALE = "payments.override_sale"
 OPERATE_ANY_LANE = "lanes.operate_any_lane"
 BACK_OFFICE = (VIEW_WALL, VIEW_RECONCILIATION, VIEW_PAYMENTS)
+
+PAYMENTS_WRITE = "payments:write"
+PAYMENTS_READ = "payments:read"
+REFUNDS_WRITE = "refunds:write"
+# What each scope of an API key allows in its store. Charging a lane is PAYMENTS_WRITE (``can_operate``).
+KEY_SCOPES: dict[str, frozenset[str]] = {
+    PAYMENTS_WRITE: frozenset(),
+    PAYMENTS_READ: frozenset({VIEW_PAYMENTS}),
+    REFUNDS_WRITE: frozenset({REFUND}),
+}
 
 _CACHE = "_console_store_roles"
 
@@ -67,7 +97,14 @@ def everywhere(user: User, perm: str) -> bool:
     return _active(user) and user.has_perm(perm)
 
 
-def can(user: User, perm: str, store: Store | int) -> bool:
+def _key_can(key: KeyHolder, perm: str, store: Store | int) -> bool:
+    store_id = store if isinstance(store, int) else store.pk
+    return store_id == key.store_id and any(perm in KEY_SCOPES.get(scope, ()) for scope in key.scopes)
+
+
+def can(user: Principal, perm: str, store: Store | int) -> bool:
+    if isinstance(user, KeyHolder):
+        return _key_can(user, perm, store)
     if not _active(user):
         return False
     if everywhere(user, perm):
@@ -102,8 +139,12 @@ def in_back_office(user: User) -> bool:
     return any(STORE_ROLES[role] for role in store_roles(user).values())
 
 
-def can_operate(user: User, lane: Lane) -> bool:
-    """Take payments on the lane: its assigned cashiers who belong to its store, or anyone allowed any lane."""
+def can_operate(user: Principal, lane: Lane) -> bool:
+    """Take payments on the lane: its assigned cashiers who belong to its store, or anyone allowed any lane;
+    a key of its store with ``payments:write``, unless the key is kept to other lanes."""
+    if isinstance(user, KeyHolder):
+        return (PAYMENTS_WRITE in user.scopes and lane.store_id == user.store_id
+                and (user.lane_ids is None or lane.pk in user.lane_ids))
     if not _active(user):
         return False
     if lane.store_id in store_roles(user) and lane.cashiers.filter(pk=user.pk).exists():
@@ -111,8 +152,12 @@ def can_operate(user: User, lane: Lane) -> bool:
     return everywhere(user, OPERATE_ANY_LANE)
 
 
-def lanes_for(user: User) -> QuerySet[Lane]:
+def lanes_for(user: Principal) -> QuerySet[Lane]:
+    """The lanes a person may take payments on; a key's lanes (those it may charge, else its store's)."""
     lanes = Lane.objects.select_related("store", "terminal")
+    if isinstance(user, KeyHolder):
+        lanes = lanes.filter(store_id=user.store_id)
+        return lanes if user.lane_ids is None else lanes.filter(pk__in=user.lane_ids)
     if not _active(user):
         return lanes.none()
     if everywhere(user, OPERATE_ANY_LANE):
@@ -120,9 +165,27 @@ def lanes_for(user: User) -> QuerySet[Lane]:
     return lanes.filter(cashiers=user, store_id__in=list(store_roles(user)))
 
 
-def can_see_payment(user: User, attempt: Any) -> bool:
-    """A payment (and its receipts) is seen by its lane's cashiers and by whoever sees the store's payments."""
+def can_see_payment(user: Principal, attempt: Any) -> bool:
+    """A payment (and its receipts) is seen by its lane's cashiers and by whoever sees the store's payments;
+    by a key of its store with ``payments:read``."""
+    if isinstance(user, KeyHolder):
+        return can(user, VIEW_PAYMENTS, attempt.store_id)
     return can(user, VIEW_PAYMENTS, attempt.store_id) or can_operate(user, attempt.lane)
+
+
+def payments_visible(user: Principal) -> Q:
+    """A filter on payment attempts (their ``store`` and ``lane``): those ``can_see_payment`` allows, for a
+    search over many."""
+    nothing = Q(pk__in=[])
+    if isinstance(user, KeyHolder):
+        return Q(store_id=user.store_id) if can(user, VIEW_PAYMENTS, user.store_id) else nothing
+    if not _active(user):
+        return nothing
+    if everywhere(user, VIEW_PAYMENTS) or everywhere(user, OPERATE_ANY_LANE):
+        return Q()
+    stores = [store_id for store_id, role in store_roles(user).items() if VIEW_PAYMENTS in STORE_ROLES[role]]
+    lanes = list(lanes_for(user).values_list("pk", flat=True))
+    return Q(store_id__in=stores) | Q(lane_id__in=lanes) if stores or lanes else nothing
 
 
 def somewhere(perm: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:

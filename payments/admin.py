@@ -57,7 +57,7 @@ class MerchantAdmin(admin.ModelAdmin):
             self.message_user(request, f"{merchant}: {text}", messages.SUCCESS if ok else messages.ERROR)
 
 
-_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "cause", "actor", "data")
+_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "cause", "actor", "actor_key", "data")
 
 
 class PaymentEventInline(admin.TabularInline):
@@ -104,9 +104,9 @@ class RefundInline(admin.TabularInline):
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(ReadOnlyAdmin):
     list_display = ["order_reference", "created_at", "store", "lane", "status", "amount", "tip", "card_brand",
-                    "card_last4", "gateway_reference"]
+                    "card_last4", "gateway_reference", "reference"]
     list_filter = ["status", "store", "lane", "card_brand", "created_at"]
-    search_fields = ["=order_reference", "=gateway_reference", "=card_last4", "=auth_num"]
+    search_fields = ["=order_reference", "=gateway_reference", "=card_last4", "=auth_num", "=reference"]
     date_hierarchy = "created_at"
     list_select_related = ["store", "lane"]
     inlines = [RefundInline, PaymentEventInline]
@@ -114,7 +114,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(PaymentEvent)
 class PaymentEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "attempt", "kind", "from_status", "to_status", "cause", "actor"]
+    list_display = ["created_at", "attempt", "kind", "from_status", "to_status", "cause", "actor", "actor_key"]
     list_filter = ["kind", "to_status"]
     search_fields = ["=attempt__order_reference", "=attempt__gateway_reference", "cause"]
     list_select_related = ["attempt", "actor"]

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from payments.models import AttemptStatus, PaymentAttempt, Refund
 
-__all__ = ["EXPORT_HEADER", "AttemptSnapshot", "RefundSnapshot", "attempt_snapshot", "receipt_available",
+__all__ = ["EXPORT_HEADER", "FIRST_NAMES", "AttemptSnapshot", "RefundSnapshot", "attempt_snapshot", "receipt_available",
            "refund_snapshot"]
 
 ENTRY_METHODS = {"C": "CHIP", "T": "TAP", "S": "SWIPE", "M": "MANUAL"}
@@ -48,6 +48,7 @@ class AttemptSnapshot(TypedDict):
     updated_at: str
     terminal_outcome: str
     receipt_available: bool
+    reference: str
 
 class RefundSnapshot(TypedDict):
     id: int
@@ -65,10 +66,15 @@ class RefundSnapshot(TypedDict):
     created_at: str
     finalized_at: str | None
 
+# The first names, each repeating a neutral key's value: {neutral key: first name}. The API's schema describes
+# them from here (checkout/api/schemas.py).
+FIRST_NAMES = {"order_reference": "mch_order_no", "gateway_reference": "pay_order_id", "terminal_text": "receipt_disp",
+               "refund_reference": "mch_refund_no", "gateway_refund_reference": "refund_order_id"}
+
 # The day's CSV export; its rows come from ``backoffice.selectors.day_export_values`` in this order.
 EXPORT_HEADER = ("created_at", "lane", "terminal_device", "mch_order_no", "pay_order_id", "status", "amount",
                  "tip", "total", "currency", "card_brand", "card_last4", "auth_num", "batch_num", "receipt_disp",
-                 "refunded", "finalized_at")
+                 "refunded", "finalized_at", "reference")
 
 
 def _iso(value: object) -> str | None:
@@ -116,6 +122,7 @@ def attempt_snapshot(attempt: PaymentAttempt) -> AttemptSnapshot:
         "updated_at": attempt.updated_at.isoformat(),
         "terminal_outcome": attempt.terminal_outcome,
         "receipt_available": receipt_available(attempt),
+        "reference": attempt.reference,
     }
 
 

@@ -63,6 +63,7 @@ class AttemptStatus(models.TextChoices):
     NEEDS_REVIEW = "NEEDS_REVIEW"
 
 
+REFERENCE_MAX = 64  # characters of a register's own reference (``PaymentAttempt.reference``)
 IN_FLIGHT_STATUSES = (AttemptStatus.CREATED, AttemptStatus.SENT, AttemptStatus.UNKNOWN)
 FINAL_STATUSES = (AttemptStatus.APPROVED, AttemptStatus.DECLINED, AttemptStatus.FAILED)
 
@@ -87,6 +88,10 @@ class PaymentAttempt(models.Model):
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     idempotency_fingerprint = models.CharField(
         max_length=64, blank=True, help_text="What the request with that key asked for: a replay must ask the same."
+    )
+    reference = models.CharField(
+        max_length=REFERENCE_MAX, blank=True,
+        help_text="The register's own reference of the sale (its receipt or ticket number), as it sent it.",
     )
 
     amount = models.PositiveIntegerField(help_text="Sale amount in cents, tip excluded.")
@@ -156,6 +161,7 @@ class PaymentAttempt(models.Model):
             models.Index(fields=["status", "updated_at"], name="attempt_status_updated"),
             models.Index(fields=["lane", "-created_at"], name="attempt_lane_created"),
             models.Index(fields=["store", "created_at"], name="attempt_store_created"),
+            models.Index(fields=["store", "reference"], name="attempt_store_reference"),
         ]
 
     def __str__(self) -> str:
@@ -255,6 +261,10 @@ class PaymentEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_key = models.CharField(
+        max_length=120, blank=True,
+        help_text="The API key that asked for it (its prefix and label), when a register did and no person.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -64,10 +64,12 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    "ninja",  # the API's schema and docs page, served from its own static files (no CDN)
     "payments",
     "lanes",
     "live",
     "webhooks",
+    "integrations",
     "backoffice",
 ]
 
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "store_console.security.PermissionsPolicy",
+    # A 404 or 405 under /api/ in the API's error shape (below the headers' middleware: they still apply).
+    "checkout.api.errors.ApiErrorShape",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]

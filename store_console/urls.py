@@ -9,11 +9,8 @@ urlpatterns = [
     path("", lane_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("lanes/<str:code>/", lane_views.checkout, name="lane-checkout"),
-    path("api/lanes/<str:code>/payments", api.create_payment, name="api-create-payment"),
-    path("api/payments/<int:attempt_id>", api.payment_detail, name="api-payment-detail"),
-    path("api/payments/<int:attempt_id>/requery", api.requery_payment, name="api-requery-payment"),
-    path("api/payments/<int:attempt_id>/refunds", api.create_refund, name="api-create-refund"),
-    path("api/refunds/<int:refund_id>", api.refund_detail, name="api-refund-detail"),
+    # The JSON API (django-ninja, namespace "api"): its routes, /api/schema/ and /api/docs/.
+    path("api/", api.urls()),
     path("payments/<int:attempt_id>/receipt/", receipt_views.receipt, name="payment-receipt"),
     path("refunds/<int:refund_id>/receipt/", receipt_views.refund_receipt, name="refund-receipt"),
     path("backoffice/", include("backoffice.urls")),

@@ -159,10 +159,10 @@ def csv_lines(store: Store, day: date) -> Iterator[str]:
     tz = zoneinfo.ZoneInfo(store.time_zone)
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_HEADER)
-    for created_at, *middle, finalized_at in day_export_values(store, day).iterator(chunk_size=2000):
+    for created_at, *middle, finalized_at, reference in day_export_values(store, day).iterator(chunk_size=2000):
         yield writer.writerow([
             created_at.astimezone(tz).isoformat(), *(_cell(v) for v in middle),
-            finalized_at.astimezone(tz).isoformat() if finalized_at else "",
+            finalized_at.astimezone(tz).isoformat() if finalized_at else "", _cell(reference),
         ])
 
 

@@ -124,6 +124,8 @@ def attempt_create(
     sale_id: uuid.UUID | None = None,
     override: Override | None = None,
     fingerprint: str = "",
+    reference: str = "",
+    actor_key: str = "",
 ) -> AttemptCreation:
     """Create the attempt and send it once committed.
 
@@ -131,7 +133,8 @@ def attempt_create(
     concurrent Pay presses give one attempt and one TerminalBusy. A repeated Idempotency-Key returns
     the first attempt instead of creating another. A sale (``sale_id``) with an attempt that is paid, or
     may have been (UNKNOWN, NEEDS_REVIEW), is refused (``SaleBlocked``) unless a supervisor's ``override``
-    (checked by the caller) comes with it; the override is recorded on the new attempt.
+    (checked by the caller) comes with it; the override is recorded on the new attempt. ``reference`` is the
+    register's own (validated by the caller); ``actor_key`` names the API key that asked, when no person did.
     """
     if (existing := _existing_for_key(lane, idempotency_key)) is not None:
         check_replay(existing, fingerprint)
@@ -146,7 +149,8 @@ def attempt_create(
                 if blocked is not None and (override is None or not blocked.overridable):
                     raise blocked
             attempt = _new_attempt(lane, terminal, amount=amount, tip=tip, user=user, sale_id=sale_id,
-                                   idempotency_key=idempotency_key, fingerprint=fingerprint)
+                                   idempotency_key=idempotency_key, fingerprint=fingerprint,
+                                   reference=reference, actor_key=actor_key)
             if blocked is not None and override is not None:
                 _record_override(attempt, blocked, override)
             notify_attempt_changed(attempt)
@@ -171,7 +175,8 @@ def _usable_terminal(lane: Lane) -> Terminal:
 
 
 def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user: User | None,
-                 sale_id: uuid.UUID | None, idempotency_key: str | None, fingerprint: str) -> PaymentAttempt:
+                 sale_id: uuid.UUID | None, idempotency_key: str | None, fingerprint: str, reference: str,
+                 actor_key: str) -> PaymentAttempt:
     """The CREATED attempt and its first event, inside the caller's transaction."""
     merchant = lane.store.merchant
     attempt = PaymentAttempt.objects.create(
@@ -187,14 +192,19 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
         amount=amount,
         tip=tip,
         currency=merchant.currency,
+        reference=reference,
     )
+    data: dict[str, object] = {"amount": amount, "tip": tip, "device": terminal.device}
+    if reference:
+        data["reference"] = reference
     PaymentEvent.objects.create(
         attempt=attempt,
         kind=PaymentEvent.Kind.STATE,
         to_status=S.CREATED,
         cause="payment requested at the lane",
         actor=attempt.created_by,
-        data={"amount": amount, "tip": tip, "device": terminal.device},
+        actor_key=actor_key if attempt.created_by is None else "",
+        data=data,
     )
     return attempt
 

@@ -105,12 +105,14 @@ def refund_create(
     user: User | AnonymousUser | None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    actor_key: str = "",
 ) -> RefundCreation:
     """Create a refund of (part of) an approved payment and send it once committed.
 
     The attempt row is locked while the balance is checked and the refund inserted, so two submits
     cannot both pass the check; the database also refuses a second in-flight refund per attempt. A
-    repeated idempotency key returns the first refund. Permissions are the caller's to check.
+    repeated idempotency key returns the first refund. Permissions are the caller's to check; ``actor_key``
+    names the API key that asked, when no person did.
     """
     if (existing := _for_key(attempt_id, idempotency_key)) is not None:
         check_replay(existing, fingerprint)
@@ -139,15 +141,7 @@ def refund_create(
                 idempotency_key=idempotency_key or None,
                 idempotency_fingerprint=fingerprint if idempotency_key else "",
             )
-            PaymentEvent.objects.create(
-                attempt=attempt,
-                refund=refund,
-                kind=PaymentEvent.Kind.STATE,
-                to_status=S.CREATED,
-                cause=f"refund of {format_money(amount, attempt.currency)} requested: {cleaned_reason}"[:255],
-                actor=actor,
-                data={"amount": amount, "reason": cleaned_reason, "refund_reference": refund.refund_reference},
-            )
+            _record_request(attempt, refund, actor, actor_key)
             attempt = PaymentAttempt.objects.select_related("lane").get(pk=attempt.pk)
             notify_attempt_changed(attempt)
             transaction.on_commit(lambda: enqueue_refund_task("send_refund", refund.pk))
@@ -157,6 +151,19 @@ def refund_create(
             return RefundCreation(existing, created=False)
         raise RefundInProgress(Refund.objects.filter(attempt_id=attempt_id, status__in=IN_FLIGHT).first()) from None
     return RefundCreation(refund, created=True)
+
+
+def _record_request(attempt: PaymentAttempt, refund: Refund, actor: User | None, actor_key: str) -> None:
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        refund=refund,
+        kind=PaymentEvent.Kind.STATE,
+        to_status=S.CREATED,
+        cause=f"refund of {format_money(refund.amount, attempt.currency)} requested: {refund.reason}"[:255],
+        actor=actor,
+        actor_key=actor_key if actor is None else "",
+        data={"amount": refund.amount, "reason": refund.reason, "refund_reference": refund.refund_reference},
+    )
 
 
 def enqueue_refund_task(task_name: str, refund_id: int) -> None:

@@ -57,6 +57,11 @@ RULES: dict[str, dict[str, str]] = {
     "api-requery-payment": {"post": LANE},
     "api-create-refund": {"post": access.REFUND},
     "api-refund-detail": {"get": access.VIEW_PAYMENTS},
+    "api-payments": {"get": LOGIN},  # a search: only the payments the caller sees (tests/app/test_api_search.py)
+    "api-lanes": {"get": LOGIN},  # only the caller's lanes (tests/app/test_api_search.py)
+    "openapi-json": {"get": LOGIN},
+    "openapi-view": {"get": LOGIN},
+    "payment-search": {"get": access.VIEW_PAYMENTS},  # only the user's stores (tests/app/test_api_search.py)
     "payment-receipt": {"get": PAYMENT},
     "refund-receipt": {"get": PAYMENT},
     "backoffice": {"get": access.VIEW_WALL},  # the home of the back office: any store role above cashier
@@ -78,7 +83,8 @@ RULES: dict[str, dict[str, str]] = {
 }
 # Routes that name no store: the same answer whatever store the test has in mind.
 STORELESS = {"login", "logout", "password_change", "password_change_done", "password_reset", "password_reset_done",
-             "password_reset_confirm", "password_reset_complete", "healthz", "home", "backoffice"}
+             "password_reset_confirm", "password_reset_complete", "healthz", "home", "backoffice", "api-payments",
+             "api-lanes", "openapi-json", "openapi-view", "payment-search"}
 
 ROLES = ("anonymous", "outsider", "cashier", "supervisor", "manager", "owner", "admin")
 TARGETS = ("own", "other_store", "other_merchant")

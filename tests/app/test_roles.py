@@ -310,7 +310,7 @@ def test_admin_actions_declare_their_permissions():
     from django.contrib import admin as django_admin
 
     ours = [m for m in django_admin.site._registry.values()
-            if type(m).__module__.split(".")[0] in ("payments", "lanes", "backoffice")]
+            if type(m).__module__.split(".")[0] in ("payments", "lanes", "backoffice", "integrations")]
     assert ours
     for model_admin in ours:
         for name in model_admin.actions or ():

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ["payments", "lanes", "live", "webhooks", "checkout", "backoffice", "store_console", "gateways", "templates",
-           "static/js", "manage.py"]
+SCANNED = ["payments", "lanes", "live", "webhooks", "integrations", "checkout", "backoffice", "store_console",
+           "gateways", "templates", "static/js", "manage.py"]
 NOT_SCANNED = ["gateways/iotpay", "iotpay_sandbox", "/migrations/", "__pycache__"]
 
 # IOTPay's fields (as sent, and as our columns were once named after them), endpoints, client classes, and its
