@@ -29,7 +29,7 @@ STORE_ROLES: dict[str, frozenset[str]] = {
 }
 
 SETUP_MODELS = ["payments.merchant", "lanes.store", "lanes.lane", "lanes.terminal", "lanes.storemembership",
-                "auth.user", "auth.group", "webhooks.endpoint"]
+                "auth.user", "auth.group", "webhooks.endpoint", "integrations.apikey"]
 # The webhooks' record, read in the admin; changing a delivery is its "Send again".
 WEBHOOK_RECORD = ["webhooks.view_event", "webhooks.view_delivery", "webhooks.change_delivery",
                   "webhooks.view_deliverytry"]

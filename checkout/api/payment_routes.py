@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from math import ceil
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.http import HttpRequest, JsonResponse
 from ninja import Router
 from ninja.params.functions import Header, Query
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from checkout.api.answers import answers, documented_body
 from checkout.api.auth import actor, principal, require_scope
@@ -41,8 +42,27 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
+def _in_utc(value: datetime) -> datetime:
+    """The moment in UTC: PostgreSQL takes offsets up to ±15:59 only, and a moment near year 1 or 9999 may have
+    no UTC equivalent at all; either is the caller's mistake (400), never a server error."""
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("this date and time is out of range") from None
+    if not 1900 <= moment.year <= 9998:
+        raise ValueError("give a date between the years 1900 and 9998")
+    return moment
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and not value.isprintable():
+        raise ValueError("printable text only: no control characters")
+    return value
+
+
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+Printable = Annotated[str, AfterValidator(_printable)]
 
 
 def _refusal(errors: dict[str, list[str]]) -> str:
@@ -178,9 +198,9 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> JsonResponse:
             response=answers({200: PaymentPage}, 400))
 def list_payments(
     request: HttpRequest,
-    reference: str | None = Query(None, min_length=1, max_length=REFERENCE_MAX,
+    reference: Printable | None = Query(None, min_length=1, max_length=REFERENCE_MAX,
                                   description="The register's reference, exactly."),
-    lane: str | None = Query(None, min_length=1, max_length=32, description="A lane's code."),
+    lane: Printable | None = Query(None, min_length=1, max_length=32, description="A lane's code."),
     since: Moment | None = Query(None, description="Created at or after (ISO-8601 with an offset)."),
     until: Moment | None = Query(None, description="Created before (ISO-8601 with an offset)."),
     page: int = Query(1, ge=1, le=1_000_000),

@@ -240,3 +240,18 @@ def test_the_admin_refuses_lanes_of_another_store(lane, other_lane):
         "store": lane.store.pk, "label": "x", "scopes": ["payments:read"], "lanes": [other_lane.pk]})
     assert response.status_code == 200 and "lanes of the key" in response.content.decode()
     assert not ApiKey.objects.exists()
+
+
+def test_the_admin_role_manages_api_keys_and_the_store_roles_do_not():
+    from django.test import Client
+
+    from tests.factories import StoreFactory, staff
+
+    admin_user, manager = staff("admin", is_staff=True), staff("manager", StoreFactory())
+    manager.is_staff = True  # even with staff status: no permission on keys
+    manager.save()
+    for user, expected in ((admin_user, 200), (manager, 403)):
+        client = Client()
+        client.force_login(user)
+        for page in ("/admin/integrations/apikey/", "/admin/integrations/apikey/add/"):
+            assert client.get(page).status_code == expected, (user.username, page)

@@ -190,3 +190,24 @@ def test_the_back_office_finds_a_payment_by_reference_in_the_users_stores(lane):
     assign_cashier(lane, cashier)
     client.force_login(cashier)
     assert client.get("/backoffice/payments/", {"reference": "T-77"}).status_code == 403
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    # found by Schemathesis: PostgreSQL takes offsets up to ±15:59 only
+    ("until=0601-10-21T17%3A03%3A49.48%2B19%3A24", "until"),
+    ("until=2026-12-04T08%3A00%3A00%2B19%3A24", None),  # a far offset in range: read in UTC, accepted
+    ("until=0001-01-01T00%3A00%3A00%2B05%3A00", "until"),  # no UTC moment at all
+    ("since=9999-12-31T23%3A59%3A00-05%3A00", "since"),
+    ("reference=a%00b", "reference"),  # NUL: PostgreSQL refuses it in text
+    ("reference=%F1%83%B5%95%0A%1C", "reference"),
+    ("lane=1%00", "lane"),
+])
+def test_search_parameters_out_of_range_are_a_400_never_a_server_error(query, field):
+    client = Client(raise_request_exception=False)
+    client.force_login(staff("owner"))
+    response = client.get(f"/api/payments?{query}")
+    if field is None:
+        assert response.status_code == 200, response.content
+        return
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_request" and field in response.json()["errors"]

@@ -11,6 +11,7 @@ payment, a refund), so that the answers of success are checked too, not only ref
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -69,7 +70,10 @@ def test_the_live_console_serves_this_schema(live, register):
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+# The same examples on every run (CI must not pass or fail by luck); SCHEMATHESIS_EXPLORE=1 draws new ones,
+# as the run that found out-of-range time offsets did.
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=os.environ.get("SCHEMATHESIS_EXPLORE") != "1")
 def test_every_answer_is_documented_and_none_is_a_server_error(case, live, register):
     case.call_and_validate(base_url=live.url, headers=register.headers)
     names = set(case.path_parameters or {})
