@@ -82,3 +82,17 @@ def test_run_serves_login_and_sandbox_and_ctrl_c_stops_everything(tmp_path):
     time.sleep(0.5)
     alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert alive == [], [" ".join(c.cmdline()) for c in alive]
+
+
+def test_manage_dev_runs_a_command_against_make_runs_console(tmp_path):
+    """`python -m store_console.manage_dev` (the README's integrator steps): the settings `make run` uses, from
+    a fresh machine's environment, with the secret key kept in the console's var/ directory."""
+    env = {k: v for k, v in os.environ.items() if k in KEEP}
+    env.update(CONSOLE_VAR_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "store_console.manage_dev", "check", "--deploy", "--fail-level",
+                           "CRITICAL"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "secret_key").exists()
+    plain = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert plain.returncode != 0 and "SECRET_KEY must be set" in plain.stderr  # why manage_dev is needed
