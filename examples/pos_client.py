@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"payment {payment['id']} ({reference}) sent to lane {args.lane}: {payment['status']}")
         event = hooks.wait_for(payment["id"], args.wait) if payment["status"] not in FINAL else None
         if event is not None:
-            print(f"webhook {event['type']} ({event['id']}), signature verified")
+            print(f"webhook {event['type']} ({event['id']}) for {event['data'].get('reference')}, "
+                  "signature verified")
             payment = event["data"]
         elif payment["status"] not in FINAL:
             print("no webhook in time: reading the payment instead")

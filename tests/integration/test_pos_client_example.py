@@ -31,10 +31,11 @@ def test_the_example_register_charges_a_sale_and_hears_the_signed_webhook(live, 
     secret = last_line("add_webhook", "--store", lane.store.name, "--url", f"http://127.0.0.1:{port}/webhooks")
     done = subprocess.run(
         [sys.executable, "examples/pos_client.py", "--console", live.url, "--lane", lane.code,
-         "--amount", str(amount), "--listen", str(port), "--wait", "60"],
+         "--amount", str(amount), "--listen", str(port), "--wait", "60", "--reference", f"INV-{amount}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "CONSOLE_API_KEY": key, "CONSOLE_WEBHOOK_SECRET": secret},
     )
     assert done.returncode == code, done.stdout + done.stderr
-    assert "signature verified" in done.stdout and f"outcome: {status}" in done.stdout, done.stdout
+    assert f"for INV-{amount}, signature verified" in done.stdout, done.stdout  # the webhook echoes the reference
+    assert f"outcome: {status}" in done.stdout, done.stdout
     assert key not in done.stdout and secret not in done.stdout
