@@ -219,6 +219,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CONSOLE_RESUME_INTERVAL: float = env.float("CONSOLE_RESUME_INTERVAL", default=10.0)
+# Seconds between the heartbeats each worker and beat write in Redis (store_console/heartbeats.py); /readyz wants
+# a gateway worker and beat seen within the last 30 s.
+CONSOLE_HEARTBEAT_INTERVAL: float = env.float("CONSOLE_HEARTBEAT_INTERVAL", default=10.0)
+if not 0 < CONSOLE_HEARTBEAT_INTERVAL <= 20:
+    raise environ.ImproperlyConfigured("CONSOLE_HEARTBEAT_INTERVAL must be more than 0 and at most 20 (readiness "
+                                       f"wants a heartbeat within 30 s); it is {CONSOLE_HEARTBEAT_INTERVAL:g}")
 CELERY_BEAT_SCHEDULE = {
     "resume-stalled-attempts": {
         "task": "payments.tasks.resume_stalled_attempts",
@@ -330,6 +336,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes ask Daphne itself over plain http, not through the proxy that ends TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # Attempts needing review are re-queried this often (seconds) during their first day.
 CONSOLE_REVIEW_REQUERY_INTERVAL: float = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
 CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"

@@ -4,6 +4,7 @@ from django.urls import include, path
 from checkout import api
 from checkout import receipts as receipt_views
 from checkout import views as lane_views
+from store_console import health
 
 urlpatterns = [
     path("", lane_views.home, name="home"),
@@ -19,4 +20,5 @@ urlpatterns = [
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("healthz", lane_views.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]

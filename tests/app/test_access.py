@@ -50,6 +50,7 @@ RULES: dict[str, dict[str, str]] = {
     "password_reset_confirm": {"get": PUBLIC},
     "password_reset_complete": {"get": PUBLIC},
     "healthz": {"get": PUBLIC},
+    "readyz": {"get": PUBLIC},
     "home": {"get": LOGIN},
     "lane-checkout": {"get": LANE},
     "api-create-payment": {"post": LANE},
@@ -78,7 +79,7 @@ RULES: dict[str, dict[str, str]] = {
 }
 # Routes that name no store: the same answer whatever store the test has in mind.
 STORELESS = {"login", "logout", "password_change", "password_change_done", "password_reset", "password_reset_done",
-             "password_reset_confirm", "password_reset_complete", "healthz", "home", "backoffice"}
+             "password_reset_confirm", "password_reset_complete", "healthz", "readyz", "home", "backoffice"}
 
 ROLES = ("anonymous", "outsider", "cashier", "supervisor", "manager", "owner", "admin")
 TARGETS = ("own", "other_store", "other_merchant")
