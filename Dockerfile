@@ -7,12 +7,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CONSOLE_VAR_DIR=/var/lib/store-console \
+    PROMETHEUS_MULTIPROC_DIR=/run/store-console-metrics \
     DAPHNE_BIND=0.0.0.0
 
 # The processes run as "console" (uid and gid 10001), as under systemd; the code stays root's.
 RUN groupadd --system --gid 10001 console \
     && useradd --system --uid 10001 --gid console --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin console \
-    && install -d -o console -g console -m 750 /var/lib/store-console
+    && install -d -o console -g console -m 750 /var/lib/store-console /run/store-console-metrics
 
 WORKDIR /srv/store-console
 # An editable install from the source tree, as docs/running.md installs it: templates/ and static/ live here.

@@ -9,11 +9,13 @@ out after MAX_AGE seconds.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
 import redis
 from django.conf import settings
+from prometheus_client import Gauge, ProcessCollector, multiprocess
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,28 @@ BEAT = "beat"
 MAX_AGE = 30.0
 # Seconds a heartbeat or a readiness check waits on Redis.
 REDIS_TIMEOUT = 2.0
+
+
+# Each worker's and beat's process basics, by node, kept fresh by its heartbeat (multiprocess mode adds the pid).
+# The Daphne answering /metrics shows its own as the usual process_* metrics.
+PROCESS_GAUGES = {
+    "process_resident_memory_bytes": Gauge("console_process_resident_memory_bytes", "Resident memory of a worker "
+                                           "or beat", ["node"], multiprocess_mode="liveall"),
+    "process_cpu_seconds": Gauge("console_process_cpu_seconds", "CPU time a worker or beat has used", ["node"],
+                                 multiprocess_mode="liveall"),
+    "process_open_fds": Gauge("console_process_open_fds", "Open file descriptors of a worker or beat", ["node"],
+                              multiprocess_mode="liveall"),
+    "process_start_time_seconds": Gauge("console_process_start_time_seconds", "When a worker or beat started "
+                                        "(epoch seconds)", ["node"], multiprocess_mode="liveall"),
+}
+_process = ProcessCollector(registry=None)
+
+
+def record_process_basics(node: str) -> None:
+    for family in _process.collect():
+        gauge = PROCESS_GAUGES.get(family.name)
+        if gauge is not None and family.samples:
+            gauge.labels(node=node).set(family.samples[0].value)
 
 
 def client() -> redis.Redis:
@@ -65,6 +89,7 @@ class Heartbeat:
     def _run(self) -> None:
         connection = client()
         while True:
+            record_process_basics(self.node)
             try:
                 beat_once(connection, self.roles, self.node)
             except redis.RedisError as exc:
@@ -85,3 +110,5 @@ class Heartbeat:
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("heartbeat of %s not removed: %s", self.node, type(exc).__name__)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # its live gauges go

@@ -11,6 +11,7 @@ Plain Python without Django: the runner imports it before any settings are loade
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -156,6 +157,17 @@ def argv(name: str, context: Context, *, instance: int = 1) -> list[str]:
 def selected(*, embedded_sandbox: bool) -> list[Process]:
     """The processes that run, in the table's order."""
     return [process for process in TABLE if process.when == ALWAYS or embedded_sandbox]
+
+
+# prometheus_client's multiprocess mode: every process writes its metrics under this directory (docs/running.md).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def fresh_directory(path: Path) -> Path:
+    """`path`, empty: a metrics directory must not keep the files of processes of an earlier run."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def embedded_sandbox(environ: Mapping[str, str] = os.environ) -> bool:

@@ -303,6 +303,12 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
+# --- Metrics (docs/running.md, "Metrics") -------------------------------------------------------------
+# /metrics answers the addresses (or networks) listed here, as the trusted proxies tell the client's address,
+# and any request with `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+
 # Sessions end after this long without a request (seconds): back-office roles, and cashiers (a shift).
 SESSION_IDLE_BACKOFFICE: int = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
 SESSION_IDLE_CASHIER: int = env.int("SESSION_IDLE_CASHIER", default=8 * 3600)
@@ -337,7 +343,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # Probes ask Daphne itself over plain http, not through the proxy that ends TLS.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Attempts needing review are re-queried this often (seconds) during their first day.
 CONSOLE_REVIEW_REQUERY_INTERVAL: float = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
 CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"

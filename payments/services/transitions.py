@@ -13,6 +13,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gateways.base import Exchange
+from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.signals import notify_attempt_changed, notify_status_changed
 
@@ -85,6 +86,8 @@ def transition(
         if to in FINAL_STATUSES:
             row.finalized_at = now
             changed.append("finalized_at")
+            if model is PaymentAttempt:
+                transaction.on_commit(lambda: PAYMENTS.labels(status=to).inc())
         row.save(update_fields=changed)
         refund: Refund | None
         if isinstance(row, Refund):

@@ -52,6 +52,9 @@ def test_every_process_that_runs_in_production_has_its_unit() -> None:
 
 @pytest.mark.parametrize("name", sorted(UNITS))
 def test_each_unit_runs_the_table_command(name: str) -> None:
+    unit = (SYSTEMD / UNITS[name]).read_text()
+    assert "Environment=PROMETHEUS_MULTIPROC_DIR=/run/store-console-metrics" in unit
+    assert "RuntimeDirectory=store-console-metrics" in unit and "RuntimeDirectoryPreserve=yes" in unit
     context = processes.Context(var=STATE, python=f"{SRV}/.venv/bin/python")
     expected = processes.argv(name, context)
     if name == "daphne":
@@ -131,5 +134,8 @@ def test_compose_starts_the_console_after_its_database_redis_and_migrations() ->
         assert depends["postgres"]["condition"] == depends["redis"]["condition"] == "service_healthy"
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert services[service]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
-    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+        # One metrics directory, one pid namespace: prometheus_client names each process's files by its pid.
+        assert "console-metrics:/run/store-console-metrics" in services[service]["volumes"]
+        assert services[service]["pid"] == "service:processes"
+    assert services["migrate"]["command"][-1].endswith("python manage.py migrate --noinput")
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
