@@ -2,12 +2,21 @@
 
 import os
 import socket
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.beat import Service
-from celery.signals import beat_init, worker_ready, worker_shutdown
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+    worker_shutdown,
+)
 from celery.worker.consumer import Consumer
 
+from payments import logcontext
 from store_console.gc_tuning import freeze_startup_objects
 from store_console.heartbeats import BEAT, Heartbeat
 
@@ -41,3 +50,22 @@ def _beat_init(sender: Service, **_: object) -> None:
     heartbeat = Heartbeat([BEAT], f"beat@{socket.gethostname()}")
     heartbeat.start()
     _heartbeats.append(heartbeat)
+
+
+# The correlation id of the request (or task) that enqueues a task travels in its message, and each task's log
+# lines and payment events carry it (payments/logcontext.py). A task beat started gets an id of its own.
+@before_task_publish.connect
+def _carry_correlation_id(headers: dict[str, object] | None = None, **_: object) -> None:
+    correlation = logcontext.correlation_id()
+    if correlation and headers is not None:
+        headers.setdefault(logcontext.HEADER, correlation)
+
+
+@task_prerun.connect
+def _task_started(task: Task[Any, Any], **_: object) -> None:
+    logcontext.start(task.request.get(logcontext.HEADER) or logcontext.new_id())
+
+
+@task_postrun.connect
+def _task_ended(**_: object) -> None:
+    logcontext.clear()
