@@ -12,6 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
+from prometheus_client import Gauge
 
 from lanes import access
 from lanes.models import Lane, Store
@@ -44,10 +45,16 @@ def _fresh_user(user_id: int) -> Any:
     return get_user_model().objects.filter(pk=user_id).first()
 
 
+# Open websockets of lane pages and walls, summed over the live Daphne processes.
+WEBSOCKETS = Gauge("console_websocket_connections", "Open websockets (lane pages and lane walls)",
+                   multiprocess_mode="livesum")
+
+
 class _GroupConsumer(AsyncJsonWebsocketConsumer):
     """A page following one group: joined, then its first snapshot, then every attempt change pushed to it."""
 
     groups_joined: tuple[str, ...] = ()
+    counted = False
 
     async def follow(self, group: str, snapshot: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         user = self.scope["user"]
@@ -56,10 +63,15 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
+        WEBSOCKETS.inc()
+        self.counted = True
         # Joined first, then read: a change committed in between arrives as a push, never lost.
         await self.send_json(await snapshot())
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            WEBSOCKETS.dec()
+            self.counted = False
         for name in self.groups_joined:
             await self.channel_layer.group_discard(name, self.channel_name)
 

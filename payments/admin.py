@@ -57,7 +57,8 @@ class MerchantAdmin(admin.ModelAdmin):
             self.message_user(request, f"{merchant}: {text}", messages.SUCCESS if ok else messages.ERROR)
 
 
-_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "cause", "actor", "actor_key", "data")
+_EVENT_FIELDS = ("created_at", "kind", "from_status", "to_status", "cause", "actor", "actor_key", "data",
+                 "correlation_id")
 
 
 class PaymentEventInline(admin.TabularInline):
@@ -116,7 +117,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 class PaymentEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "attempt", "kind", "from_status", "to_status", "cause", "actor", "actor_key"]
     list_filter = ["kind", "to_status"]
-    search_fields = ["=attempt__order_reference", "=attempt__gateway_reference", "cause"]
+    search_fields = ["=attempt__order_reference", "=attempt__gateway_reference", "=correlation_id", "cause"]
     list_select_related = ["attempt", "actor"]
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from payments import crypto
+from payments import crypto, logcontext
 
 
 class Merchant(models.Model):
@@ -267,6 +267,8 @@ class PaymentEvent(models.Model):
         help_text="The API key that asked for it (its prefix and label), when a register did and no person.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The request's or task's that wrote it (payments/logcontext.py): the same id as in the logs (LOG_FORMAT=json).
+    correlation_id = models.CharField(max_length=64, blank=True, default=logcontext.correlation_id)
 
     class Meta:
         ordering = ["id"]

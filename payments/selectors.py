@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db.models import Count, Min
+
 from payments.models import IN_FLIGHT_STATUSES, PaymentAttempt
 
 
@@ -14,3 +18,17 @@ def lanes_in_flight(lane_ids: list[int]) -> dict[int, PaymentAttempt]:
     attempts = (PaymentAttempt.objects.select_related("lane")
                 .filter(lane_id__in=lane_ids, status__in=IN_FLIGHT_STATUSES).order_by("created_at", "pk"))
     return {attempt.lane_id: attempt for attempt in attempts}
+
+
+def attempts_open_by_status(statuses: tuple[str, ...]) -> dict[str, int]:
+    """How many attempts are in each of `statuses` now (0 for none)."""
+    counts = dict(PaymentAttempt.objects.filter(status__in=statuses).values("status")
+                  .annotate(n=Count("pk")).values_list("status", "n"))
+    return {status: counts.get(status, 0) for status in statuses}
+
+
+def oldest_unresolved_created_at() -> datetime | None:
+    """When the oldest attempt still waiting on the gateway (CREATED, SENT, UNKNOWN) was created."""
+    found: datetime | None = PaymentAttempt.objects.filter(status__in=IN_FLIGHT_STATUSES).aggregate(
+        oldest=Min("created_at"))["oldest"]
+    return found

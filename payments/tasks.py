@@ -2,22 +2,25 @@
 
 from celery import shared_task
 
-from payments import services
+from payments import logcontext, services
 
 
 @shared_task(ignore_result=True)
 def send_attempt(attempt_id: int) -> None:
     """Runs on the `gateway` queue: it blocks while the cardholder acts at the terminal."""
+    logcontext.bind_payment(attempt_id=attempt_id)
     services.attempt_send(attempt_id=attempt_id)
 
 
 @shared_task(ignore_result=True)
 def poll_attempt(attempt_id: int) -> None:
+    logcontext.bind_payment(attempt_id=attempt_id)
     services.attempt_poll(attempt_id=attempt_id)
 
 
 @shared_task(ignore_result=True)
 def requery_attempt(attempt_id: int) -> None:
+    logcontext.bind_payment(attempt_id=attempt_id)
     services.attempt_requery(attempt_id=attempt_id)
 
 

@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from live.routing import websocket_urlpatterns  # noqa: E402
 from store_console.gc_tuning import freeze_startup_objects  # noqa: E402
+from store_console.metrics import forget_process_at_exit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -24,4 +25,5 @@ application = ProtocolTypeRouter(
     }
 )
 
+forget_process_at_exit()
 freeze_startup_objects()  # after Django, Channels and the routes are loaded: see store_console/gc_tuning.py

@@ -1,11 +1,24 @@
 """The Celery app. Queues: `gateway` (long charge calls, a threads pool), `default` and `webhooks`."""
 
 import os
+import socket
+from typing import Any
 
-from celery import Celery
-from celery.signals import beat_init, worker_ready
+from celery import Celery, Task
+from celery.beat import Service
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+    worker_shutdown,
+)
+from celery.worker.consumer import Consumer
 
+from payments import logcontext
 from store_console.gc_tuning import freeze_startup_objects
+from store_console.heartbeats import BEAT, Heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
 
@@ -13,12 +26,46 @@ app = Celery("store_console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# This process's heartbeat (store_console/heartbeats.py), read by /readyz.
+_heartbeats: list[Heartbeat] = []
+
 
 @worker_ready.connect
-def _freeze_worker(**_: object) -> None:
+def _worker_ready(sender: Consumer, **_: object) -> None:
     freeze_startup_objects()
+    heartbeat = Heartbeat(sorted(sender.app.amqp.queues.consume_from), sender.hostname)
+    heartbeat.start()
+    _heartbeats.append(heartbeat)
+
+
+@worker_shutdown.connect
+def _worker_shutdown(**_: object) -> None:
+    while _heartbeats:
+        _heartbeats.pop().stop()
 
 
 @beat_init.connect
-def _freeze_beat(**_: object) -> None:
+def _beat_init(sender: Service, **_: object) -> None:
     freeze_startup_objects()
+    heartbeat = Heartbeat([BEAT], f"beat@{socket.gethostname()}")
+    heartbeat.start()
+    _heartbeats.append(heartbeat)
+
+
+# The correlation id of the request (or task) that enqueues a task travels in its message, and each task's log
+# lines and payment events carry it (payments/logcontext.py). A task beat started gets an id of its own.
+@before_task_publish.connect
+def _carry_correlation_id(headers: dict[str, object] | None = None, **_: object) -> None:
+    correlation = logcontext.correlation_id()
+    if correlation and headers is not None:
+        headers.setdefault(logcontext.HEADER, correlation)
+
+
+@task_prerun.connect
+def _task_started(task: Task[Any, Any], **_: object) -> None:
+    logcontext.start(task.request.get(logcontext.HEADER) or logcontext.new_id())
+
+
+@task_postrun.connect
+def _task_ended(**_: object) -> None:
+    logcontext.clear()

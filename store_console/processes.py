@@ -11,6 +11,7 @@ Plain Python without Django: the runner imports it before any settings are loade
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,8 @@ WHEN = {
 # the Procfile read the same variables.
 ENVIRONMENT: dict[str, tuple[str, str]] = {
     "port": ("PORT", "8000"),
+    # Daphne's address: loopback behind nginx on the same host; 0.0.0.0 in a container (compose.yaml).
+    "bind": ("DAPHNE_BIND", "127.0.0.1"),
     "sandbox_port": ("SANDBOX_PORT", "8010"),
     "gateway_concurrency": ("CELERY_GATEWAY_CONCURRENCY", "200"),
     "default_concurrency": ("CELERY_DEFAULT_CONCURRENCY", "8"),
@@ -61,7 +64,7 @@ _QUIET = ("--without-gossip", "--without-mingle", "--loglevel", "{log_level}")
 # Daphne first: honcho and foreman give each process type its own PORT counting up from the base port, so
 # the first line gets the base port itself.
 TABLE: tuple[Process, ...] = (
-    Process("daphne", ("{python}", "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}",
+    Process("daphne", ("{python}", "-m", "daphne", "-b", "{bind}", "-p", "{port}",
                        "store_console.asgi:application"), ALWAYS, health="/healthz"),
     # The long charge calls wait on a cardholder: a threads pool sized for waiting, not for CPU.
     Process("gateway", (*_CELERY, "worker", "-Q", "gateway", "-P", "threads", "-c", "{gateway_concurrency}",
@@ -91,6 +94,7 @@ class Context:
 
     var: Path  # this run's files: the beat schedule, and the sandbox's data unless sandbox_data says otherwise
     port: int = _default("port")  # Daphne's
+    bind: str = ENVIRONMENT["bind"][1]  # Daphne's address
     sandbox_port: int = _default("sandbox_port")
     python: str = sys.executable
     gateway_concurrency: int = _default("gateway_concurrency")
@@ -112,7 +116,7 @@ class Context:
             variable, default = ENVIRONMENT[name]
             return environ.get(variable) or default
 
-        found = cls(var=var, port=int(setting("port")), sandbox_port=int(setting("sandbox_port")),
+        found = cls(var=var, port=int(setting("port")), bind=setting("bind"), sandbox_port=int(setting("sandbox_port")),
                     gateway_concurrency=int(setting("gateway_concurrency")),
                     default_concurrency=int(setting("default_concurrency")),
                     webhooks_concurrency=int(setting("webhooks_concurrency")), log_level=setting("log_level"))
@@ -140,7 +144,7 @@ def argv(name: str, context: Context, *, instance: int = 1) -> list[str]:
     options = [part for option, value in context.sandbox_options.items()
                for part in (f"--{option.replace('_', '-')}", str(value))]
     values: dict[str, str | list[str]] = {
-        "python": context.python, "port": str(context.port), "sandbox_port": str(context.sandbox_port),
+        "python": context.python, "port": str(context.port), "bind": context.bind, "sandbox_port": str(context.sandbox_port),
         "gateway_concurrency": str(context.gateway_concurrency),
         "default_concurrency": str(context.default_concurrency),
         "webhooks_concurrency": str(context.webhooks_concurrency), "log_level": context.log_level,
@@ -153,6 +157,17 @@ def argv(name: str, context: Context, *, instance: int = 1) -> list[str]:
 def selected(*, embedded_sandbox: bool) -> list[Process]:
     """The processes that run, in the table's order."""
     return [process for process in TABLE if process.when == ALWAYS or embedded_sandbox]
+
+
+# prometheus_client's multiprocess mode: every process writes its metrics under this directory (docs/running.md).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def fresh_directory(path: Path) -> Path:
+    """`path`, empty: a metrics directory must not keep the files of processes of an earlier run."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def embedded_sandbox(environ: Mapping[str, str] = os.environ) -> bool:

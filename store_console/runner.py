@@ -324,6 +324,7 @@ def _development_environment() -> Path:
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
     var = var_dir()
     os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault(processes.METRICS_DIR, str(var / "prometheus"))  # every process's metrics in /metrics
     if not os.environ.get("SECRET_KEY"):
         os.environ["SECRET_KEY"] = secret_file(var / "secret_key", lambda: secrets.token_urlsafe(50))
     return var
@@ -369,6 +370,7 @@ def main() -> int:
     code = 0
     try:
         _lock = lock_var_dir(var)  # held until the process exits
+        processes.fresh_directory(Path(os.environ[processes.METRICS_DIR]))
         passwords = _start(context, embedded_sandbox, services, console)
         write(banner(port=context.port, sandbox_port=context.sandbox_port if embedded_sandbox else None,
                      passwords=passwords, var=var))

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every other middleware's and the view's log lines carry the request's correlation id.
+    "store_console.logs.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,6 +225,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CONSOLE_RESUME_INTERVAL: float = env.float("CONSOLE_RESUME_INTERVAL", default=10.0)
+# Seconds between the heartbeats each worker and beat write in Redis (store_console/heartbeats.py); /readyz wants
+# a gateway worker and beat seen within the last 30 s.
+CONSOLE_HEARTBEAT_INTERVAL: float = env.float("CONSOLE_HEARTBEAT_INTERVAL", default=10.0)
+if not 0 < CONSOLE_HEARTBEAT_INTERVAL <= 20:
+    raise environ.ImproperlyConfigured("CONSOLE_HEARTBEAT_INTERVAL must be more than 0 and at most 20 (readiness "
+                                       f"wants a heartbeat within 30 s); it is {CONSOLE_HEARTBEAT_INTERVAL:g}")
 CELERY_BEAT_SCHEDULE = {
     "resume-stalled-attempts": {
         "task": "payments.tasks.resume_stalled_attempts",
@@ -292,14 +300,26 @@ if not 0 < WEBHOOK_RETRY_BASE_SECONDS <= 25:
 if WEBHOOK_ENDPOINT_CONCURRENCY < 1:
     raise environ.ImproperlyConfigured("WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
 
+# LOG_FORMAT=json: one JSON object per line, with the request's or task's correlation id and its payment
+# (store_console/logs.py). Every process reads these settings: Daphne, the workers, beat.
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise environ.ImproperlyConfigured(f"LOG_FORMAT must be plain or json; it is {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "store_console.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Metrics (docs/running.md, "Metrics") -------------------------------------------------------------
+# /metrics answers the addresses (or networks) listed here, as the trusted proxies tell the client's address,
+# and any request with `Authorization: Bearer <METRICS_TOKEN>` when a token is set.
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
 
 # Sessions end after this long without a request (seconds): back-office roles, and cashiers (a shift).
 SESSION_IDLE_BACKOFFICE: int = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
@@ -334,6 +354,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Probes ask Daphne itself over plain http, not through the proxy that ends TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Attempts needing review are re-queried this often (seconds) during their first day.
 CONSOLE_REVIEW_REQUERY_INTERVAL: float = env.float("CONSOLE_REVIEW_REQUERY_INTERVAL", default=300.0)
 CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"

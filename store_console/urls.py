@@ -4,6 +4,7 @@ from django.urls import include, path
 from checkout import api
 from checkout import receipts as receipt_views
 from checkout import views as lane_views
+from store_console import health, metrics
 
 urlpatterns = [
     path("", lane_views.home, name="home"),
@@ -16,4 +17,6 @@ urlpatterns = [
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("healthz", lane_views.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

@@ -95,7 +95,7 @@ def live(console: Console, transactional_db: None) -> Iterator[Console]:
     worker holding a row lock while the test's TRUNCATE runs would deadlock with it: then try again.
     """
     yield console
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
     from django.db import OperationalError
 
     from payments.models import IN_FLIGHT_STATUSES, PaymentAttempt, Refund
@@ -112,7 +112,7 @@ def live(console: Console, transactional_db: None) -> Iterator[Console]:
             # must never carry the id of the next test's store or payment.
             call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
             return
-        except OperationalError:
+        except (OperationalError, CommandError):  # flush reports the deadlock as a CommandError from it
             if attempt == 4:
                 raise
             time.sleep(0.5)

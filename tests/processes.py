@@ -102,6 +102,8 @@ class Console:
             var=RUN_DIR, port=daphne_port, sandbox_port=sandbox_port, gateway_concurrency=GATEWAY_CONCURRENCY,
             node_tag=f"-{os.getpid()}", sandbox_data=sandbox_data, sandbox_options=SANDBOX_TIMINGS,
         )
+        # Every process's metrics in one /metrics, as make run and a deployment have them.
+        env = {**env, processes.METRICS_DIR: str(processes.fresh_directory(RUN_DIR / "prometheus"))}
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self.url = f"http://127.0.0.1:{daphne_port}"
         self._health = [context.health_url("sandbox"), context.health_url("daphne")]

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
+import prometheus_client
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -27,6 +28,9 @@ from webhooks.queue import enqueue_delivery, enqueue_delivery_on_commit
 from webhooks.sender import Answer, post_event
 
 log = logging.getLogger(__name__)
+# Each try of a delivery, by what it came to: "delivered" (a 2xx answer) or "failed" (anything else; retried
+# until the retry window ends).
+DELIVERIES = prometheus_client.Counter("console_webhook_deliveries", "Tries to deliver a webhook, by outcome", ["outcome"])
 CLAIM_MARGIN = 10.0  # seconds past the time-outs before a try in flight counts as lost
 COUNTDOWN_MAX = 300.0  # retries due later than this are left to the beat job, not held in the broker
 # A delivery's due time is written by a worker's clock and compared with the database's: a try may start this
@@ -69,6 +73,7 @@ def delivery_try(*, delivery_id: int) -> None:
         answer = post_event(claimed.endpoint.url, event_id=delivery.event.event_id, body=delivery.event.body.encode(),
                             secret=secret, timeouts=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT))
     delay = _record(delivery, claimed.token, answer)
+    DELIVERIES.labels(outcome="delivered" if answer.delivered else "failed").inc()
     log.info("webhook %s %s to endpoint %s: %s in %s ms", delivery.event.event_id, delivery.event.type,
              delivery.endpoint_id, answer.code or answer.error, answer.duration_ms)
     if delay is not None and delay <= COUNTDOWN_MAX:

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from lanes.models import Lane, Terminal
+from payments import logcontext
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.queue import SEND_ATTEMPT, enqueue
 from payments.services.idempotency import check_replay
@@ -206,6 +207,8 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
         actor_key=actor_key if attempt.created_by is None else "",
         data=data,
     )
+    logcontext.bind_payment(attempt_id=attempt.pk, lane_id=lane.pk, store_id=lane.store_id,
+                            order_reference=attempt.order_reference)
     return attempt
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from gateways.base import Charge, Exchange, GatewayError, NoAnswer, OrderState, PaymentGateway, RefundResult
+from payments import metrics
 from payments.gateways import gateway_for
 from payments.models import AttemptStatus, Merchant
 from payments.services.outcomes import go_unknown
@@ -68,15 +70,19 @@ class Door:
         self._give_back()
         connection.close()  # a caller that took no slot must not hold a connection either
         try:  # the logging too is done before a slot is taken: slots are for the database work only
+            started = time.monotonic()
             try:
                 result = fn(gateway)
             except GatewayError as exc:
+                metrics.observe_gateway_call(what, time.monotonic() - started, metrics.call_outcome(error=exc))
                 _log(gateway.name, what, exc.exchanges, error=exc)
                 raise
             except Exception as exc:
+                metrics.observe_gateway_call(what, time.monotonic() - started, metrics.call_outcome(error=exc))
                 log.exception("%s %s: unforeseen %s; treated as no answer", gateway.name, what,
                               exc.__class__.__name__)
                 raise NoAnswer(f"{what}: {exc.__class__.__name__}", reason="unforeseen error") from exc
+            metrics.observe_gateway_call(what, time.monotonic() - started, metrics.call_outcome(result))
             _log(gateway.name, what, exchanges_of(result))
         finally:
             self._take_slot()

@@ -13,6 +13,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gateways.base import Exchange
+from payments import logcontext
+from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.signals import notify_attempt_changed, notify_status_changed
 
@@ -91,6 +93,7 @@ def transition(
             refund, attempt = row, PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
         else:
             refund, attempt = None, row
+        _observed(attempt, to, final=refund is None and to in FINAL_STATUSES)
         PaymentEvent.objects.create(
             attempt=attempt,
             refund=refund,
@@ -104,6 +107,14 @@ def transition(
         notify_status_changed(attempt=attempt, refund=refund, previous=previous, status=to)
         notify_attempt_changed(attempt)
     return row
+
+
+def _observed(attempt: PaymentAttempt, to: str, *, final: bool) -> None:
+    """The logs name the payment from now on; a payment's final status is counted once it is committed."""
+    logcontext.bind_payment(attempt_id=attempt.pk, lane_id=attempt.lane_id, store_id=attempt.store_id,
+                            order_reference=attempt.order_reference)
+    if final:
+        transaction.on_commit(lambda: PAYMENTS.labels(status=to).inc())
 
 
 def _locked(model: type[PaymentAttempt] | type[Refund], obj_id: int, statuses: list[str], where: Q | None, *,

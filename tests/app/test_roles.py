@@ -35,9 +35,10 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 METHODS = ("get", "post")
-# Open to everyone by design: logging in, Django's password-reset pages, and the health check.
+# Open to everyone by design: logging in, Django's password-reset pages, and the health and readiness checks;
+# /metrics by address or token instead of a login (tests/integration/test_metrics_live.py).
 PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
-          "healthz"}
+          "healthz", "readyz", "metrics"}
 
 
 # ---------------------------------------------------------------- walking the URLconf

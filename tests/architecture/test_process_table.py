@@ -78,6 +78,9 @@ def test_the_environment_sets_what_make_run_reads() -> None:
             context.webhooks_concurrency, context.log_level) == (8100, 8110, 20, 8, 3, "DEBUG")
     webhooks = processes.argv("webhooks", context)
     assert webhooks[webhooks.index("-Q") + 1] == "webhooks" and webhooks[webhooks.index("-c") + 1] == "3"
+    assert context.bind == "127.0.0.1"  # Daphne on loopback unless DAPHNE_BIND says otherwise (a container)
+    daphne = processes.argv("daphne", processes.Context.from_environ(Path("/v"), {"DAPHNE_BIND": "0.0.0.0"}))
+    assert daphne[daphne.index("-b") + 1] == "0.0.0.0"
 
 
 def _imports_the_table(tree: ast.Module) -> bool:

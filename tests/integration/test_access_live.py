@@ -4,7 +4,6 @@ TRUSTED_PROXY_COUNT=1), where a client's forged X-Forwarded-For changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import socket
@@ -20,6 +19,7 @@ from websockets.sync.client import connect
 
 from lanes.models import StoreMembership
 from store_console import processes
+from tests import nginx_site
 from tests.conftest import PASSWORD, login_session
 from tests.factories import UserFactory, staff
 from tests.processes import ROOT, Proc, wait_http
@@ -113,44 +113,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "console.pem", directory / "console.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def _site(tmp: Path, daphne_port: int, https_port: int, http_port: int) -> str:
-    """deploy/nginx/store-console.conf as shipped, with this machine's ports, certificate and folders."""
-    cert, key = _certificate(tmp)
-    site = (ROOT / "deploy" / "nginx" / "store-console.conf").read_text()
-    replacements = {
-        "server 127.0.0.1:8001;\n    server 127.0.0.1:8002;": f"server 127.0.0.1:{daphne_port};",
-        "server 127.0.0.1:8003;": f"server 127.0.0.1:{daphne_port};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "/etc/ssl/certs/console.example.com.pem": str(cert),
-        "/etc/ssl/private/console.example.com.key": str(key),
-        "/var/lib/store-console/static/": str(tmp) + "/",
-    }
-    for old, new in replacements.items():
-        assert old in site, f"deploy/nginx/store-console.conf no longer has {old!r}: update this test"
-        site = site.replace(old, new)
-    return site
-
-
 @pytest.fixture
 def behind_nginx(live, tmp_path):
     """An nginx as deploy/ documents it, in front of a Daphne started as deploy/systemd/ documents it."""
@@ -164,22 +126,8 @@ def behind_nginx(live, tmp_path):
     assert "--proxy-headers" not in unit.split("ExecStart=")[1].splitlines()[0]
     daphne = Proc("daphne-behind-nginx",
                   processes.argv("daphne", processes.Context(var=tmp_path, port=daphne_port)), env)
-    (tmp_path / "site.conf").write_text(_site(tmp_path, daphne_port, https_port, http_port))
-    (tmp_path / "nginx.conf").write_text(f"""
-worker_processes 1;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/error.log;
-events {{ worker_connections 128; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp_path}/body;
-    proxy_temp_path {tmp_path}/proxy;
-    fastcgi_temp_path {tmp_path}/fastcgi;
-    uwsgi_temp_path {tmp_path}/uwsgi;
-    scgi_temp_path {tmp_path}/scgi;
-    include {tmp_path}/site.conf;
-}}
-""")
+    (tmp_path / "site.conf").write_text(nginx_site.site(tmp_path, daphne_port, https_port, http_port))
+    (tmp_path / "nginx.conf").write_text(nginx_site.main_conf(tmp_path))
     test = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
                           capture_output=True, text=True, timeout=30)
     assert test.returncode == 0, test.stderr

@@ -29,6 +29,7 @@ from django.utils import timezone
 from payments.models import PaymentAttempt
 from tests.conftest import PASSWORD, _database_url, _free_port, login_session, wait_for_status
 from tests.factories import StoreFactory, UserFactory
+from tests.metrics_scrape import scrape, value
 from tests.processes import ROOT, RUN_DIR
 from webhooks.endpoints import endpoint_create
 from webhooks.models import Delivery, DeliveryTry, Endpoint, Event
@@ -188,6 +189,18 @@ def test_a_500_is_retried_with_the_same_event_id(live, lane, cashier_session, re
     assert [(t.response_code, t.error) for t in tries_of(delivery)] == [(500, "answered 500"), (200, "")]
     time.sleep(1)
     assert len(receiver.at("/flaky")) == 2  # delivered: not sent again
+
+
+def test_each_try_counts_in_the_webhook_deliveries_metric(live, lane, cashier_session, receiver):
+    receiver.scripts["/counted"] = [500, 200]
+    endpoint, _ = endpoint_create(store=lane.store, url=receiver.url("/counted"), events=["payment.approved"])
+    before = scrape(live.url)
+    wait_for_status(pay(cashier_session, live, lane), "APPROVED")
+    wait_delivery(endpoint, "delivered")
+    after = scrape(live.url)
+    for outcome in ("failed", "delivered"):
+        assert value(after, "console_webhook_deliveries_total", outcome=outcome) == \
+            value(before, "console_webhook_deliveries_total", outcome=outcome) + 1, outcome
 
 
 def test_a_time_out_is_retried_with_the_same_event_id(live, lane, cashier_session, receiver):
