@@ -9,6 +9,7 @@ from celery.beat import Service
 from celery.signals import (
     beat_init,
     before_task_publish,
+    celeryd_init,
     task_postrun,
     task_prerun,
     worker_ready,
@@ -17,6 +18,7 @@ from celery.signals import (
 from celery.worker.consumer import Consumer
 
 from payments import logcontext
+from store_console.error_reports import init_error_reports
 from store_console.gc_tuning import freeze_startup_objects
 from store_console.heartbeats import BEAT, Heartbeat
 
@@ -25,6 +27,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
 app = Celery("store_console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+@celeryd_init.connect
+def _report_worker_errors(sender: str, **_: object) -> None:
+    init_error_reports(f"worker {sender}")  # SENTRY_DSN set: this worker's failures go to Sentry
+
+
+@beat_init.connect
+def _report_beat_errors(sender: object, **_: object) -> None:
+    init_error_reports("beat")
+
 
 # This process's heartbeat (store_console/heartbeats.py), read by /readyz.
 _heartbeats: list[Heartbeat] = []
