@@ -9,11 +9,12 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := run
-.PHONY: run install test faults lint bench clean help
+.PHONY: run install test faults lint bench clean help doctor chromium
 
 help:
 	@echo "make run      install if needed, then start the whole console (Ctrl-C stops it)"
 	@echo "make install  create $(VENV) and install the project with its dev extra"
+	@echo "make doctor   when set-up fails: checks Python, the services the environment names, Chromium, the ports"
 	@echo "make test     run the whole suite: the tests, then the fault suite (PYTEST_ARGS='-k lane -x' passes options)"
 	@echo "make faults   only the fault-injection suite and the soak (SOAK_SEED=... replays a soak)"
 	@echo "make lint     ruff, the import layers (import-linter) and the types (mypy)"
@@ -43,9 +44,28 @@ $(STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# What a machine lacks, one line per check with the command that fixes it (store_console/doctor.py). Not
+# behind `install`, which may be what fails: without a working .venv it says so and stops there.
+doctor:
+	@$(VENV_PY) -c 'import store_console' 2>/dev/null || { \
+	  echo "FIX  Python          $(VENV) is missing or the project is not installed in it: run \`make install\`"; \
+	  echo "                     (it checks that $(PYTHON) is Python 3.11+ first), then \`make doctor\` again"; exit 1; }
+	@$(VENV_PY) -m store_console.doctor
+
+# The browser tests drive Debian's /usr/bin/chromium (or CHROMIUM_PATH), else Playwright's own build. With
+# neither, one try at Playwright's download; if it is refused the rest of the suite still runs, and the browser
+# tests fail saying both ways to get a Chromium.
+chromium: install
+	@$(VENV_PY) -m store_console.browsers >/dev/null || { \
+	  echo "No Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium}: trying $(VENV_PY) -m playwright install chromium"; \
+	  $(VENV_PY) -m playwright install chromium || { \
+	    echo "warning: Playwright could not download its Chromium; the browser tests will fail without one."; \
+	    echo "         Install Debian's (as root): apt-get install -y chromium"; \
+	    echo "         or try the download again where it is allowed: $(VENV_PY) -m playwright install chromium"; }; }
+
 # The fault suite kills and restarts Redis, so it runs in a pytest process of its own on a Redis server
 # it starts itself (REDIS_URL unset); PostgreSQL (DATABASE_URL) is shared with the first run.
-test: install
+test: install chromium
 	$(VENV_PY) -m pytest --ignore=tests/faults $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory faults
 

@@ -1,4 +1,5 @@
-"""Playwright driving Debian's Chromium (browsers cannot be downloaded here).
+"""Playwright driving Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium), else Playwright's own build
+when `python -m playwright install chromium` could fetch it (store_console.browsers decides).
 
 Playwright's sync API keeps an event loop running in the thread that starts it, and Django rightly refuses
 ORM calls from a thread with a running loop. So Playwright lives on a thread of its own: the tests get
@@ -8,7 +9,6 @@ async-safety check on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from store_console.browsers import choose_browser, configured_chromium
 from tests.conftest import PASSWORD
 from tests.processes import ARTIFACTS
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM = configured_chromium()
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
@@ -79,8 +80,17 @@ def _launch() -> tuple[Any, Any]:
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
+    exists = Path(CHROMIUM).exists()
+    own = playwright.chromium.executable_path
+    choice = choose_browser(configured=CHROMIUM, configured_exists=exists,
+                            playwright_path=own if not exists and Path(own).exists() else None)
+    if not choice.found:
+        playwright.stop()
+        raise LookupError(choice.description)
+    # Playwright's own: its full Chromium (channel "chromium"), the build `playwright install chromium` fetched.
+    where = {"executable_path": choice.executable_path} if choice.executable_path else {"channel": "chromium"}
     browser = playwright.chromium.launch(
-        executable_path=CHROMIUM,
+        **where,
         args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
               "--disable-component-update", "--no-first-run"],
     )
@@ -89,10 +99,17 @@ def _launch() -> tuple[Any, Any]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
     owner = PlaywrightThread()
-    playwright, browser = owner.run(_launch)
+    try:
+        playwright, browser = owner.run(_launch)
+    except LookupError as exc:
+        missing = str(exc)
+    else:
+        missing = ""
+    if missing:
+        owner.close()
+        pytest.fail(f"{missing}. (.ci/run installs Debian's; `make test` tries Playwright's download once.)",
+                    pytrace=False)
     try:
         yield owner.wrap(browser)
     finally:
