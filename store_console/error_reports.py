@@ -22,7 +22,7 @@ DENYLIST = [
     *DEFAULT_DENYLIST,
     "key", "merchant_key", "key_ciphertext", "keys", "sign", "signature", "response_signature", "digest",
     "secret_ciphertext", "webhook_secret", "bearer",
-    "card", "card_brand", "card_last4", "auth_num", "entry_method", "extra", "receipt_disp", "terminal_text",
+    "card", "card_brand", "card_last4", "auth_num", "entry_method", "extra", "terminal_text",
     "pan", "cardnum", "card_num", "expiry", "track2", "emv",
     "exchange", "exchanges", "raw", "payload", "body",
 ]
