@@ -353,7 +353,7 @@ def test_add_webhook_prints_the_secret_alone_on_the_last_line(transactional_db):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--store", "No Such Store", "--url", "https://a.example.com/"], 'no store is named "No Such Store"'),
+    (["--store", "No Such Store", "--url", "https://a.example.com/"], 'No store is named "No Such Store"'),
     (["--store", "Corner Store", "--url", "https://a.example.com/", "--events", "payment.refunded"],
      "unknown event type"),
     (["--store", "Corner Store", "--url", "ftp://a.example.com/"], "is not an http:// or https:// URL"),

@@ -9,14 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.keys import api_key_create
 from integrations.models import SCOPES
 from lanes import access
-from lanes.models import Lane, Store
+from lanes.commands import split_values, store_named
+from lanes.models import Lane
 
 DEFAULT_SCOPES = [access.PAYMENTS_WRITE, access.PAYMENTS_READ]
-
-
-def _split(values: list[str]) -> list[str]:
-    """``--scopes a b`` and ``--scopes a,b`` alike."""
-    return [part for value in values for part in value.replace(",", " ").split() if part]
 
 
 class Command(BaseCommand):
@@ -32,18 +28,16 @@ class Command(BaseCommand):
                             help="lane codes of the store the key may charge (default: every lane of the store)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        store = Store.objects.filter(name=options["store"]).first()
-        if store is None:
-            raise CommandError(f"No store is named {options['store']!r}.", returncode=2)
+        store = store_named(options["store"])
         label = " ".join(str(options["name"]).split())
         if not label or len(label) > 80:
             raise CommandError("--name must be 1 to 80 characters.", returncode=2)
-        scopes = _split(options["scopes"]) if options["scopes"] else DEFAULT_SCOPES
+        scopes = split_values(options["scopes"]) if options["scopes"] else DEFAULT_SCOPES
         if unknown := sorted(set(scopes) - set(SCOPES)):
             raise CommandError(f"Unknown scope(s) {', '.join(unknown)}: use {', '.join(SCOPES)}.", returncode=2)
         lanes: list[Lane] = []
         if options["lanes"]:
-            codes = _split(options["lanes"])
+            codes = split_values(options["lanes"])
             lanes = list(Lane.objects.filter(store=store, code__in=codes))
             if missing := sorted(set(codes) - {lane.code for lane in lanes}):
                 raise CommandError(f"{store.name} has no lane {', '.join(missing)}.", returncode=2)

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from lanes.models import Store
+from lanes.commands import split_values, store_named
 from webhooks.endpoints import ALL_EVENTS, endpoint_create
 
 
@@ -24,12 +24,8 @@ class Command(BaseCommand):
                                  f"{', '.join(ALL_EVENTS)}")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        try:
-            store = Store.objects.get(name=opts["store"])
-        except Store.DoesNotExist:
-            names = ", ".join(f'"{name}"' for name in Store.objects.values_list("name", flat=True)[:20])
-            raise CommandError(f'no store is named "{opts["store"]}" (stores: {names or "none yet"})') from None
-        events = [name for value in opts["events"] for name in value.split(",")]
+        store = store_named(opts["store"])
+        events = split_values(opts["events"])
         try:
             endpoint, secret = endpoint_create(store=store, url=opts["url"], events=events)
         except ValidationError as exc:
