@@ -18,7 +18,8 @@ RUN groupadd --system --gid 10001 console \
 WORKDIR /srv/store-console
 # An editable install from the source tree, as docs/running.md installs it: templates/ and static/ live here.
 COPY . .
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e . \
+    && python -m store_console.translations
 
 USER 10001:10001
 EXPOSE 8000

@@ -25,6 +25,7 @@ run: install
 	$(VENV_PY) -m store_console.runner
 
 install: $(STAMP)
+	@$(VENV_PY) -m store_console.translations
 
 # The venv is made once; `make install` reinstalls only when pyproject.toml is newer than the stamp.
 $(VENV_PY):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from checkout import api
 from checkout import receipts as receipt_views
@@ -16,6 +17,9 @@ urlpatterns = [
     path("refunds/<int:refund_id>/receipt/", receipt_views.refund_receipt, name="refund-receipt"),
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
+    # The scripts' translations (Django's JavaScript catalog) and the header's language switch (set_language).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", lane_views.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
