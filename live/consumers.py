@@ -7,17 +7,23 @@ the role or the lane the socket needs, it is closed (4401: the session ended; 44
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 from prometheus_client import Gauge
 
 from lanes import access
 from lanes.models import Lane, Store
 from live.broadcast import lane_group, store_group, user_group
 from live.wall import lanes_wall_snapshot, wall_stores
+from payments.causes import said
 from payments.contract import attempt_snapshot
 from payments.selectors import lane_latest_attempt
 
@@ -34,9 +40,28 @@ def _lane_for(user: Any, code: str) -> Lane | None:
 
 
 @database_sync_to_async
-def _current_snapshot(lane_id: int) -> dict[str, Any] | None:
+def _current_snapshot(lane_id: int, language: str) -> dict[str, Any] | None:
     attempt = lane_latest_attempt(lane_id)
-    return dict(attempt_snapshot(attempt)) if attempt is not None else None
+    with translation.override(language):
+        return dict(attempt_snapshot(attempt)) if attempt is not None else None
+
+
+def _supported(code: str) -> str | None:
+    try:
+        return translation.get_supported_language_variant(code)
+    except LookupError:
+        return None
+
+
+def scope_language(scope: dict[str, Any]) -> str:
+    """The language of the page that opened the socket: its ``?lang=``, else the language cookie, else the
+    browser's Accept-Language, else the console's default."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    cookie = SimpleCookie(headers.get("cookie", "")).get(settings.LANGUAGE_COOKIE_NAME)
+    asked = [*query.get("lang", [])[:1], *([cookie.value] if cookie is not None else []),
+             *(code for code, _ in parse_accept_lang_header(headers.get("accept-language", "")) if code != "*")]
+    return next((found for code in asked if (found := _supported(code))), settings.LANGUAGE_CODE)
 
 
 @database_sync_to_async
@@ -79,8 +104,17 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
+    @property
+    def language(self) -> str:
+        return scope_language(self.scope)
+
     async def attempt_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "attempt", "attempt": event["attempt"]})
+        """The snapshot was made once for every socket, in the source language: its message is said in this
+        page's language."""
+        attempt = dict(event["attempt"])
+        with translation.override(self.language):
+            attempt["message"] = said(attempt.get("message") or "")
+        await self.send_json({"type": "attempt", "attempt": attempt})
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         session = self.scope.get("session")
@@ -111,7 +145,7 @@ class LaneConsumer(_GroupConsumer):
         self.lane = lane
 
         async def snapshot() -> dict[str, Any]:
-            return {"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk)}
+            return {"type": "snapshot", "lane": lane.code, "attempt": await _current_snapshot(lane.pk, self.language)}
 
         await self.follow(lane_group(lane.pk), snapshot)
 
@@ -126,8 +160,9 @@ def _wall_store(user: Any, store_id: int) -> Store | None:
 
 
 @database_sync_to_async
-def _wall_snapshot(store: Store) -> dict[str, Any]:
-    return dict(lanes_wall_snapshot(store))
+def _wall_snapshot(store: Store, language: str) -> dict[str, Any]:
+    with translation.override(language):
+        return dict(lanes_wall_snapshot(store))
 
 
 class StoreLanesConsumer(_GroupConsumer):
@@ -144,7 +179,7 @@ class StoreLanesConsumer(_GroupConsumer):
             await self.close(code=NOT_ALLOWED)
             return
         self.store = store
-        await self.follow(store_group(store.pk), lambda: _wall_snapshot(store))
+        await self.follow(store_group(store.pk), lambda: _wall_snapshot(store, self.language))
 
     async def still_allowed(self, user: Any) -> bool:
         return await _wall_store(user, self.store.pk) is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from payments.causes import said
 from payments.models import AttemptStatus, PaymentAttempt, Refund
 
 __all__ = ["EXPORT_HEADER", "FIRST_NAMES", "AttemptSnapshot", "RefundSnapshot", "attempt_snapshot", "receipt_available",
@@ -110,7 +111,7 @@ def attempt_snapshot(attempt: PaymentAttempt) -> AttemptSnapshot:
         "auth_num": attempt.auth_num,
         "terminal_text": attempt.terminal_text,
         "receipt_disp": attempt.terminal_text,
-        "message": attempt.message,
+        "message": said(attempt.message),
         "poll_count": attempt.poll_count,
         "gateway_reference": attempt.gateway_reference,
         "pay_order_id": attempt.gateway_reference,
@@ -137,7 +138,7 @@ def refund_snapshot(refund: Refund) -> RefundSnapshot:
         "amount": refund.amount,
         "currency": refund.currency,
         "reason": refund.reason,
-        "message": refund.message,
+        "message": said(refund.message),
         "gateway_refund_reference": refund.gateway_refund_reference,
         "refund_order_id": refund.gateway_refund_reference,
         "refundable_after": refund.refundable_after,

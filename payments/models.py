@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from payments import crypto, logcontext
 
@@ -21,12 +22,13 @@ class Merchant(models.Model):
     name = models.CharField(max_length=100)
     gateway = models.CharField(max_length=20, choices=Gateway.choices, default=Gateway.IOTPAY)
     gateway_account = models.CharField(
-        "merchant id at the gateway", max_length=30, unique=True,
-        help_text="The id the gateway gave this merchant account.",
+        _("merchant id at the gateway"), max_length=30, unique=True,
+        help_text=_("The id the gateway gave this merchant account."),
     )
     key_ciphertext = models.TextField(editable=False)
     gateway_login = models.CharField(
-        "gateway login", max_length=50, help_text="The merchant's login at the gateway (the operator sent with each sale)."
+        _("gateway login"), max_length=50,
+        help_text=_("The merchant's login at the gateway (the operator sent with each sale)."),
     )
     currency = models.CharField(max_length=3, default="CAD")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -34,6 +36,8 @@ class Merchant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.gateway_account})"
@@ -54,13 +58,15 @@ class Merchant(models.Model):
 
 
 class AttemptStatus(models.TextChoices):
-    CREATED = "CREATED"
-    SENT = "SENT"
-    APPROVED = "APPROVED"
-    DECLINED = "DECLINED"
-    FAILED = "FAILED"
-    UNKNOWN = "UNKNOWN"
-    NEEDS_REVIEW = "NEEDS_REVIEW"
+    """The values are the API's and the websocket's, never translated; the labels are for people."""
+
+    CREATED = "CREATED", _("Created")
+    SENT = "SENT", _("Sent")
+    APPROVED = "APPROVED", _("Approved")
+    DECLINED = "DECLINED", _("Declined")
+    FAILED = "FAILED", _("Failed")
+    UNKNOWN = "UNKNOWN", _("Checking the outcome")
+    NEEDS_REVIEW = "NEEDS_REVIEW", _("Needs review")
 
 
 REFERENCE_MAX = 64  # characters of a register's own reference (``PaymentAttempt.reference``)
@@ -138,11 +144,13 @@ class PaymentAttempt(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
         permissions = [
-            ("view_reconciliation", "Can see the reconciliation dashboard"),
-            ("refund_payment", "Can refund payments"),
-            ("resolve_exception", "Can re-query, verify and close payment exceptions"),
-            ("override_sale", "Can charge a sale again that is paid or needs review, with a reason"),
+            ("view_reconciliation", _("Can see the reconciliation dashboard")),
+            ("refund_payment", _("Can refund payments")),
+            ("resolve_exception", _("Can re-query, verify and close payment exceptions")),
+            ("override_sale", _("Can charge a sale again that is paid or needs review, with a reason")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -222,6 +230,8 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         constraints = [
             models.UniqueConstraint(
                 fields=["attempt"],
@@ -248,9 +258,9 @@ class PaymentEvent(models.Model):
     """
 
     class Kind(models.TextChoices):
-        STATE = "state"
-        GATEWAY = "gateway"
-        NOTE = "note"
+        STATE = "state", _("state")
+        GATEWAY = "gateway", _("gateway")
+        NOTE = "note", _("note")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
@@ -272,6 +282,8 @@ class PaymentEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
 
     def __str__(self) -> str:
         return f"{self.attempt_id} {self.kind} {self.cause}"

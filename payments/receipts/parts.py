@@ -13,7 +13,7 @@ from lanes.models import Store
 from payments.models import PaymentAttempt
 from payments.money import format_money
 from payments.receipts.model import Copy, Line, Section, center, pair
-from payments.receipts.words import WORDS, Language, word
+from payments.receipts.words import Language, word, word_or
 
 _CRYPTOGRAM = re.compile(r"^\s*(ARQC|ARPC|AAC|TC)\s*[:=]?\s*(\S+)\s*$", re.IGNORECASE)
 _INTERAC_CARD_TYPES = frozenset({"P", "DP"})
@@ -83,17 +83,16 @@ def merchant_section(store: Store) -> Section:
 
 def card_section(attempt: PaymentAttempt, card: CardDetails | None, moment: datetime, language: Language) -> Section:
     """Brand, masked number, entry and account of the attempt's card; the date and time given."""
-    words = {key: value[language] for key, value in WORDS.items()}
     lines: list[Line] = []
     if name := brand(card, attempt):
-        lines.append(pair(words["card_type"], name))
+        lines.append(pair(word("card_type", language), name))
     if pan := masked_pan(card, attempt):
-        lines.append(pair(words["card_num"], pan))
+        lines.append(pair(word("card_num", language), pan))
     if card is not None and card.entry_method:
-        lines.append(pair(words["entry"], words[card.entry_method]))
+        lines.append(pair(word("entry", language), word(card.entry_method, language)))
     if account := _account(card):
-        lines.append(pair(words["account"], words.get(account, account)))
-    lines.append(pair(words["date_time"], _date_time(moment, language)))
+        lines.append(pair(word("account", language), word_or(account, language)))
+    lines.append(pair(word("date_time", language), _date_time(moment, language)))
     return Section("card", tuple(lines))
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext, gettext_lazy
+
 from gateways.base import CardDetails
+from payments.causes import said
 from payments.contract import receipt_available
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.money import format_money
@@ -24,11 +27,12 @@ from payments.receipts.words import Language, word
 
 S = AttemptStatus
 
-_NOT_YET: dict[str, str] = {
-    S.CREATED: "The payment is still being sent to the terminal.",
-    S.SENT: "The payment is still in progress on the terminal.",
-    S.UNKNOWN: "The outcome is not known yet: the gateway is being asked. Do not charge the card again.",
-    S.NEEDS_REVIEW: "The outcome needs review by a supervisor: nothing is confirmed yet.",
+# In the reader's language (the page's), not the receipt's.
+_NOT_YET = {
+    S.CREATED: gettext_lazy("The payment is still being sent to the terminal."),
+    S.SENT: gettext_lazy("The payment is still in progress on the terminal."),
+    S.UNKNOWN: gettext_lazy("The outcome is not known yet: the gateway is being asked. Do not charge the card again."),
+    S.NEEDS_REVIEW: gettext_lazy("The outcome needs review by a supervisor: nothing is confirmed yet."),
 }
 
 
@@ -36,16 +40,16 @@ def _check_available(attempt: PaymentAttempt) -> None:
     if receipt_available(attempt):
         return
     if attempt.status == S.FAILED:
-        why = f" ({attempt.message})" if attempt.message else ""
+        why = f" ({said(attempt.message)})" if attempt.message else ""
         raise ReceiptNotAvailable(
-            f"This payment failed before reaching the card network{why}: no card was charged and there is "
-            "no card receipt.",
+            gettext("This payment failed before reaching the card network{why}: no card was charged and there "
+                    "is no card receipt.").format(why=why),
             status=attempt.status,
             permanent=True,
         )
     raise ReceiptNotAvailable(
-        _NOT_YET.get(attempt.status, "The payment is not finished.")
-        + " The receipt is available once the payment is approved or declined.",
+        str(_NOT_YET.get(attempt.status, gettext("The payment is not finished.")))
+        + " " + gettext("The receipt is available once the payment is approved or declined."),
         status=attempt.status,
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
+from payments.causes import said
 from payments.models import AttemptStatus, Refund
 from payments.money import format_money
 from payments.receipts.model import Copy, Line, Receipt, ReceiptNotAvailable, Section, center, pair
@@ -24,11 +27,13 @@ def _check_refund_available(refund: Refund) -> None:
     if refund.status == S.APPROVED:
         return
     if refund.status == S.FAILED:
-        why = f" ({refund.message})" if refund.message else ""
-        raise ReceiptNotAvailable(f"This refund was refused{why}: nothing was refunded and there is no receipt.",
-                                  status=refund.status, permanent=True)
-    raise ReceiptNotAvailable("The refund is not finished: its receipt is available once the gateway confirms it.",
-                              status=refund.status)
+        why = f" ({said(refund.message)})" if refund.message else ""
+        raise ReceiptNotAvailable(
+            gettext("This refund was refused{why}: nothing was refunded and there is no receipt.").format(why=why),
+            status=refund.status, permanent=True)
+    raise ReceiptNotAvailable(
+        gettext("The refund is not finished: its receipt is available once the gateway confirms it."),
+        status=refund.status)
 
 
 def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:

@@ -1,65 +1,74 @@
-"""The receipt's wording, English and Canadian French (the customer copy is in the cardholder's language)."""
+"""The receipt's wording, English and Canadian French (the customer copy is in the cardholder's language).
+
+The French words are in the payments catalog (``payments/locale/fr``), under the context "receipt": printed
+receipts keep their own vocabulary (REMISE for a refund, where the pages say « Remboursement »).
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
 Language = Literal["en", "fr"]
 
-WORDS: dict[str, dict[Language, str]] = {
-    "record": {"en": "TRANSACTION RECORD", "fr": "RELEVÉ DE TRANSACTION"},
-    "purchase": {"en": "PURCHASE", "fr": "ACHAT"},
-    "card_type": {"en": "CARD TYPE", "fr": "TYPE DE CARTE"},
-    "card_num": {"en": "CARD #", "fr": "NO DE CARTE"},
-    "entry": {"en": "ENTRY", "fr": "MODE"},
-    "account": {"en": "ACCOUNT", "fr": "COMPTE"},
-    "date_time": {"en": "DATE/TIME", "fr": "DATE/HEURE"},
-    "amount": {"en": "AMOUNT", "fr": "MONTANT"},
-    "tip": {"en": "TIP", "fr": "POURBOIRE"},
-    "cashback": {"en": "CASHBACK", "fr": "REMISE EN ARGENT"},
-    "surcharge": {"en": "SURCHARGE", "fr": "SUPPLÉMENT"},
-    "unreadable": {"en": "UNREADABLE", "fr": "ILLISIBLE"},
-    "total": {"en": "TOTAL", "fr": "TOTAL"},
-    "total_unsure": {"en": "TOTAL (SEE TERMINAL)", "fr": "TOTAL (VOIR TERMINAL)"},
-    "terminal": {"en": "TERMINAL", "fr": "TERMINAL"},
-    "bank_terminal": {"en": "BANK TERMINAL", "fr": "TERMINAL BANCAIRE"},
-    "invoice": {"en": "INVOICE", "fr": "FACTURE"},
-    "sequence": {"en": "SEQUENCE", "fr": "SÉQUENCE"},
-    "batch": {"en": "BATCH", "fr": "LOT"},
-    "auth": {"en": "AUTH #", "fr": "NO AUTOR."},
-    "APPROVED": {"en": "APPROVED", "fr": "APPROUVÉE"},
-    "DECLINED": {"en": "DECLINED", "fr": "REFUSÉE"},
-    "NOT_COMPLETED": {"en": "NOT COMPLETED", "fr": "NON COMPLÉTÉE"},
-    "awaiting": {"en": "AWAITING CONFIRMATION", "fr": "EN ATTENTE DE CONFIRMATION"},
-    "awaiting_note": {
-        "en": "Approved by the terminal; {gateway} has not confirmed it yet",
-        "fr": "Approuvée par le terminal; {gateway} ne l'a pas encore confirmée",
-    },
-    "pin": {"en": "VERIFIED BY PIN", "fr": "VÉRIFIÉ PAR NIP"},
-    "no_signature": {"en": "NO SIGNATURE REQUIRED", "fr": "AUCUNE SIGNATURE REQUISE"},
-    "cvm_failed": {"en": "CARDHOLDER VERIFICATION FAILED", "fr": "ÉCHEC DE LA VÉRIFICATION DU TITULAIRE"},
-    "cvm_code": {"en": "CARDHOLDER VERIFICATION", "fr": "VÉRIFICATION DU TITULAIRE"},
-    "signature": {"en": "SIGNATURE", "fr": "SIGNATURE"},
-    "merchant": {"en": "MERCHANT COPY", "fr": "COPIE DU MARCHAND"},
-    "customer": {"en": "CUSTOMER COPY", "fr": "COPIE DU CLIENT"},
-    "retain": {
-        "en": "IMPORTANT — retain this copy for your records",
-        "fr": "IMPORTANT — conservez cette copie pour vos dossiers",
-    },
-    "order": {"en": "ORDER #", "fr": "NO DE COMMANDE"},
-    "gateway_ref": {"en": "{gateway} REF", "fr": "RÉF. {gateway}"},
-    "refund": {"en": "REFUND", "fr": "REMISE"},
-    "refund_no": {"en": "REFUND #", "fr": "NO DE REMISE"},
-    "CHIP": {"en": "CHIP", "fr": "INSÉRÉE"},
-    "TAP": {"en": "TAP", "fr": "SANS CONTACT"},
-    "SWIPE": {"en": "SWIPE", "fr": "GLISSÉE"},
-    "MANUAL": {"en": "MANUAL", "fr": "MANUELLE"},
-    "CHEQUING": {"en": "CHEQUING", "fr": "CHÈQUES"},
-    "SAVINGS": {"en": "SAVINGS", "fr": "ÉPARGNE"},
+WORDS: dict[str, Promise] = {
+    "record": pgettext_lazy("receipt", "TRANSACTION RECORD"),
+    "purchase": pgettext_lazy("receipt", "PURCHASE"),
+    "card_type": pgettext_lazy("receipt", "CARD TYPE"),
+    "card_num": pgettext_lazy("receipt", "CARD #"),
+    "entry": pgettext_lazy("receipt", "ENTRY"),
+    "account": pgettext_lazy("receipt", "ACCOUNT"),
+    "date_time": pgettext_lazy("receipt", "DATE/TIME"),
+    "amount": pgettext_lazy("receipt", "AMOUNT"),
+    "tip": pgettext_lazy("receipt", "TIP"),
+    "cashback": pgettext_lazy("receipt", "CASHBACK"),
+    "surcharge": pgettext_lazy("receipt", "SURCHARGE"),
+    "unreadable": pgettext_lazy("receipt", "UNREADABLE"),
+    "total": pgettext_lazy("receipt", "TOTAL"),
+    "total_unsure": pgettext_lazy("receipt", "TOTAL (SEE TERMINAL)"),
+    "terminal": pgettext_lazy("receipt", "TERMINAL"),
+    "bank_terminal": pgettext_lazy("receipt", "BANK TERMINAL"),
+    "invoice": pgettext_lazy("receipt", "INVOICE"),
+    "sequence": pgettext_lazy("receipt", "SEQUENCE"),
+    "batch": pgettext_lazy("receipt", "BATCH"),
+    "auth": pgettext_lazy("receipt", "AUTH #"),
+    "APPROVED": pgettext_lazy("receipt", "APPROVED"),
+    "DECLINED": pgettext_lazy("receipt", "DECLINED"),
+    "NOT_COMPLETED": pgettext_lazy("receipt", "NOT COMPLETED"),
+    "awaiting": pgettext_lazy("receipt", "AWAITING CONFIRMATION"),
+    "awaiting_note": pgettext_lazy("receipt", "Approved by the terminal; {gateway} has not confirmed it yet"),
+    "pin": pgettext_lazy("receipt", "VERIFIED BY PIN"),
+    "no_signature": pgettext_lazy("receipt", "NO SIGNATURE REQUIRED"),
+    "cvm_failed": pgettext_lazy("receipt", "CARDHOLDER VERIFICATION FAILED"),
+    "cvm_code": pgettext_lazy("receipt", "CARDHOLDER VERIFICATION"),
+    "signature": pgettext_lazy("receipt", "SIGNATURE"),
+    "merchant": pgettext_lazy("receipt", "MERCHANT COPY"),
+    "customer": pgettext_lazy("receipt", "CUSTOMER COPY"),
+    "retain": pgettext_lazy("receipt", "IMPORTANT — retain this copy for your records"),
+    "order": pgettext_lazy("receipt", "ORDER #"),
+    "gateway_ref": pgettext_lazy("receipt", "{gateway} REF"),
+    "refund": pgettext_lazy("receipt", "REFUND"),
+    "refund_no": pgettext_lazy("receipt", "REFUND #"),
+    "CHIP": pgettext_lazy("receipt", "CHIP"),
+    "TAP": pgettext_lazy("receipt", "TAP"),
+    "SWIPE": pgettext_lazy("receipt", "SWIPE"),
+    "MANUAL": pgettext_lazy("receipt", "MANUAL"),
+    "CHEQUING": pgettext_lazy("receipt", "CHEQUING"),
+    "SAVINGS": pgettext_lazy("receipt", "SAVINGS"),
 }
 
 
 def word(key: str, language: Language, **names: str) -> str:
-    """The key's wording; ``{gateway}`` and other names in it are filled from ``names``."""
-    text = WORDS[key][language]
+    """The key's wording in the receipt's language, whatever language the page around it is in; ``{gateway}``
+    and other names in it are filled from ``names``."""
+    with translation.override(language):
+        text = str(WORDS[key])
     return text.format(**names) if names else text
+
+
+def word_or(key: str, language: Language) -> str:
+    """The key's wording, or the key itself when the receipt has no word for it (an account type as sent)."""
+    return word(key, language) if key in WORDS else key

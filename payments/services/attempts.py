@@ -11,9 +11,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils.translation import gettext, gettext_lazy
 
 from lanes.models import Lane, Terminal
-from payments import logcontext
+from payments import causes, logcontext
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.queue import SEND_ATTEMPT, enqueue
 from payments.services.idempotency import check_replay
@@ -41,14 +42,14 @@ class SaleBlocked(Exception):
     ``sale_in_progress`` (one is being sent right now); ``attempt`` is that attempt."""
 
     MESSAGES = {
-        "sale_already_paid": "This sale is already paid (payment #{id}): it is not charged again.",
-        "sale_needs_review": "Payment #{id} of this sale may have been charged (its outcome is not known yet): "
-                             "it is not charged again without a supervisor.",
-        "sale_in_progress": "Payment #{id} of this sale is being sent to a terminal right now.",
+        "sale_already_paid": gettext_lazy("This sale is already paid (payment #{id}): it is not charged again."),
+        "sale_needs_review": gettext_lazy("Payment #{id} of this sale may have been charged (its outcome is not "
+                                          "known yet): it is not charged again without a supervisor."),
+        "sale_in_progress": gettext_lazy("Payment #{id} of this sale is being sent to a terminal right now."),
     }
 
     def __init__(self, code: str, attempt: PaymentAttempt) -> None:
-        super().__init__(self.MESSAGES[code].format(id=attempt.pk))
+        super().__init__(str(self.MESSAGES[code]).format(id=attempt.pk))
         self.code = code
         self.attempt = attempt
 
@@ -169,9 +170,9 @@ def _usable_terminal(lane: Lane) -> Terminal:
     try:
         terminal = lane.terminal
     except Terminal.DoesNotExist:
-        raise TerminalUnavailable("this lane has no card terminal configured") from None
+        raise TerminalUnavailable(gettext("this lane has no card terminal configured")) from None
     if not terminal.enabled:
-        raise TerminalUnavailable("the card terminal of this lane is disabled")
+        raise TerminalUnavailable(gettext("the card terminal of this lane is disabled"))
     return terminal
 
 
@@ -202,7 +203,7 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
         attempt=attempt,
         kind=PaymentEvent.Kind.STATE,
         to_status=S.CREATED,
-        cause="payment requested at the lane",
+        cause=causes.REQUESTED,
         actor=attempt.created_by,
         actor_key=actor_key if attempt.created_by is None else "",
         data=data,
@@ -215,8 +216,8 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
 def _record_override(attempt: PaymentAttempt, blocked: SaleBlocked, override: Override) -> None:
     PaymentEvent.objects.create(
         attempt=attempt, kind=PaymentEvent.Kind.NOTE, actor=override.approver,
-        cause=f"second charge of the sale approved by {override.approver.get_username()} "
-              f"({blocked.code} by #{blocked.attempt.pk}): {override.reason}"[:255],
+        cause=causes.OVERRIDE.format(approver=override.approver.get_username(), code=blocked.code,
+                                     attempt=blocked.attempt.pk, reason=override.reason)[:255],
         data={"override": blocked.code, "blocking_attempt": blocked.attempt.pk,
               "reason": override.reason, "approved_by": override.approver.get_username()},
     )
@@ -239,17 +240,17 @@ def attempt_resolve(
         raise ValueError(f"an attempt can be resolved only as {', '.join(sorted(RESOLVABLE))}")
     reason, evidence = " ".join(reason.split()), " ".join(evidence.split())
     if not reason:
-        raise ValueError("a reason is required")
+        raise ValueError(gettext("a reason is required"))
     if not evidence:
-        raise ValueError("the evidence is required (the gateway's portal reference or the terminal's record)")
+        raise ValueError(gettext("the evidence is required (the gateway's portal reference or the terminal's record)"))
     return transition(
         attempt_id,
         from_statuses=[S.NEEDS_REVIEW, S.UNKNOWN],
         to=status,
         where=Q(status=S.NEEDS_REVIEW) | Q(poll_deadline__lte=Now()),
-        cause=f"resolved by {user.get_username()}: {reason} (evidence: {evidence})"[:255],
+        cause=causes.RESOLVED.format(user=user.get_username(), reason=reason, evidence=evidence)[:255],
         actor=user,
         data={"reason": reason, "evidence": evidence},
         terminal_outcome="",
-        message=f"Closed by hand: {reason}"[:255],
+        message=causes.MSG_CLOSED.format(reason=reason)[:255],
     )

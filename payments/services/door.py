@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from gateways.base import Charge, Exchange, GatewayError, NoAnswer, OrderState, PaymentGateway, RefundResult
-from payments import metrics
+from payments import causes, metrics
 from payments.gateways import gateway_for
 from payments.models import AttemptStatus, Merchant
 from payments.services.outcomes import go_unknown
@@ -122,7 +122,7 @@ def record_safely(attempt_id: int, apply: Callable[[], None], *, from_statuses: 
     except Exception as exc:
         log.exception("attempt %s: %s could not be recorded; treated as no answer", attempt_id, what)
         with transaction.atomic():
-            record_note(attempt_id, cause=f"{what} could not be recorded ({exc.__class__.__name__}): "
-                                          "treated as no answer", data={"error": exc.__class__.__name__})
+            record_note(attempt_id, cause=causes.NOT_RECORDED_NO_ANSWER.format(what=what, error=exc.__class__.__name__),
+                        data={"error": exc.__class__.__name__})
             go_unknown(attempt_id, from_statuses=from_statuses,
-                       cause=f"{what} could not be recorded: looking the order up at the gateway")
+                       cause=causes.NOT_RECORDED_LOOKING.format(what=what))

@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 
 from gateways.base import CardDetails, OrderState, Outcome
+from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.money import format_money
 from payments.queue import POLL_ATTEMPT, enqueue_on_commit
 from payments.services.transitions import transition
 
@@ -51,11 +51,11 @@ def order_differences(attempt: PaymentAttempt, order: OrderState) -> str:
     if order.amount is None:
         problems.append("no amount")
     elif order.amount != attempt.amount:
-        problems.append(f"amount {format_money(order.amount, attempt.currency)} instead of "
-                        f"{format_money(attempt.amount, attempt.currency)}")
+        problems.append(f"amount {causes.stored_money(order.amount, attempt.currency)} instead of "
+                        f"{causes.stored_money(attempt.amount, attempt.currency)}")
     if order.tip is not None and order.tip != attempt.tip:
-        problems.append(f"tip {format_money(order.tip, attempt.currency)} instead of "
-                        f"{format_money(attempt.tip, attempt.currency)}")
+        problems.append(f"tip {causes.stored_money(order.tip, attempt.currency)} instead of "
+                        f"{causes.stored_money(attempt.tip, attempt.currency)}")
     if (order.currency or "").upper() != attempt.currency.upper():
         problems.append(f"currency {order.currency!r}")
     return ", ".join(problems)
@@ -101,17 +101,18 @@ def apply_order(attempt: PaymentAttempt, order: OrderState, *, source: str,
     common = {**answered, "terminal_outcome": "", **order_fields(order, fallback_card)}
     if problems := order_differences(attempt, order):
         transition(attempt.pk, from_statuses=[s for s in from_statuses if s != S.NEEDS_REVIEW], to=S.NEEDS_REVIEW,
-                   cause=f"{source}: the gateway's order differs from ours ({problems})",
-                   message=f"{attempt.merchant.gateway_name}'s record differs from this sale: {problems}"[:255],
+                   cause=causes.ORDER_DIFFERS.format(source=source, problems=problems),
+                   message=causes.MSG_DIFFERS.format(name=attempt.merchant.gateway_name, problems=problems)[:255],
                    **common)
         return True
     if order.outcome is Outcome.PAID:
-        transition(attempt.pk, from_statuses=from_statuses, to=S.APPROVED, cause=f"{source}: paid",
+        transition(attempt.pk, from_statuses=from_statuses, to=S.APPROVED, cause=causes.PAID.format(source=source),
                    message="", paid_at=order.paid_at, **common)
         return True
     if order.outcome is Outcome.DECLINED:
-        status = f" (gateway status {order.status})" if order.status else ""
-        transition(attempt.pk, from_statuses=from_statuses, to=S.DECLINED, cause=f"{source}: not paid{status}",
+        cause = (causes.NOT_PAID_STATUS.format(source=source, status=order.status) if order.status
+                 else causes.NOT_PAID.format(source=source))
+        transition(attempt.pk, from_statuses=from_statuses, to=S.DECLINED, cause=cause,
                    message="", **common)
         return True
     return False

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 
 from gateways.base import CardDetails, GatewayError, OrderState, Outcome
+from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.services.door import Door, gateway_door
 from payments.services.outcomes import apply_order, poll_later
@@ -58,10 +59,10 @@ def look_up(door: Door, attempt: PaymentAttempt, *, cause: str) -> OrderState | 
     try:
         order = door.call(attempt.merchant, "look up", lambda gateway: gateway.lookup(attempt.order_reference))
     except GatewayError as exc:
-        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, f"{cause}: {exc}"))
+        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, causes.STEP.format(step=cause, found=exc)))
         return None
-    found = "the gateway has no such order" if order.outcome is Outcome.NOT_FOUND else order.outcome.value
-    record_exchanges(attempt.pk, exchange_causes(order.exchanges, f"{cause}: {found}"))
+    found = causes.NO_SUCH_ORDER if order.outcome is Outcome.NOT_FOUND else order.outcome.value
+    record_exchanges(attempt.pk, exchange_causes(order.exchanges, causes.STEP.format(step=cause, found=found)))
     return None if order.outcome is Outcome.NOT_FOUND else order
 
 
@@ -72,9 +73,8 @@ def _provisional_card(attempt: PaymentAttempt) -> CardDetails | None:
 def _review_message(attempt: PaymentAttempt) -> str:
     name = attempt.merchant.gateway_name
     if attempt.terminal_outcome == "APPROVED":
-        return (f"The terminal approved this payment but {name} has not confirmed it. Do not charge again: "
-                f"check {name}'s portal, then close it by hand.")
-    return f"{name} gave no final outcome in time. Check the terminal's own record before charging again."
+        return causes.MSG_UNCONFIRMED.format(name=name)
+    return causes.MSG_NO_OUTCOME.format(name=name)
 
 
 def attempt_poll(*, attempt_id: int) -> None:
@@ -87,17 +87,17 @@ def attempt_poll(*, attempt_id: int) -> None:
         if past_deadline:
             # Before the last look-up, which may fail in any way: the window is kept whatever happens next.
             transition(attempt_id, from_statuses=[S.UNKNOWN], to=S.NEEDS_REVIEW,
-                       cause=f"no final outcome from the gateway after {attempt.poll_count} look-ups",
+                       cause=causes.LOOKUPS_EXHAUSTED.format(count=attempt.poll_count),
                        message=_review_message(attempt))
         else:
             _push(attempt_id)  # the page shows how many times the gateway was asked
         try:
-            order = look_up(door, attempt, cause="polling")
-            applied = order is not None and apply_order(attempt, order, source="look-up while polling",
+            order = look_up(door, attempt, cause=causes.POLLING)
+            applied = order is not None and apply_order(attempt, order, source=causes.SOURCE_POLLING,
                                                         fallback_card=_provisional_card(attempt))
         except Exception as exc:  # a poison answer that got this far is no answer: the next poll asks again
             log.exception("attempt %s: the poll's answer could not be applied", attempt_id)
-            record_note(attempt_id, cause=f"a look-up's answer could not be recorded ({exc.__class__.__name__})")
+            record_note(attempt_id, cause=causes.LOOKUP_NOT_RECORDED.format(error=exc.__class__.__name__))
             applied = False
         with transaction.atomic():
             _release(attempt_id)
@@ -111,13 +111,13 @@ def attempt_requery(*, attempt_id: int) -> PaymentAttempt:
         if _claim(attempt_id, S.NEEDS_REVIEW, count=False):
             attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
             try:
-                order = look_up(door, attempt, cause="re-query of an attempt needing review")
+                order = look_up(door, attempt, cause=causes.REQUERY_REVIEW)
                 if order is not None:
-                    apply_order(attempt, order, source="re-query", fallback_card=_provisional_card(attempt))
+                    apply_order(attempt, order, source=causes.SOURCE_REQUERY, fallback_card=_provisional_card(attempt))
             except Exception as exc:
                 log.exception("attempt %s: the re-query's answer could not be applied", attempt_id)
                 record_note(attempt_id,
-                            cause=f"a look-up's answer could not be recorded ({exc.__class__.__name__})")
+                            cause=causes.LOOKUP_NOT_RECORDED.format(error=exc.__class__.__name__))
             finally:
                 _release(attempt_id)
         return PaymentAttempt.objects.get(pk=attempt_id)

@@ -20,10 +20,12 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gateways.base import GatewayError, NoAnswer, Outcome, RefundOutcome, RefundRequest, RefundResult, Refused
+from payments import causes
+from payments.causes import said
 from payments.models import AttemptStatus, Merchant, Refund
-from payments.money import format_money
 from payments.services.door import gateway_door
 from payments.services.refunds import enqueue_refund_task
 from payments.services.transitions import exchange_causes, record_exchanges, record_note, transition
@@ -42,8 +44,7 @@ RefundCall = RefundResult | GatewayError
 
 def review_message(merchant: Merchant) -> str:
     name = merchant.gateway_name
-    return (f"No clear answer from {name}: the refund may have gone through. It is not sent again; check it "
-            f"({name}'s portal, or Check with {name} here), then settle it.")
+    return causes.MSG_REFUND_REVIEW.format(name=name)
 
 
 def _transition(refund_id: int, **kwargs: Any) -> Refund | None:
@@ -63,11 +64,10 @@ def refund_send(*, refund_id: int) -> None:
     """Send the refund once: only the caller that moves CREATED → SENT sends."""
     with gateway_door() as door:
         if _transition(refund_id, from_statuses=[S.CREATED], to=S.FAILED, where=_too_old(),
-                       cause="not sent: too old (its task did not run in time)",
-                       message="Not sent, too old: nothing was refunded. Ask for the refund again.") is not None:
+                       cause=causes.TOO_OLD, message=causes.MSG_REFUND_TOO_OLD) is not None:
             return
         if _transition(refund_id, from_statuses=[S.CREATED], to=S.SENT, where=~_too_old(),
-                       cause="refund sent to the gateway", sent_at=timezone.now()) is None:
+                       cause=causes.REFUND_SENT, sent_at=timezone.now()) is None:
             return
         refund = _load(refund_id)
         attempt = refund.attempt
@@ -93,52 +93,52 @@ def _record_safely(refund: Refund, apply: Callable[[], None]) -> None:
         log.exception("refund %s: the answer could not be recorded", refund.pk)
         with transaction.atomic():
             record_note(refund.attempt_id, refund=refund, data={"error": exc.__class__.__name__},
-                        cause=f"the refund's answer could not be recorded ({exc.__class__.__name__})")
+                        cause=causes.REFUND_NOT_RECORDED.format(error=exc.__class__.__name__))
             _transition(refund.pk, from_statuses=[S.SENT], to=S.NEEDS_REVIEW,
                         message=review_message(refund.attempt.merchant),
-                        cause="the refund's answer could not be recorded: needs review")
+                        cause=causes.REFUND_NOT_RECORDED_REVIEW)
 
 
 def _apply(refund: Refund, outcome: RefundCall) -> None:
     summary = str(outcome) if isinstance(outcome, GatewayError) else outcome.outcome.value
-    record_exchanges(refund.attempt_id, exchange_causes(outcome.exchanges, f"refund: {summary}"), refund=refund)
+    record_exchanges(refund.attempt_id, exchange_causes(outcome.exchanges, causes.REFUND_CALL.format(summary=summary)), refund=refund)
     name = refund.attempt.merchant.gateway_name
     if isinstance(outcome, Refused):
-        _transition(refund.pk, from_statuses=[S.SENT], to=S.FAILED, cause=f"the gateway refused the refund: {outcome}",
+        _transition(refund.pk, from_statuses=[S.SENT], to=S.FAILED, cause=causes.REFUND_REFUSED.format(reason=outcome),
                     message=str(outcome)[:255])
     elif isinstance(outcome, NoAnswer):
         _transition(refund.pk, from_statuses=[S.SENT], to=S.NEEDS_REVIEW, message=review_message(refund.attempt.merchant),
-                    cause=f"no clear answer to the refund ({outcome}): needs review, never re-sent")
+                    cause=causes.REFUND_NO_ANSWER.format(reason=outcome))
     elif isinstance(outcome, GatewayError):  # NotSent: nothing left
-        _transition(refund.pk, from_statuses=[S.SENT], to=S.FAILED, cause="refund not sent",
+        _transition(refund.pk, from_statuses=[S.SENT], to=S.FAILED, cause=causes.REFUND_NOT_SENT,
                     message=str(outcome)[:255])
     else:
         _apply_result(refund, outcome, name)
 
 
 def _apply_result(refund: Refund, result: RefundResult, name: str) -> None:
-    money = format_money(refund.amount, refund.currency)
+    money = causes.stored_money(refund.amount, refund.currency)
     found = {"gateway_refund_reference": result.gateway_refund_reference[:40],
              "refundable_after": result.refundable_after,
              "card": result.card.as_dict() if result.card is not None else None,
              "terminal_text": (result.card.terminal_text if result.card is not None else "")[:255]}
     problems = []
     if result.amount is not None and result.amount != refund.amount:
-        problems.append(f"amount {format_money(result.amount, refund.currency)} instead of {money}")
+        problems.append(causes.REFUND_AMOUNT_DIFFERS.format(amount=causes.stored_money(result.amount, refund.currency),
+                                                           asked=money))
     if result.outcome is RefundOutcome.REFUSED and not problems:
         _transition(refund.pk, from_statuses=[S.SENT], to=S.FAILED, **found,
-                    cause=f"the gateway did not refund it ({result.reason})",
-                    message=f"{name} did not refund it ({result.reason}).")
+                    cause=causes.REFUND_NOT_DONE.format(reason=result.reason),
+                    message=causes.MSG_REFUND_NOT_DONE.format(name=name, reason=result.reason))
         return
     if result.outcome is not RefundOutcome.REFUNDED:
-        problems.append(result.reason or "no clear refund")
+        problems.append(result.reason or causes.NO_CLEAR_REFUND)
     if problems:
         _transition(refund.pk, from_statuses=[S.SENT], to=S.NEEDS_REVIEW, **found,
-                    cause=f"the gateway's refund answer is not clear ({', '.join(problems)})",
-                    message=f"{name}'s answer is not a clear refund: {', '.join(problems)}. Check it, then "
-                            "settle it."[:255])
+                    cause=causes.REFUND_UNCLEAR.format(problems=", ".join(problems)),
+                    message=causes.MSG_REFUND_UNCLEAR.format(name=name, problems=", ".join(problems))[:255])
         return
-    _transition(refund.pk, from_statuses=[S.SENT], to=S.APPROVED, cause=f"refund: {money} refunded",
+    _transition(refund.pk, from_statuses=[S.SENT], to=S.APPROVED, cause=causes.REFUNDED.format(amount=money),
                 message="", **found)
 
 
@@ -157,7 +157,7 @@ def refund_check(*, refund_id: int, user: User) -> str:
     says of this refund. Changes no status (a person settles it); one check at a time per refund."""
     with gateway_door() as door:
         if not _claim_check(refund_id):
-            return "This refund is not waiting for review, or it is being checked right now."
+            return gettext("This refund is not waiting for review, or it is being checked right now.")
         refund = _load(refund_id)
         attempt = refund.attempt
         name = attempt.merchant.gateway_name
@@ -166,19 +166,19 @@ def refund_check(*, refund_id: int, user: User) -> str:
                 order = door.call(attempt.merchant, "look up",
                                   lambda gateway: gateway.lookup(attempt.order_reference))
             except GatewayError as exc:
-                record_exchanges(attempt.pk, exchange_causes(exc.exchanges, f"refund check: {exc}"), refund=refund)
-                return f"No usable answer from {name} ({exc}). Try again later."
+                record_exchanges(attempt.pk, exchange_causes(exc.exchanges, causes.REFUND_CHECK.format(finding=exc)), refund=refund)
+                return gettext("No usable answer from {name} ({error}). Try again later.").format(name=name, error=exc)
             if order.outcome is Outcome.NOT_FOUND:
-                record_exchanges(attempt.pk, exchange_causes(order.exchanges, "refund check: no such order"),
+                record_exchanges(attempt.pk, exchange_causes(order.exchanges, causes.REFUND_CHECK_NO_ORDER),
                                  refund=refund)
-                return f"{name} has no record of the original payment: check its portal."
+                return gettext("{name} has no record of the original payment: check its portal.").format(name=name)
             record_exchanges(attempt.pk, exchange_causes(
-                order.exchanges, f"refund check by {user.get_username()}: look-up of the payment"), refund=refund)
+                order.exchanges, causes.REFUND_CHECK_BY.format(user=user.get_username())), refund=refund)
             finding = refund_finding(refund, order.refundable)
             Refund.objects.filter(pk=refund_id).update(gateway_refundable=order.refundable, checked_at=Now())
-            record_note(attempt.pk, refund=refund, actor=user, cause=f"refund check: {finding}",
+            record_note(attempt.pk, refund=refund, actor=user, cause=causes.REFUND_CHECK.format(finding=finding),
                         data={"refundable": order.refundable})
-            return finding
+            return said(finding)
         finally:
             Refund.objects.filter(pk=refund_id).update(check_claimed_until=None)
 
@@ -188,20 +188,19 @@ def refund_finding(refund: Refund, refundable: int | None) -> str:
     attempt = refund.attempt
     name = attempt.merchant.gateway_name
     if refundable is None:
-        return f"{name}'s answer does not say what is left to refund: check the refund in {name}'s portal."
+        return causes.FOUND_UNSAID.format(name=name)
     done = (Refund.objects.filter(attempt=attempt, status=S.APPROVED).exclude(pk=refund.pk)
             .aggregate(total=Sum("amount"))["total"] or 0)
     others = Refund.objects.filter(attempt=attempt, status__in=[S.NEEDS_REVIEW, S.UNKNOWN]).exclude(pk=refund.pk)
     if_not = attempt.total - done
-    left = format_money(refundable, attempt.currency)
+    left = causes.stored_money(refundable, attempt.currency)
     if others.exists():
-        return (f"{name} says {left} is left to refund; another refund of this payment also needs review, so "
-                f"settle them one at a time with {name}'s portal.")
+        return causes.FOUND_OTHERS.format(name=name, left=left)
     if refundable == if_not - refund.amount:
-        return f"{name} says {left} is left to refund: this refund went through. Settle it as refunded."
+        return causes.FOUND_DONE.format(name=name, left=left)
     if refundable == if_not:
-        return f"{name} says {left} is left to refund: this refund did not go through. Settle it as not refunded."
-    return f"{name} says {left} is left to refund, which matches neither case: check {name}'s portal."
+        return causes.FOUND_NOT_DONE.format(name=name, left=left)
+    return causes.FOUND_NEITHER.format(name=name, left=left)
 
 
 def refund_settle(*, refund_id: int, refunded: bool, user: User, reason: str) -> Refund | None:
@@ -209,12 +208,12 @@ def refund_settle(*, refund_id: int, refunded: bool, user: User, reason: str) ->
     refundable again). None when it is not waiting for review."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ValueError("a reason is required")
-    outcome = "refunded" if refunded else "not refunded"
+        raise ValueError(gettext("a reason is required"))
+    outcome = causes.AS_REFUNDED if refunded else causes.AS_NOT_REFUNDED
     return _transition(refund_id, from_statuses=[S.NEEDS_REVIEW, S.UNKNOWN], to=S.APPROVED if refunded else S.FAILED,
-                       cause=f"settled by {user.get_username()} as {outcome}: {reason}"[:255], actor=user,
+                       cause=causes.SETTLED.format(user=user.get_username(), outcome=outcome, reason=reason)[:255], actor=user,
                        data={"reason": reason, "refunded": refunded},
-                       message=f"Settled by hand as {outcome}: {reason}"[:255])
+                       message=causes.MSG_SETTLED.format(outcome=outcome, reason=reason)[:255])
 
 
 def refunds_resume_stalled() -> dict[str, int]:
@@ -231,7 +230,7 @@ def refunds_resume_stalled() -> dict[str, int]:
         counts["to_review"] += _transition(
             refund.pk, from_statuses=[S.SENT, S.UNKNOWN], to=S.NEEDS_REVIEW,
             message=review_message(refund.attempt.merchant),
-            cause="refund task lost (no answer recorded in time): needs review, never re-sent") is not None
+            cause=causes.REFUND_TASK_LOST) is not None
     if any(counts.values()):
         log.info("refund resume job: %s", counts)
     return counts

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
+from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.money import format_money
 from payments.queue import enqueue
@@ -71,27 +73,30 @@ def _for_key(attempt_id: int, key: str | None) -> Refund | None:
 
 def _check_refundable(attempt: PaymentAttempt) -> None:
     if attempt.status != S.APPROVED:
-        raise RefundNotAllowed("only approved payments can be refunded")
+        raise RefundNotAllowed(gettext("only approved payments can be refunded"))
     if not attempt.gateway_reference:
         name = attempt.merchant.gateway_name
-        raise RefundNotAllowed(f"this payment has no {name} order reference, so {name} cannot refund it")
+        raise RefundNotAllowed(gettext("this payment has no {name} order reference, so {name} cannot refund it")
+                               .format(name=name))
 
 
 def _check_request(attempt: PaymentAttempt, amount: object, reason: object) -> str:
     """The cleaned reason; raises RefundNotAllowed naming the field at fault."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise RefundNotAllowed("the refund amount must be a whole number of cents", field="amount")
+        raise RefundNotAllowed(gettext("the refund amount must be a whole number of cents"), field="amount")
     if amount <= 0:
-        raise RefundNotAllowed("the refund amount must be more than 0", field="amount")
+        raise RefundNotAllowed(gettext("the refund amount must be more than 0"), field="amount")
     cleaned = reason.strip() if isinstance(reason, str) else ""
     if not cleaned:
-        raise RefundNotAllowed("a reason is required", field="reason")
+        raise RefundNotAllowed(gettext("a reason is required"), field="reason")
     if len(cleaned) > REASON_MAX:
-        raise RefundNotAllowed(f"the reason is too long (at most {REASON_MAX} characters)", field="reason")
+        raise RefundNotAllowed(gettext("the reason is too long (at most {count} characters)").format(count=REASON_MAX),
+                               field="reason")
     balance = refundable_balance(attempt)
     if amount > balance:
         raise RefundNotAllowed(
-            f"refund amount is above what is left to refund ({format_money(balance, attempt.currency)})",
+            gettext("refund amount is above what is left to refund ({amount})").format(
+                amount=format_money(balance, attempt.currency)),
             field="amount",
         )
     return cleaned
@@ -159,7 +164,8 @@ def _record_request(attempt: PaymentAttempt, refund: Refund, actor: User | None,
         refund=refund,
         kind=PaymentEvent.Kind.STATE,
         to_status=S.CREATED,
-        cause=f"refund of {format_money(refund.amount, attempt.currency)} requested: {refund.reason}"[:255],
+        cause=causes.REFUND_REQUESTED.format(amount=causes.stored_money(refund.amount, attempt.currency),
+                                             reason=refund.reason)[:255],
         actor=actor,
         actor_key=actor_key if actor is None else "",
         data={"amount": refund.amount, "reason": refund.reason, "refund_reference": refund.refund_reference},

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Now
 
+from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.queue import POLL_ATTEMPT, REQUERY_ATTEMPT, SEND_ATTEMPT, enqueue
 from payments.services.outcomes import go_unknown
@@ -39,7 +40,7 @@ def attempts_resume_stalled() -> dict[str, int]:
     for attempt_id in PaymentAttempt.objects.filter(status=S.SENT, sent_at__lt=_ago(lost_after)).values_list(
             "pk", flat=True)[:500]:
         counts["to_polling"] += go_unknown(attempt_id, from_statuses=[S.SENT],
-                                           cause="charge task lost (no answer recorded in time)")
+                                           cause=causes.CHARGE_TASK_LOST)
     quiet = max(5 * settings.PAYMENT_POLL_INTERVAL, 10)
     free = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=Now())
     for attempt_id in PaymentAttempt.objects.filter(free, status=S.UNKNOWN, updated_at__lt=_ago(quiet)).values_list(

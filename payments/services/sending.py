@@ -16,6 +16,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gateways.base import Charge, ChargeOutcome, GatewayError, OrderState, Outcome, Sale
+from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.services.door import gateway_door, record_safely
 from payments.services.outcomes import apply_order, card_fields, go_unknown
@@ -35,8 +36,7 @@ def attempt_fail_if_too_old(attempt_id: int) -> bool:
     long ago (the customer may have paid otherwise, or left)."""
     return transition(
         attempt_id, from_statuses=[S.CREATED], to=S.FAILED, where=too_old(),
-        cause="not sent: too old (its task did not run in time)",
-        message="Not sent, too old: the payment waited too long to reach the terminal. Nothing was charged.",
+        cause=causes.TOO_OLD, message=causes.MSG_TOO_OLD,
     ) is not None
 
 
@@ -65,7 +65,7 @@ def attempt_send(*, attempt_id: int) -> None:
         if attempt_fail_if_too_old(attempt_id):
             return
         claimed = transition(attempt_id, from_statuses=[S.CREATED], to=S.SENT, where=~too_old(),
-                             cause="sent to the terminal through the gateway", sent_at=timezone.now())
+                             cause=causes.SENT, sent_at=timezone.now())
         if claimed is None:
             return
         attempt = PaymentAttempt.objects.select_related("merchant", "terminal", "lane", "store").get(pk=attempt_id)
@@ -77,7 +77,7 @@ def attempt_send(*, attempt_id: int) -> None:
         except GatewayError as exc:  # only the door's own conversion: a gateway's charge() never raises
             charge = Charge(ChargeOutcome.NO_ANSWER, reason=str(exc), exchanges=exc.exchanges)
         record_safely(attempt_id, lambda: _apply_charge(attempt, charge), from_statuses=[S.SENT],
-                      what="the gateway's answer")
+                      what=causes.THE_ANSWER)
 
 
 def _said(state: OrderState | None) -> str:
@@ -105,9 +105,9 @@ def _apply_charge(attempt: PaymentAttempt, charge: Charge) -> None:
     """Record the calls and what the charge came to, in one transaction (one push)."""
     attempt_id = attempt.pk
     summary = {
-        ChargeOutcome.CONFIRMED: "confirmed", ChargeOutcome.REFUSED: "refused, and confirmed nothing was charged",
-        ChargeOutcome.CONFLICT: "answers disagree", ChargeOutcome.NO_ANSWER: "no usable answer",
-        ChargeOutcome.NOT_SENT: "not sent",
+        ChargeOutcome.CONFIRMED: causes.CHARGE_CONFIRMED, ChargeOutcome.REFUSED: causes.CHARGE_REFUSED,
+        ChargeOutcome.CONFLICT: causes.CHARGE_DISAGREE, ChargeOutcome.NO_ANSWER: causes.CHARGE_NO_ANSWER,
+        ChargeOutcome.NOT_SENT: causes.CHARGE_NOT_SENT,
     }[charge.outcome]
     record_exchanges(attempt_id, exchange_causes(charge.exchanges, f"charge: {summary}"))
     answered: dict[str, Any] = {"answered_at": timezone.now()}  # field values for transition()
@@ -119,21 +119,19 @@ def _apply_charge(attempt: PaymentAttempt, charge: Charge) -> None:
     reason = charge.reason[:255]
     name = attempt.merchant.gateway_name
     if charge.outcome is ChargeOutcome.NOT_SENT:
-        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause="not sent: request refused",
+        transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, cause=causes.NOT_SENT_REFUSED,
                    message=reason)
     elif charge.outcome is ChargeOutcome.REFUSED:
         transition(attempt_id, from_statuses=[S.SENT], to=S.FAILED, message=reason, **answered,
-                   cause="the gateway refused the order, and a look-up confirms nothing was charged")
+                   cause=causes.REFUSED_CONFIRMED)
     elif charge.outcome is ChargeOutcome.CONFLICT:
         transition(attempt_id, from_statuses=[S.SENT], to=S.NEEDS_REVIEW, **{**answered, **_provisional_fields(charge)},
-                   cause=reason or "the gateway's answers disagree on whether the card was charged",
-                   message=f"{name}'s two answers disagree on whether the card was charged: check {name}'s "
-                           "portal and the terminal before doing anything else.")
+                   cause=reason or causes.ANSWERS_DISAGREE, message=causes.MSG_DISAGREE.format(name=name))
     elif charge.outcome is ChargeOutcome.CONFIRMED and charge.state is not None and apply_order(
-            attempt, charge.state, source="the gateway's confirmed answer", from_statuses=[S.SENT],
+            attempt, charge.state, source=causes.SOURCE_CONFIRMED, from_statuses=[S.SENT],
             fallback_card=charge.provisional.card if charge.provisional else None, **answered):
         return
     elif charge.outcome in (ChargeOutcome.CONFIRMED, ChargeOutcome.NO_ANSWER):
-        cause = ("the gateway reports the order still in progress" if charge.outcome is ChargeOutcome.CONFIRMED
-                 else f"no clear answer yet ({reason})")
+        cause = (causes.STILL_IN_PROGRESS if charge.outcome is ChargeOutcome.CONFIRMED
+                 else causes.NO_CLEAR_ANSWER_YET.format(reason=reason))
         go_unknown(attempt_id, cause=cause, from_statuses=[S.SENT], **{**answered, **_provisional_fields(charge)})

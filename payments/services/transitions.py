@@ -13,7 +13,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gateways.base import Exchange
-from payments import logcontext
+from payments import causes, logcontext
 from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
 from payments.signals import notify_attempt_changed, notify_status_changed
@@ -175,9 +175,9 @@ def exchange_causes(exchanges: Sequence[Exchange], summary: str) -> list[tuple[E
     An error with no call made is recorded as a note-like gateway event with ``summary`` alone."""
     if not exchanges:
         return [(None, summary)]
-    causes: list[tuple[Exchange | None, str]] = [
+    said: list[tuple[Exchange | None, str]] = [
         (exchange, f"{exchange.endpoint}: {exchange.outcome or exchange.error or 'answered'}") for exchange in exchanges
     ]
-    last, _ = causes[-1]
-    causes[-1] = (last, f"{summary} ({causes[-1][1]})")
-    return causes
+    last, call = said[-1]
+    said[-1] = (last, causes.CALL.format(summary=summary, call=call))
+    return said

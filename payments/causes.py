@@ -1,0 +1,145 @@
+"""The console's own sentences kept in the database (events' causes, attempts' and refunds' messages), and
+``said()``, which shows them in the reader's language.
+
+They are stored in English, the source language, whoever's request wrote them: the row is a record, read
+later by people of either language, and rows written before the console spoke French are English too. Each
+sentence is a template here, marked with ``gettext_noop`` (in the payments catalog, translated when shown);
+``said()`` recognises a stored text by its template and translates it, the parts filled in as well when they
+are ours. Text that is not ours (the gateway's or the terminal's words, a person's reason) stays as written.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
+
+from payments.money import format_money
+
+# --- a payment's events
+REQUESTED = _noop("payment requested at the lane")
+OVERRIDE = _noop("second charge of the sale approved by {approver} ({code} by #{attempt}): {reason}")
+RESOLVED = _noop("resolved by {user}: {reason} (evidence: {evidence})")
+TOO_OLD = _noop("not sent: too old (its task did not run in time)")
+SENT = _noop("sent to the terminal through the gateway")
+NOT_SENT_REFUSED = _noop("not sent: request refused")
+REFUSED_CONFIRMED = _noop("the gateway refused the order, and a look-up confirms nothing was charged")
+ANSWERS_DISAGREE = _noop("the gateway's answers disagree on whether the card was charged")
+STILL_IN_PROGRESS = _noop("the gateway reports the order still in progress")
+NO_CLEAR_ANSWER_YET = _noop("no clear answer yet ({reason})")
+ORDER_DIFFERS = _noop("{source}: the gateway's order differs from ours ({problems})")
+PAID = _noop("{source}: paid")
+NOT_PAID_STATUS = _noop("{source}: not paid (gateway status {status})")
+NOT_PAID = _noop("{source}: not paid")
+SOURCE_CONFIRMED = _noop("the gateway's confirmed answer")
+SOURCE_POLLING = _noop("look-up while polling")
+SOURCE_REQUERY = _noop("re-query")
+POLLING = _noop("polling")
+REQUERY_REVIEW = _noop("re-query of an attempt needing review")
+NO_SUCH_ORDER = _noop("the gateway has no such order")
+LOOKUPS_EXHAUSTED = _noop("no final outcome from the gateway after {count} look-ups")
+LOOKUP_NOT_RECORDED = _noop("a look-up's answer could not be recorded ({error})")
+THE_ANSWER = _noop("the gateway's answer")
+NOT_RECORDED_NO_ANSWER = _noop("{what} could not be recorded ({error}): treated as no answer")
+NOT_RECORDED_LOOKING = _noop("{what} could not be recorded: looking the order up at the gateway")
+CHARGE_TASK_LOST = _noop("charge task lost (no answer recorded in time)")
+CHARGE = _noop("charge: {summary}")
+CHARGE_CONFIRMED = _noop("confirmed")
+CHARGE_REFUSED = _noop("refused, and confirmed nothing was charged")
+CHARGE_DISAGREE = _noop("answers disagree")
+CHARGE_NO_ANSWER = _noop("no usable answer")
+CHARGE_NOT_SENT = _noop("not sent")
+# --- a refund's events
+REFUND_REQUESTED = _noop("refund of {amount} requested: {reason}")
+REFUND_SENT = _noop("refund sent to the gateway")
+REFUND_NOT_RECORDED = _noop("the refund's answer could not be recorded ({error})")
+REFUND_NOT_RECORDED_REVIEW = _noop("the refund's answer could not be recorded: needs review")
+REFUNDED = _noop("refund: {amount} refunded")
+REFUND_CALL = _noop("refund: {summary}")
+REFUND_REFUSED = _noop("the gateway refused the refund: {reason}")
+REFUND_NO_ANSWER = _noop("no clear answer to the refund ({reason}): needs review, never re-sent")
+REFUND_NOT_SENT = _noop("refund not sent")
+REFUND_NOT_DONE = _noop("the gateway did not refund it ({reason})")
+REFUND_UNCLEAR = _noop("the gateway's refund answer is not clear ({problems})")
+REFUND_AMOUNT_DIFFERS = _noop("amount {amount} instead of {asked}")
+NO_CLEAR_REFUND = _noop("no clear refund")
+REFUND_CHECK_NO_ORDER = _noop("refund check: no such order")
+REFUND_CHECK_BY = _noop("refund check by {user}: look-up of the payment")
+REFUND_CHECK = _noop("refund check: {finding}")
+SETTLED = _noop("settled by {user} as {outcome}: {reason}")
+AS_REFUNDED = _noop("refunded")
+AS_NOT_REFUNDED = _noop("not refunded")
+REFUND_TASK_LOST = _noop("refund task lost (no answer recorded in time): needs review, never re-sent")
+# --- the reconciliation's events
+VERIFY_DAY = _noop("verify the day")
+REQUERY_BY = _noop("re-query from the reconciliation dashboard by {user}")
+EXCEPTION_CLOSED = _noop("exception closed: {kind}: {reason}")
+# --- what a gateway call was (its endpoint and how it was classed), after the summary of its step
+CALL = _noop("{summary} ({call})")
+STEP = _noop("{step}: {found}")
+
+# --- messages (a payment's or a refund's, shown with its status)
+MSG_TOO_OLD = _noop("Not sent, too old: the payment waited too long to reach the terminal. Nothing was charged.")
+MSG_DISAGREE = _noop("{name}'s two answers disagree on whether the card was charged: check {name}'s portal and "
+                     "the terminal before doing anything else.")
+MSG_DIFFERS = _noop("{name}'s record differs from this sale: {problems}")
+MSG_UNCONFIRMED = _noop("The terminal approved this payment but {name} has not confirmed it. Do not charge again: "
+                        "check {name}'s portal, then close it by hand.")
+MSG_NO_OUTCOME = _noop("{name} gave no final outcome in time. Check the terminal's own record before charging "
+                       "again.")
+MSG_CLOSED = _noop("Closed by hand: {reason}")
+MSG_REFUND_REVIEW = _noop("No clear answer from {name}: the refund may have gone through. It is not sent again; "
+                          "check it ({name}'s portal, or Check with {name} here), then settle it.")
+MSG_REFUND_TOO_OLD = _noop("Not sent, too old: nothing was refunded. Ask for the refund again.")
+MSG_REFUND_NOT_DONE = _noop("{name} did not refund it ({reason}).")
+MSG_REFUND_UNCLEAR = _noop("{name}'s answer is not a clear refund: {problems}. Check it, then settle it.")
+MSG_SETTLED = _noop("Settled by hand as {outcome}: {reason}")
+# --- what a refund check found (shown to the person, and kept in the check's note)
+FOUND_UNSAID = _noop("{name}'s answer does not say what is left to refund: check the refund in {name}'s portal.")
+FOUND_OTHERS = _noop("{name} says {left} is left to refund; another refund of this payment also needs review, so "
+                     "settle them one at a time with {name}'s portal.")
+FOUND_DONE = _noop("{name} says {left} is left to refund: this refund went through. Settle it as refunded.")
+FOUND_NOT_DONE = _noop("{name} says {left} is left to refund: this refund did not go through. Settle it as not "
+                       "refunded.")
+FOUND_NEITHER = _noop("{name} says {left} is left to refund, which matches neither case: check {name}'s portal.")
+
+# Tried in this order: a template whose fixed words say more comes before one they would also match.
+_GENERIC = (CALL, STEP)
+TEMPLATES: tuple[str, ...] = (
+    *(value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str)
+      and value not in _GENERIC),
+    *_GENERIC,
+)
+
+
+def stored_money(cents: int, currency: str) -> str:
+    """An amount as it is written into a stored sentence: in the source language, whoever asked."""
+    with translation.override("en"):
+        return format_money(cents, currency)
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    regex, seen = [], set()
+    for i, part in enumerate(re.split(r"\{(\w+)\}", template)):
+        if i % 2 == 0:
+            regex.append(re.escape(part))
+        else:
+            regex.append(f"(?P={part})" if part in seen else f"(?P<{part}>.*?)")
+            seen.add(part)
+    return re.compile("".join(regex), re.DOTALL)
+
+
+def said(text: str) -> str:
+    """A stored sentence in the active language: ours translated (its parts too, when they are ours), anything
+    else as stored."""
+    if not text:
+        return text
+    for template in TEMPLATES:
+        if (match := _pattern(template).fullmatch(text)) is not None:
+            parts = {name: said(value) for name, value in match.groupdict().items()}
+            return gettext(template).format(**parts)
+    return text
