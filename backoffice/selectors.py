@@ -30,9 +30,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from backoffice.models import VerificationFinding, VerificationRun
-from gateways.base import Outcome
+from backoffice.sentences import said
 from lanes import access
 from lanes.models import Store
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent, Refund
@@ -50,11 +51,11 @@ class ExceptionKind:
     MISSING_CARD_DATA = "missing_card_data"
 
     LABELS = {
-        MISMATCH: "The gateway disagrees",
-        NEEDS_REVIEW: "Needs review",
-        UNKNOWN: "Outcome unknown",
-        POSSIBLE_DUPLICATE: "Possible duplicate",
-        MISSING_CARD_DATA: "Missing card data",
+        MISMATCH: gettext_lazy("The gateway disagrees"),
+        NEEDS_REVIEW: gettext_lazy("Needs review"),
+        UNKNOWN: gettext_lazy("Outcome unknown"),
+        POSSIBLE_DUPLICATE: gettext_lazy("Possible duplicate"),
+        MISSING_CARD_DATA: gettext_lazy("Missing card data"),
     }
     # Closed by a note; NEEDS_REVIEW is closed by resolving the attempt, UNKNOWN not at all (still polled).
     CLOSABLE_BY_NOTE = (MISMATCH, POSSIBLE_DUPLICATE, MISSING_CARD_DATA)
@@ -112,7 +113,7 @@ class DayException:
 
     @property
     def label(self) -> str:
-        return ExceptionKind.LABELS[self.kind]
+        return str(ExceptionKind.LABELS[self.kind])
 
     @property
     def total_display(self) -> str:
@@ -149,9 +150,11 @@ def _exception(kind: str, row: dict[str, Any], detail: str, related_id: int | No
 
 
 def _missing(row: dict[str, Any]) -> str:
-    names = [label for key, label in (("card_brand", "card brand"), ("card_last4", "card last 4"),
-                                      ("auth_num", "authorisation number")) if not row[key]]
-    return f"Approved without {', '.join(names)}: the receipt and the batch cannot be matched."
+    names = [str(label) for key, label in (("card_brand", gettext_lazy("card brand")),
+                                           ("card_last4", gettext_lazy("card last 4")),
+                                           ("auth_num", gettext_lazy("authorisation number"))) if not row[key]]
+    return gettext("Approved without {missing}: the receipt and the batch cannot be matched.").format(
+        missing=", ".join(names))
 
 
 def duplicate_window() -> timedelta:
@@ -215,16 +218,16 @@ def day_exception_report(store: Store, day: date) -> tuple[list[DayException], l
         past_window=ExpressionWrapper(Q(poll_deadline__lte=Now()), output_field=BooleanField()))
     for row in open_rows.values(*_EXCEPTION_FIELDS, "past_window"):
         if row["status"] == S.UNKNOWN:
-            detail = ("The gateway has not given a final outcome, and the console's polling window has ended: "
-                      "check the gateway's portal and close it by hand." if row["past_window"] else
-                      "The gateway has not given a final outcome yet; the console is still asking. Do not charge "
-                      "the customer again.")
+            detail = (gettext("The gateway has not given a final outcome, and the console's polling window has "
+                              "ended: check the gateway's portal and close it by hand.") if row["past_window"] else
+                      gettext("The gateway has not given a final outcome yet; the console is still asking. Do not "
+                              "charge the customer again."))
             exception = _exception(ExceptionKind.UNKNOWN, row, detail)
             exception.past_window = bool(row["past_window"])
             found.append(exception)
         else:
-            found.append(_exception(ExceptionKind.NEEDS_REVIEW, row, row["message"] or
-                                    "No final outcome from the gateway. Check the terminal's own record."))
+            found.append(_exception(ExceptionKind.NEEDS_REVIEW, row, said(row["message"]) or
+                                    gettext("No final outcome from the gateway. Check the terminal's own record.")))
     for row in base.filter(Q(card_brand="") | Q(card_last4="") | Q(auth_num=""), status=S.APPROVED).values(
             *_EXCEPTION_FIELDS):
         found.append(_exception(ExceptionKind.MISSING_CARD_DATA, row, _missing(row)))
@@ -234,14 +237,15 @@ def day_exception_report(store: Store, day: date) -> tuple[list[DayException], l
         when = earlier["created_at"].astimezone(local_time).strftime("%H:%M:%S")
         found.append(_exception(
             ExceptionKind.POSSIBLE_DUPLICATE, later,
-            f"Same card ••••{later['card_last4']} and total as #{earlier['id']} on {earlier['lane__code']} "
-            f"at {when}, {gap} earlier. Check it was not charged twice.", related_id=earlier["id"]))
+            gettext("Same card ••••{last4} and total as #{id} on {lane} at {when}, {gap} earlier. Check it was not "
+                    "charged twice.").format(last4=later["card_last4"], id=earlier["id"], lane=earlier["lane__code"],
+                                             when=when, gap=gap), related_id=earlier["id"]))
     run = latest_run(store, day, finished=True)
     if run is not None:
         findings = (VerificationFinding.objects.filter(run=run, kind=VerificationFinding.Kind.MISMATCH,
                                                        cleared_at__isnull=True)
                     .values("attempt_id", "detail"))
-        details = {f["attempt_id"]: f["detail"] for f in findings}
+        details = {f["attempt_id"]: said(f["detail"]) for f in findings}
         for row in PaymentAttempt.objects.filter(pk__in=details).values(*_EXCEPTION_FIELDS):
             found.append(_exception(ExceptionKind.MISMATCH, row, details[row["id"]]))
     closed = closed_exceptions({e.attempt_id for e in found})
@@ -261,8 +265,6 @@ def day_exceptions(store: Store, day: date) -> list[DayException]:
 # ----------------------------------------------------------------------------------- verification runs
 
 
-OUTCOME_LABELS = {Outcome.PAID: "paid", Outcome.DECLINED: "not paid (declined or cancelled)",
-                  Outcome.IN_PROGRESS: "still in progress", Outcome.NOT_FOUND: "without such an order"}
 
 
 def verification_stalled_after() -> timedelta:

@@ -17,11 +17,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from backoffice import sentences
 from backoffice.models import VerificationFinding, VerificationRun
 from backoffice.selectors import (
-    CLOSED_NOTE_PREFIX,
-    OUTCOME_LABELS,
     ExceptionKind,
     closed_exceptions,
     day_attempts,
@@ -30,6 +30,7 @@ from backoffice.selectors import (
 )
 from gateways.base import GatewayError, OrderState, Outcome
 from lanes.models import Store
+from payments import causes
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt
 from payments.queue import POLL_ATTEMPT, enqueue, enqueue_on_commit
 from payments.services import attempt_requery, attempt_resolve, order_differences
@@ -51,12 +52,13 @@ class ExceptionNotOpen(Exception):
 
 def _gateway_text(name: str, order: OrderState | None) -> str:
     if order is None or order.outcome is Outcome.NOT_FOUND:
-        return f"{name} has no such order"
-    return f"{name} reports it {OUTCOME_LABELS[order.outcome]}"
+        return sentences.HAS_NO_SUCH_ORDER.format(name=name)
+    return sentences.REPORTS_IT.format(name=name, outcome=sentences.OUTCOME_WORDS[order.outcome])
 
 
 def compare_with_gateway(attempt: PaymentAttempt, order: OrderState | None) -> str:
     """Why a final attempt disagrees with the gateway's order ("" when they agree); `order` None = not found.
+    In English, as it is stored (``sentences.said`` shows it in the reader's language).
 
     Paid must go with APPROVED, anything else with DECLINED/FAILED; an approval must also be for our
     amount. A FAILED attempt the gateway never heard of agrees (refused before an order existed).
@@ -64,12 +66,12 @@ def compare_with_gateway(attempt: PaymentAttempt, order: OrderState | None) -> s
     name = attempt.merchant.gateway_name
     paid = order is not None and order.outcome is Outcome.PAID
     if attempt.status == S.APPROVED and not paid:
-        return f"Approved here, but {_gateway_text(name, order)}: the money may not have been taken."
+        return sentences.APPROVED_NOT_TAKEN.format(gateway=_gateway_text(name, order))
     if attempt.status in (S.DECLINED, S.FAILED) and paid:
-        return (f"{attempt.status.title()} here, but {_gateway_text(name, order)}: "
-                "the customer may have been charged.")
+        charged = sentences.DECLINED_CHARGED if attempt.status == S.DECLINED else sentences.FAILED_CHARGED
+        return charged.format(gateway=_gateway_text(name, order))
     if attempt.status == S.APPROVED and order is not None and (differences := order_differences(attempt, order)):
-        return f"{name}'s order differs from ours: {differences}."
+        return sentences.ORDER_DIFFERS.format(name=name, differences=differences)
     return ""
 
 
@@ -90,9 +92,9 @@ def _look_up(door: Door, attempt: PaymentAttempt, *, cause: str) -> GatewayCheck
     try:
         order = door.call(attempt.merchant, "look up", lambda gateway: gateway.lookup(attempt.order_reference))
     except GatewayError as exc:
-        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, f"{cause}: {exc}"))
+        record_exchanges(attempt.pk, exchange_causes(exc.exchanges, causes.STEP.format(step=cause, found=exc)))
         return GatewayCheck(order=None, error=str(exc)[:200] or exc.__class__.__name__)
-    record_exchanges(attempt.pk, exchange_causes(order.exchanges, f"{cause}: {order.outcome.value}"))
+    record_exchanges(attempt.pk, exchange_causes(order.exchanges, causes.STEP.format(step=cause, found=order.outcome.value)))
     return GatewayCheck(order=None if order.outcome is Outcome.NOT_FOUND else order)
 
 
@@ -102,10 +104,10 @@ def _apply_late_result(attempt: PaymentAttempt) -> str:
     Returns what happened, or "" when the attempt stays open (e.g. the gateway's amount differs from ours)."""
     if attempt.status == S.NEEDS_REVIEW:
         after = attempt_requery(attempt_id=attempt.pk)
-        return f"now {after.status}" if after.status != S.NEEDS_REVIEW else ""
+        return sentences.NOW_STATUS.format(status=after.status) if after.status != S.NEEDS_REVIEW else ""
     if attempt.status == S.UNKNOWN:
         enqueue(POLL_ATTEMPT, attempt.pk)
-        return "a poll was queued to apply it"
+        return sentences.POLL_QUEUED
     return ""
 
 
@@ -192,16 +194,17 @@ def verification_step(*, run_id: int, cursor: int) -> StepResult:
 def _verify_one(door: Door, run: VerificationRun, attempt: PaymentAttempt) -> Finding | None:
     if attempt.status in (S.CREATED, S.SENT):
         return None  # in flight right now: the payment's own task will settle it
-    check = _look_up(door, attempt, cause="verify the day")
+    check = _look_up(door, attempt, cause=causes.VERIFY_DAY)
     name = attempt.merchant.gateway_name
     if check.error:
-        detail = f"No usable answer from {name}: {check.error}"
+        detail = sentences.NO_USABLE_ANSWER.format(name=name, error=check.error)
         return _finding(run, attempt, Finding.ERROR, check, detail)
     if attempt.status in FINAL_STATUSES:
         problem = compare_with_gateway(attempt, check.order)
         return _finding(run, attempt, Finding.MISMATCH, check, problem) if problem else None
     if check.order is not None and check.order.outcome.final and (applied := _apply_late_result(attempt)):
-        detail = f"{attempt.status} here; {_gateway_text(name, check.order)}: {applied}."
+        detail = sentences.LATE_APPLIED.format(status=attempt.status, gateway=_gateway_text(name, check.order),
+                                               applied=applied)
         return _finding(run, attempt, Finding.APPLIED, check, detail)
     return None
 
@@ -231,24 +234,29 @@ def exception_requery(*, attempt_id: int, user: User) -> str:
     if attempt.status == S.NEEDS_REVIEW:
         after = attempt_requery(attempt_id=attempt_id)
         if after.status == S.NEEDS_REVIEW:
-            return f"#{attempt_id}: {name} still has no final outcome; it still needs review."
-        return f"#{attempt_id}: {name} had a final outcome; the payment is now {after.status}."
+            return gettext("#{id}: {name} still has no final outcome; it still needs review.").format(
+                id=attempt_id, name=name)
+        return gettext("#{id}: {name} had a final outcome; the payment is now {status}.").format(
+            id=attempt_id, name=name, status=after.status)
     if attempt.status == S.UNKNOWN:
         enqueue(POLL_ATTEMPT, attempt_id)
-        return f"#{attempt_id}: asking {name} again; the result appears here when it comes."
+        return gettext("#{id}: asking {name} again; the result appears here when it comes.").format(
+            id=attempt_id, name=name)
     if attempt.status not in FINAL_STATUSES:
-        return f"#{attempt_id} is still being sent to the terminal; nothing to re-query yet."
+        return gettext("#{id} is still being sent to the terminal; nothing to re-query yet.").format(id=attempt_id)
     with gateway_door() as door:
-        check = _look_up(door, attempt, cause=f"re-query from the reconciliation dashboard by {user.get_username()}")
+        check = _look_up(door, attempt, cause=causes.REQUERY_BY.format(user=user.get_username()))
     if check.error:
-        return f"#{attempt_id}: no usable answer from {name} ({check.error}). Try again later."
+        return gettext("#{id}: no usable answer from {name} ({error}). Try again later.").format(
+            id=attempt_id, name=name, error=check.error)
     problem = compare_with_gateway(attempt, check.order)
     if problem:
-        return f"#{attempt_id}: {problem}"
+        return f"#{attempt_id}: {sentences.said(problem)}"
     cleared = VerificationFinding.objects.filter(attempt_id=attempt_id, kind=Finding.MISMATCH,
                                                  cleared_at__isnull=True).update(cleared_at=timezone.now())
-    note = " The earlier mismatch is cleared." if cleared else ""
-    return f"#{attempt_id}: {_gateway_text(name, check.order)}, which agrees with {attempt.status}.{note}"
+    found = gettext("#{id}: {gateway}, which agrees with {status}.").format(
+        id=attempt_id, gateway=sentences.said(_gateway_text(name, check.order)), status=attempt.status)
+    return found + (" " + gettext("The earlier mismatch is cleared.") if cleared else "")
 
 
 REASON_MAX = 500
@@ -262,28 +270,29 @@ def exception_close(*, attempt_id: int, kind: str, reason: str, user: User,
     Raises ValueError on bad input."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ValueError("Write why the exception can be closed.")
+        raise ValueError(gettext("Write why the exception can be closed."))
     if len(reason) > REASON_MAX:
-        raise ValueError(f"Keep the reason under {REASON_MAX} characters.")
+        raise ValueError(gettext("Keep the reason under {count} characters.").format(count=REASON_MAX))
     attempt = PaymentAttempt.objects.select_related("merchant").get(pk=attempt_id)
     if kind in (ExceptionKind.NEEDS_REVIEW, ExceptionKind.UNKNOWN):
         if outcome not in (S.APPROVED, S.DECLINED, S.FAILED):
-            raise ValueError("Choose the outcome you established: approved, declined or failed.")
+            raise ValueError(gettext("Choose the outcome you established: approved, declined or failed."))
         resolved = attempt_resolve(attempt_id=attempt_id, status=outcome, user=user, reason=reason,
                                    evidence=evidence)
         if resolved is None:
             if attempt.status == S.UNKNOWN:
-                raise ExceptionNotOpen(f"#{attempt_id}: the console is still asking {attempt.merchant.gateway_name} "
-                                       "within its window; "
-                                       "wait for it to end, or re-query.")
-            raise ExceptionNotOpen(f"#{attempt_id} no longer needs review (it is {attempt.status}).")
+                raise ExceptionNotOpen(gettext("#{id}: the console is still asking {name} within its window; wait "
+                                               "for it to end, or re-query.").format(
+                    id=attempt_id, name=attempt.merchant.gateway_name))
+            raise ExceptionNotOpen(gettext("#{id} no longer needs review (it is {status}).").format(
+                id=attempt_id, status=attempt.status))
         return resolved
     if kind not in ExceptionKind.CLOSABLE_BY_NOTE:
-        raise ValueError("Unknown kind of exception.")
+        raise ValueError(gettext("Unknown kind of exception."))
     with transaction.atomic():
         PaymentAttempt.objects.select_for_update().filter(pk=attempt_id).first()  # one close at a time
         if (attempt_id, kind) in closed_exceptions([attempt_id]):
-            raise ExceptionNotOpen(f"This exception of #{attempt_id} was already closed.")
-        record_note(attempt_id, cause=f"{CLOSED_NOTE_PREFIX} {kind}: {reason}", actor=user,
+            raise ExceptionNotOpen(gettext("This exception of #{id} was already closed.").format(id=attempt_id))
+        record_note(attempt_id, cause=causes.EXCEPTION_CLOSED.format(kind=kind, reason=reason), actor=user,
                     data={"exception": kind, "reason": reason})
     return attempt

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.utils.translation import gettext
 
 from backoffice.selectors import day_attempts, day_bounds
 from lanes.models import Lane, Store, Terminal
@@ -164,13 +165,13 @@ class _Rollup:
         devices = dict(Terminal.objects.filter(pk__in={k[1] for k in self.lanes} | {k[0] for k in self.batches})
                        .values_list("pk", "device"))
         for (lane_id, terminal_id), line in self.lanes.items():
-            line.label = lane_codes.get(lane_id, f"lane #{lane_id}")
-            line.sublabel = devices.get(terminal_id, f"terminal #{terminal_id}")
+            line.label = lane_codes.get(lane_id) or gettext("lane #{id}").format(id=lane_id)
+            line.sublabel = devices.get(terminal_id) or gettext("terminal #{id}").format(id=terminal_id)
         for (terminal_id, batch), line in self.batches.items():
-            line.label = batch or "no batch number"
-            line.sublabel = devices.get(terminal_id, f"terminal #{terminal_id}")
+            line.label = batch or gettext("no batch number")
+            line.sublabel = devices.get(terminal_id) or gettext("terminal #{id}").format(id=terminal_id)
         for (brand,), line in self.brands.items():
-            line.label = brand or "no brand"
+            line.label = brand or gettext("no brand")
 
     def totals(self) -> DayTotals:
         self._label()

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -42,12 +43,12 @@ def _receipt_response(
     """The receipt page or text of a payment or of one of its refunds: same access, copies and formats."""
     can_operate = access.can_operate(request.user, attempt.lane)
     if not (can_operate or access.can(request.user, access.VIEW_PAYMENTS, attempt.store_id)):
-        raise PermissionDenied("You are not allowed to see the receipts of this lane.")
+        raise PermissionDenied(gettext("You are not allowed to see the receipts of this lane."))
     copy = request.GET.get("copy", "")
     output = request.GET.get("format", "html")
     if copy not in COPIES or output not in ("html", "text"):
         return HttpResponseBadRequest(
-            "Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing.",
+            gettext("Use ?copy=merchant or ?copy=customer (or neither for both), and ?format=text or nothing."),
             content_type=TEXT_PLAIN,
         )
     context: dict[str, object] = {

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -27,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def checkout(request: HttpRequest, code: str) -> HttpResponse:
     lane = get_object_or_404(Lane.objects.select_related("store", "store__merchant"), code=code)
     if not access.can_operate(request.user, lane):
-        raise PermissionDenied("You are not allowed on this lane.")
+        raise PermissionDenied(gettext("You are not allowed on this lane."))
     terminal = getattr(lane, "terminal", None)
     return render(request, "lanes/checkout.html", {
         "lane": lane, "store": lane.store, "terminal": terminal,
@@ -42,5 +43,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """API clients get JSON; pages get Django's usual explanation."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": "CSRF check failed: send the X-CSRFToken header.", "code": "csrf"}, status=403)
+        return JsonResponse({"error": gettext("CSRF check failed: send the X-CSRFToken header."), "code": "csrf"},
+                            status=403)
     return django_csrf_failure(request, reason=reason)

@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from integrations.keys import api_key_issue, api_keys_revoke
 from integrations.models import SCOPE_CHOICES, ApiKey
@@ -22,7 +24,7 @@ class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
         choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple,
         initial=[access.PAYMENTS_WRITE, access.PAYMENTS_READ],
-        help_text="A register that takes payments needs payments:write and payments:read.",
+        help_text=_("A register that takes payments needs payments:write and payments:read."),
     )
 
     class Meta:
@@ -35,7 +37,7 @@ class ApiKeyForm(forms.ModelForm):
         store = cleaned.get("store") or getattr(self.instance, "store", None)
         lanes = cleaned.get("lanes") or []
         if store is not None and any(lane.store_id != store.pk for lane in lanes):
-            self.add_error("lanes", "Choose lanes of the key's own store only.")
+            self.add_error("lanes", _("Choose lanes of the key's own store only."))
         return cleaned
 
 
@@ -49,11 +51,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     filter_horizontal = ["lanes"]
     actions = ["revoke"]
 
-    @admin.display(description="key", ordering="prefix")
+    @admin.display(description=_("key"), ordering="prefix")
     def token_start(self, key: ApiKey) -> str:
         return f"sck_{key.prefix}_…"
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, key: ApiKey) -> str:
         return " ".join(key.scopes)
 
@@ -80,7 +82,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Revoke the selected keys (refused from the next request on)", permissions=["change"])
+    @admin.action(description=_("Revoke the selected keys (refused from the next request on)"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = api_keys_revoke(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} key{'s' if count != 1 else ''} revoked.", messages.SUCCESS)
+        self.message_user(request, ngettext("{count} key revoked.", "{count} keys revoked.", count).format(count=count),
+                          messages.SUCCESS)

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
-    verbose_name = "Registers and their API keys"
+    verbose_name = _("Registers and their API keys")

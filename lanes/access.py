@@ -22,6 +22,7 @@ from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext
 
 from lanes.models import Lane, Store, StoreMembership
 from lanes.roles import STORE_ROLES
@@ -116,7 +117,7 @@ def can(user: Principal, perm: str, store: Store | int) -> bool:
 
 def require(user: User, perm: str, store: Store | int) -> None:
     if not can(user, perm, store):
-        raise PermissionDenied("You have no access to this in this store.")
+        raise PermissionDenied(gettext("You have no access to this in this store."))
 
 
 def stores_for(user: User, perm: str) -> QuerySet[Store]:
@@ -196,7 +197,7 @@ def somewhere(perm: str) -> Callable[[Callable[..., HttpResponseBase]], Callable
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not (everywhere(request.user, perm) or stores_for(request.user, perm).exists()):
-                raise PermissionDenied("You have no access to this in any store.")
+                raise PermissionDenied(gettext("You have no access to this in any store."))
             return view(request, *args, **kwargs)
 
         return wrapped

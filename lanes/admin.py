@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from lanes.models import Lane, Store, StoreMembership, Terminal
 
@@ -22,14 +24,14 @@ class StoreMembershipInline(admin.TabularInline):
     model = StoreMembership
     extra = 0
     autocomplete_fields = ["user"]
-    verbose_name = "role in this store"
-    verbose_name_plural = "staff of this store (supervisors and managers see only their own stores)"
+    verbose_name = _("role in this store")
+    verbose_name_plural = _("staff of this store (supervisors and managers see only their own stores)")
 
 
 class UserStoreMembershipInline(StoreMembershipInline):
     autocomplete_fields = ["store"]
-    verbose_name = "role in a store"
-    verbose_name_plural = "roles in stores (owners and admins, as groups, see every store)"
+    verbose_name = _("role in a store")
+    verbose_name_plural = _("roles in stores (owners and admins, as groups, see every store)")
 
 
 @admin.register(Store)
@@ -54,8 +56,9 @@ class LaneForm(forms.ModelForm):
                                                                                                      flat=True))
             strangers = [user.get_username() for user in cashiers if user.pk not in members]
             if strangers:
-                self.add_error("cashiers", f"Not staff of {store}: {', '.join(strangers)}. Give them a role in "
-                                           "the store first (on the store's page).")
+                self.add_error("cashiers", gettext("Not staff of {store}: {names}. Give them a role in the store "
+                                                   "first (on the store's page).").format(
+                    store=store, names=", ".join(strangers)))
         return data
 
 
@@ -76,11 +79,11 @@ class TerminalAdmin(admin.ModelAdmin):
     search_fields = ["device", "serial", "lane__code"]
     actions = ["enable", "disable"]
 
-    @admin.action(description="Enable the selected terminals", permissions=["change"])
+    @admin.action(description=_("Enable the selected terminals"), permissions=["change"])
     def enable(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> None:
         queryset.update(enabled=True)
 
-    @admin.action(description="Disable the selected terminals", permissions=["change"])
+    @admin.action(description=_("Disable the selected terminals"), permissions=["change"])
     def disable(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> None:
         queryset.update(enabled=False)
 
@@ -91,8 +94,8 @@ class TerminalAdmin(admin.ModelAdmin):
 class LaneAccessInline(admin.TabularInline):
     model = Lane.cashiers.through
     extra = 0
-    verbose_name = "lane this user may use"
-    verbose_name_plural = "lanes this user may use"
+    verbose_name = _("lane this user may use")
+    verbose_name_plural = _("lanes this user may use")
     autocomplete_fields = ["lane"]
 
 
@@ -109,7 +112,7 @@ class ConsoleUserAdmin(UserAdmin):
     # django-stubs type list_display per model: reading Django's tuple off the generic class is "ambiguous".
     list_display = [*UserAdmin.list_display, "role_names"]  # type: ignore[misc]
 
-    @admin.display(description="roles")
+    @admin.display(description=_("roles"))
     def role_names(self, user: Any) -> str:
         roles = [group.name for group in user.groups.all()]
         roles += [f"{m.role} of {m.store.name}" for m in user.store_memberships.select_related("store")]

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 from lanes.roles import ensure_roles
 
@@ -14,7 +15,7 @@ def _ensure_roles(sender: AppConfig, **kwargs: Any) -> None:
 
 class LanesConfig(AppConfig):
     name = "lanes"
-    verbose_name = "Stores and lanes"
+    verbose_name = _("Stores and lanes")
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, sender=self)

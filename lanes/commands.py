@@ -1,11 +1,39 @@
-"""What the management commands that act on one store share: the store named on the command line, and lists
+"""What the management commands share: the shell's language, the store named on the command line, and lists
 given either way (``--opt a b`` or ``--opt a,b``)."""
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext
 
 from lanes.models import Store
+
+
+def shell_language(environ: Mapping[str, str] = os.environ) -> str:
+    """The language the shell asks for, the Unix way: the first of LC_ALL, LC_MESSAGES and LANG that is set
+    decides; French when it starts with "fr" (fr_CA.UTF-8, fr), English otherwise (C, POSIX, en_CA...)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name, ""):
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+class ConsoleCommand(BaseCommand):
+    """A command that answers in the shell's language (Django runs commands in LANGUAGE_CODE): its output,
+    its errors and its --help."""
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        with translation.override(shell_language()):
+            super().run_from_argv(argv)
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        with translation.override(shell_language()):
+            return super().execute(*args, **options)
 
 
 def store_named(name: str) -> Store:
@@ -13,7 +41,8 @@ def store_named(name: str) -> Store:
     store = Store.objects.filter(name=name).first()
     if store is None:
         names = ", ".join(f'"{n}"' for n in Store.objects.order_by("name").values_list("name", flat=True)[:20])
-        raise CommandError(f'No store is named "{name}" (stores: {names or "none yet"}).', returncode=2)
+        raise CommandError(gettext('No store is named "{name}" (stores: {names}).').format(
+            name=name, names=names or gettext("none yet")), returncode=2)
     return store
 
 

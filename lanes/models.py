@@ -8,11 +8,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Toronto).")
+        raise ValidationError(_("{value} is not a known time zone (e.g. America/Toronto).").format(value=repr(value)))
 
 
 class Store(models.Model):
@@ -33,7 +34,7 @@ class Store(models.Model):
         return self.name
 
 
-lane_code_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", "Letters, digits, - and _ only.")
+lane_code_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", _("Letters, digits, - and _ only."))
 
 
 class Lane(models.Model):
@@ -47,8 +48,8 @@ class Lane(models.Model):
     class Meta:
         ordering = ["store__name", "code"]
         permissions = [
-            ("operate_any_lane", "Can take payments on any lane"),
-            ("view_lanes_wall", "Can watch the live wall of all lanes"),
+            ("operate_any_lane", _("Can take payments on any lane")),
+            ("view_lanes_wall", _("Can watch the live wall of all lanes")),
         ]
 
     def __str__(self) -> str:
@@ -58,9 +59,9 @@ class Lane(models.Model):
 class StoreRole(models.TextChoices):
     """A role in one store. Organisation-wide roles (owner, admin) are groups: they see every store."""
 
-    CASHIER = "cashier", "Cashier"
-    SUPERVISOR = "supervisor", "Supervisor"
-    MANAGER = "manager", "Manager"
+    CASHIER = "cashier", _("Cashier")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    MANAGER = "manager", _("Manager")
 
 
 class StoreMembership(models.Model):

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LiveConfig(AppConfig):
     name = "live"
-    verbose_name = "Live push and websockets"
+    verbose_name = _("Live push and websockets")
 
     def ready(self) -> None:
         # Imported here, as Django asks of anything that touches models: the registry is ready now.

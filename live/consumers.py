@@ -6,7 +6,7 @@ the role or the lane the socket needs, it is closed (4401: the session ended; 44
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
@@ -53,7 +53,7 @@ def _supported(code: str) -> str | None:
         return None
 
 
-def scope_language(scope: dict[str, Any]) -> str:
+def scope_language(scope: Mapping[str, Any]) -> str:
     """The language of the page that opened the socket: its ``?lang=``, else the language cookie, else the
     browser's Accept-Language, else the console's default."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import Merchant, PaymentAttempt, PaymentEvent, Refund
 from payments.services.merchants import merchant_test_connection
@@ -15,12 +16,12 @@ from payments.services.merchants import merchant_test_connection
 
 class MerchantForm(forms.ModelForm):
     key = forms.CharField(
-        label="Signing key",
+        label=_("Signing key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="The key the gateway gave this merchant to sign with. Stored encrypted and never shown again. "
-                  "Leave blank to keep the current key.",
+        help_text=_("The key the gateway gave this merchant to sign with. Stored encrypted and never shown again. "
+                    "Leave blank to keep the current key."),
     )
 
     class Meta:
@@ -31,7 +32,7 @@ class MerchantForm(forms.ModelForm):
         super().clean()
         cleaned = self.cleaned_data  # what ModelForm.clean returns
         if not self.instance.pk and not cleaned.get("key"):
-            self.add_error("key", "A new merchant needs its signing key.")
+            self.add_error("key", _("A new merchant needs its signing key."))
         return cleaned
 
     def save(self, commit: bool = True) -> Merchant:
@@ -50,7 +51,7 @@ class MerchantAdmin(admin.ModelAdmin):
     search_fields = ["name", "gateway_account"]
     actions = ["test_connection"]
 
-    @admin.action(description="Test the connection to the gateway (a signed look-up)", permissions=["change"])
+    @admin.action(description=_("Test the connection to the gateway (a signed look-up)"), permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Merchant]) -> None:
         for merchant in queryset:
             ok, text = merchant_test_connection(merchant=merchant)

@@ -133,13 +133,13 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(regex), re.DOTALL)
 
 
-def said(text: str) -> str:
+def said(text: str, extra: tuple[str, ...] = ()) -> str:
     """A stored sentence in the active language: ours translated (its parts too, when they are ours), anything
-    else as stored."""
+    else as stored. ``extra``: another app's stored sentences, tried first (the back office's findings)."""
     if not text:
         return text
-    for template in TEMPLATES:
+    for template in (*extra, *TEMPLATES):
         if (match := _pattern(template).fullmatch(text)) is not None:
-            parts = {name: said(value) for name, value in match.groupdict().items()}
+            parts = {name: said(value, extra) for name, value in match.groupdict().items()}
             return gettext(template).format(**parts)
     return text

@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from webhooks.delivery import deliveries_send_again
 from webhooks.endpoints import clean_events
@@ -24,9 +26,9 @@ _new_secrets: WeakKeyDictionary[Endpoint, str] = WeakKeyDictionary()
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
-                         help_text="Events are POSTed here (https in production).")
+                         help_text=_("Events are POSTed here (https in production)."))
     events = forms.MultipleChoiceField(choices=EventType.choices, widget=forms.CheckboxSelectMultiple,
-                                       initial=list(EventType.values), help_text="The events sent to this URL.")
+                                       initial=list(EventType.values), help_text=_("The events sent to this URL."))
 
     class Meta:
         model = Endpoint
@@ -44,7 +46,7 @@ class EndpointAdmin(admin.ModelAdmin):
     search_fields = ["url", "store__name"]
     list_select_related = ["store"]
 
-    @admin.display(description="events")
+    @admin.display(description=_("events"))
     def event_types(self, endpoint: Endpoint) -> str:
         return ", ".join(endpoint.events)
 
@@ -63,7 +65,7 @@ class EndpointAdmin(admin.ModelAdmin):
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
         context = {**self.admin_site.each_context(request), "opts": self.opts, "endpoint": obj, "secret": secret,
-                   "title": "Webhook endpoint added: its secret"}
+                   "title": _("Webhook endpoint added: its secret")}
         response = TemplateResponse(request, "admin/webhooks/endpoint/secret.html", context)
         add_never_cache_headers(response)
         return response
@@ -109,13 +111,15 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     def has_send_again_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("webhooks.change_delivery")
 
-    @admin.action(description="Send again", permissions=["send_again"])
+    @admin.action(description=_("Send again"), permissions=["send_again"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         sent, busy = deliveries_send_again(list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{sent} delivery(ies) will be sent again now, with their event's id.",
+        self.message_user(request, ngettext("{count} delivery will be sent again now, with its event's id.",
+                                   "{count} deliveries will be sent again now, with their event's id.", sent).format(count=sent),
                           messages.SUCCESS)
         if busy:
-            self.message_user(request, f"{busy} delivery(ies) skipped: a try is in flight.", messages.WARNING)
+            self.message_user(request, ngettext("{count} delivery skipped: a try is in flight.",
+                                       "{count} deliveries skipped: a try is in flight.", busy).format(count=busy), messages.WARNING)
 
 
 class DeliveryInline(ReadOnly, admin.TabularInline):

@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 
 from lanes import access
 
@@ -13,4 +14,4 @@ def backoffice_home(request: HttpRequest) -> HttpResponse:
         return redirect("reconciliation")
     if access.stores_for(request.user, access.VIEW_WALL).exists():
         return redirect("lanes-wall")
-    raise PermissionDenied("The back office is for supervisors, managers and owners.")
+    raise PermissionDenied(gettext("The back office is for supervisors, managers and owners."))

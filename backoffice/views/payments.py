@@ -26,9 +26,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from backoffice.sentences import said
 from lanes import access
 from payments.contract import ENTRY_METHODS, receipt_available
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
@@ -42,20 +45,14 @@ from payments.services import (
 )
 
 S = AttemptStatus
+StrOrPromise = str | Promise
 _DOLLARS = re.compile(r"^(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<cents>\d{1,2}))?$")
 
-STATUS_LABELS: dict[str, str] = {
-    S.CREATED: "Created",
-    S.SENT: "Sent",
-    S.APPROVED: "Approved",
-    S.DECLINED: "Declined",
-    S.FAILED: "Failed",
-    S.UNKNOWN: "Checking the outcome",
-    S.NEEDS_REVIEW: "Needs review",
-}
-REFUND_LABELS: dict[str, str] = {**STATUS_LABELS, S.APPROVED: "Refunded", S.FAILED: "Refused",
-                                 S.SENT: "Sent to the gateway", S.UNKNOWN: "No clear answer",
-                                 S.NEEDS_REVIEW: "Needs review"}
+STATUS_LABELS: dict[str, StrOrPromise] = {status.value: status.label for status in S}
+REFUND_LABELS: dict[str, StrOrPromise] = {
+    **STATUS_LABELS, S.APPROVED: pgettext_lazy("refund", "Refunded"), S.FAILED: pgettext_lazy("refund", "Refused"),
+    S.SENT: gettext_lazy("Sent to the gateway"), S.UNKNOWN: gettext_lazy("No clear answer"),
+    S.NEEDS_REVIEW: gettext_lazy("Needs review")}
 
 
 def parse_dollars(text: str) -> int | None:
@@ -69,33 +66,38 @@ def parse_dollars(text: str) -> int | None:
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(max_length=20, label="Amount to refund",
-                             error_messages={"required": "Enter the amount to refund, like 5.00."})
-    reason = forms.CharField(max_length=255, label="Reason", error_messages={"required": "A reason is required."})
+    amount = forms.CharField(max_length=20, label=gettext_lazy("Amount to refund"),
+                             error_messages={"required": gettext_lazy("Enter the amount to refund, like 5.00.")})
+    reason = forms.CharField(max_length=255, label=gettext_lazy("Reason"),
+                             error_messages={"required": gettext_lazy("A reason is required.")})
     idempotency_key = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
 
     def clean_amount(self) -> int:
         """Dollars typed by a person, to cents. The balance is checked by the service, under a lock."""
         cents = parse_dollars(self.cleaned_data["amount"])
         if cents is None:
-            raise forms.ValidationError("Enter dollars and cents, like 5.00.")
+            raise forms.ValidationError(gettext("Enter dollars and cents, like 5.00."))
         if cents <= 0:
-            raise forms.ValidationError("The refund amount must be more than $0.00.")
+            raise forms.ValidationError(gettext("The refund amount must be more than {zero}.").format(
+                zero=format_money(0)))
         if cents > 10**9:
-            raise forms.ValidationError("That amount is too large.")
+            raise forms.ValidationError(gettext("That amount is too large."))
         return cents
 
     def clean_reason(self) -> str:
         reason: str = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("A reason is required.")
+            raise forms.ValidationError(gettext("A reason is required."))
         return reason
 
 
 @dataclass(frozen=True)
 class EventRow:
+    """An event of the trail; ``cause`` is its cause in the reader's language (it is stored in English)."""
+
     event: PaymentEvent
     json: str
+    cause: str
 
 
 def _store_zone(attempt: PaymentAttempt) -> str:
@@ -125,9 +127,9 @@ def _check_can_view(request: HttpRequest, attempt: PaymentAttempt) -> bool:
 def _refund_rows(attempt: PaymentAttempt, money: Callable[[int], str], *, focus: str,
                  can_refund: bool) -> list[dict[str, Any]]:
     """The payment's refunds, newest first, as the page's table and banners show them."""
-    labels = {**REFUND_LABELS, S.SENT: f"Sent to {attempt.merchant.gateway_name}"}
+    labels = {**REFUND_LABELS, S.SENT: gettext("Sent to {name}").format(name=attempt.merchant.gateway_name)}
     return [
-        {"refund": r, "amount": money(r.amount), "label": labels.get(r.status, r.status),
+        {"refund": r, "amount": money(r.amount), "label": labels.get(r.status, r.status), "message": said(r.message),
          "in_flight": r.status in (S.CREATED, S.SENT), "focus": str(r.pk) == focus,
          "settle": can_refund and r.status in (S.NEEDS_REVIEW, S.UNKNOWN),
          "gateway_refundable": money(r.gateway_refundable) if r.gateway_refundable is not None else ""}
@@ -151,7 +153,8 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
     if can_refund and refundable and form is None:
         form = RefundForm(initial={"idempotency_key": uuid.uuid4().hex})
     events = [
-        EventRow(e, json.dumps(e.data, indent=2, ensure_ascii=False, sort_keys=True) if e.data else "")
+        EventRow(e, json.dumps(e.data, indent=2, ensure_ascii=False, sort_keys=True) if e.data else "",
+                 said(e.cause))
         for e in attempt.events.select_related("actor", "refund").order_by("id")
     ]
     card = attempt.card if isinstance(attempt.card, dict) else {}
@@ -163,6 +166,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "operates": operates,
         "zone": _store_zone(attempt),
         "status_label": STATUS_LABELS.get(attempt.status, attempt.status),
+        "status_message": said(attempt.message),
         "amount": money(attempt.amount),
         "tip": money(attempt.tip),
         "total": money(attempt.total),
@@ -204,7 +208,7 @@ def payment_refund(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Refund form target: on success, back to the payment page with the refund followed live."""
     attempt = _load(attempt_id)
     if not access.can(request.user, access.REFUND, attempt.store_id):
-        raise PermissionDenied("You are not allowed to refund this store's payments.")
+        raise PermissionDenied(gettext("You are not allowed to refund this store's payments."))
     form = RefundForm(request.POST)
     if not form.is_valid():
         return _page(request, attempt, form=form, status=400)
@@ -216,7 +220,7 @@ def payment_refund(request: HttpRequest, attempt_id: int) -> HttpResponse:
     except RefundInProgress as exc:
         if exc.refund is not None:  # show the one in flight, live
             return redirect(reverse("payment-detail", args=[attempt.pk]) + f"?refund={exc.refund.pk}")
-        form.add_error(None, "A refund of this payment is already in progress: wait for its outcome.")
+        form.add_error(None, gettext("A refund of this payment is already in progress: wait for its outcome."))
         return _page(request, attempt, form=form, status=409)
     except RefundNotAllowed as exc:
         message = exc.message[:1].upper() + exc.message[1:] + "."

@@ -25,6 +25,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from backoffice.selectors import (
@@ -63,7 +64,7 @@ def choose_day(request: HttpRequest, params: Any, perm: str = access.VIEW_RECONC
     if raw_store:
         store = next((s for s in stores if str(s.pk) == raw_store), None)
         if store is None:
-            raise Http404("No such store.")
+            raise Http404(gettext("No such store."))
     else:
         store = stores[0] if stores else None
     raw_day = (params.get("day") or "").strip()
@@ -73,7 +74,8 @@ def choose_day(request: HttpRequest, params: Any, perm: str = access.VIEW_RECONC
     try:
         return DayChoice(stores, store, date.fromisoformat(raw_day))
     except ValueError:
-        return DayChoice(stores, store, today, error=f"{raw_day!r} is not a date (YYYY-MM-DD); showing today.")
+        return DayChoice(stores, store, today, error=gettext("{day} is not a date (YYYY-MM-DD); showing today.").format(
+            day=repr(raw_day)))
 
 
 def _line(line: Line, currency: str) -> dict[str, Any]:
@@ -192,9 +194,10 @@ def _streamed_async(lines: Iterator[str], batch: int = 2000) -> AsyncIterator[st
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     choice = choose_day(request, request.GET)
     if choice.error:
-        return HttpResponseBadRequest(choice.error.replace("; showing today", ""), content_type="text/plain")
+        return HttpResponseBadRequest(gettext("{day} is not a date (YYYY-MM-DD).").format(
+            day=repr(request.GET.get("day", ""))), content_type="text/plain")
     if choice.store is None:
-        raise Http404("No store.")
+        raise Http404(gettext("No store."))
     lines = csv_lines(choice.store, choice.day)
     content = _streamed_async(lines) if isinstance(request, ASGIRequest) else lines
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backoffice import services
@@ -41,8 +42,8 @@ def verify_day(request: access.SignedInRequest) -> HttpResponse:
     choice = choose_day(request, request.POST, access.RESOLVE)
     if choice.store is None or choice.error:
         if _wants_json(request):
-            return JsonResponse({"error": choice.error or "No store."}, status=400)
-        messages.error(request, choice.error or "No store to verify.")
+            return JsonResponse({"error": choice.error or gettext("No store.")}, status=400)
+        messages.error(request, choice.error or gettext("No store to verify."))
         return redirect("reconciliation")
     run = services.verification_start(store=choice.store, day=choice.day, user=request.user)
     progress = run_progress(run)
@@ -51,7 +52,8 @@ def verify_day(request: access.SignedInRequest) -> HttpResponse:
                              "progress_url": reverse("reconciliation-verify-progress", args=[run.pk])},
                             status=202)
     gateway = choice.store.merchant.gateway_name
-    messages.info(request, f"Verifying {choice.day:%a %d %b %Y} with {gateway}: {progress['label'] if progress else ''}.")
+    messages.info(request, gettext("Verifying {day} with {gateway}: {progress}.").format(
+        day=choice.day.isoformat(), gateway=gateway, progress=progress["label"] if progress else ""))
     return redirect(dashboard_url(choice.store, choice.day, "verification"))
 
 
@@ -92,7 +94,8 @@ def close(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
                                  user=request.user, outcome=request.POST.get("outcome", ""),
                                  evidence=request.POST.get("evidence", ""))
     except (ValueError, services.ExceptionNotOpen) as exc:
-        messages.error(request, f"#{attempt.pk} not closed: {exc}")
+        messages.error(request, gettext("#{id} not closed: {why}").format(id=attempt.pk, why=exc))
     else:
-        messages.success(request, f"#{attempt.pk}: exception closed and recorded with your reason.")
+        messages.success(request, gettext("#{id}: exception closed and recorded with your reason.").format(
+            id=attempt.pk))
     return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))

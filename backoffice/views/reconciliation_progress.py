@@ -6,9 +6,11 @@ import zoneinfo
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from backoffice.models import VerificationRun
 from backoffice.selectors import verification_stalled_after
+from backoffice.sentences import said
 
 
 def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
@@ -18,26 +20,31 @@ def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
     percent = 100 if run.total == 0 else min(100, round(100 * run.done / run.total))
     stalled = (run.status == VerificationRun.Status.RUNNING
                and run.updated_at < timezone.now() - verification_stalled_after())
-    parts = [f"Verified {run.done} / {run.total}",
-             f"{run.mismatches} mismatch{'es' if run.mismatches != 1 else ''}"]
+    parts = [gettext("Verified {done} / {total}").format(done=run.done, total=run.total),
+             ngettext("{count} mismatch", "{count} mismatches", run.mismatches).format(count=run.mismatches)]
     if run.errors:
-        parts.append(f"{run.errors} not checked")
+        parts.append(gettext("{count} not checked").format(count=run.errors))
     if run.applied:
-        parts.append(f"{run.applied} late result{'s' if run.applied != 1 else ''} applied")
+        parts.append(ngettext("{count} late result applied", "{count} late results applied", run.applied).format(
+            count=run.applied))
     if stalled:
-        parts.append("stopped: press Verify to resume")
+        parts.append(gettext("stopped: press Verify to resume"))
     findings = []
     if run.status == VerificationRun.Status.FINISHED:
         for f in run.findings.select_related("attempt").order_by("pk")[:200]:
             findings.append({"attempt": f.attempt_id, "kind": f.kind, "local_status": f.local_status,
-                             "gateway_outcome": f.gateway_outcome, "detail": f.detail,
+                             "gateway_outcome": f.gateway_outcome, "detail": said(f.detail),
                              "order_reference": f.attempt.order_reference, "cleared": f.cleared_at is not None})
     tz = zoneinfo.ZoneInfo(run.store.time_zone)
-    who = f" by {run.started_by.get_username()}" if run.started_by else ""
+    who = run.started_by.get_username() if run.started_by else ""
     if run.finished_at is not None:
-        meta = f"Finished {run.finished_at.astimezone(tz):%Y-%m-%d %H:%M} · started{who}"
+        finished = f"{run.finished_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        meta = (gettext("Finished {time} · started by {user}").format(time=finished, user=who) if who
+                else gettext("Finished {time} · started").format(time=finished))
     else:
-        meta = f"Started {run.started_at.astimezone(tz):%Y-%m-%d %H:%M}{who}"
+        started = f"{run.started_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        meta = (gettext("Started {time} by {user}").format(time=started, user=who) if who
+                else gettext("Started {time}").format(time=started))
     return {
         "id": run.pk,
         "status": run.status,

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from lanes import access
@@ -30,14 +31,14 @@ def close_payment(request: access.SignedInRequest, attempt_id: int) -> HttpRespo
         closed = attempt_resolve(attempt_id=attempt.pk, status=request.POST.get("outcome", ""), user=request.user,
                                  reason=request.POST.get("reason", ""), evidence=request.POST.get("evidence", ""))
     except ValueError as exc:
-        messages.error(request, f"Not closed: {exc}.")
+        messages.error(request, gettext("Not closed: {why}.").format(why=exc))
     else:
         if closed is None:
-            messages.error(request, "Not closed: the payment is not waiting for review (or the console is still "
-                                    "asking the gateway within its window).")
+            messages.error(request, gettext("Not closed: the payment is not waiting for review (or the console is "
+                                            "still asking the gateway within its window)."))
         else:
-            messages.success(request, f"Payment #{attempt.pk} closed as {closed.status}, with your reason and "
-                                      "evidence.")
+            messages.success(request, gettext("Payment #{id} closed as {status}, with your reason and evidence.")
+                             .format(id=attempt.pk, status=closed.status))
     return _back(attempt.pk, "close")
 
 
@@ -57,17 +58,19 @@ def settle_refund(request: access.SignedInRequest, refund_id: int) -> HttpRespon
     access.require(request.user, access.REFUND, refund.attempt.store_id)
     outcome = request.POST.get("outcome", "")
     if outcome not in ("refunded", "not_refunded"):
-        messages.error(request, "Not settled: say whether the gateway refunded it.")
+        messages.error(request, gettext("Not settled: say whether the gateway refunded it."))
         return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)
     try:
         settled = refund_settle(refund_id=refund.pk, refunded=outcome == "refunded", user=request.user,
                                 reason=request.POST.get("reason", ""))
     except ValueError as exc:
-        messages.error(request, f"Not settled: {exc}.")
+        messages.error(request, gettext("Not settled: {why}.").format(why=exc))
     else:
         if settled is None:
-            messages.error(request, "Not settled: this refund is not waiting for review.")
+            messages.error(request, gettext("Not settled: this refund is not waiting for review."))
+        elif settled.status == "APPROVED":
+            messages.success(request, gettext("Refund #{id} settled as refunded.").format(id=refund.pk))
         else:
-            done = "refunded" if settled.status == "APPROVED" else "not refunded: its amount can be refunded again"
-            messages.success(request, f"Refund #{refund.pk} settled as {done}.")
+            messages.success(request, gettext("Refund #{id} settled as not refunded: its amount can be refunded "
+                                              "again.").format(id=refund.pk))
     return _back(refund.attempt_id, f"refund-{refund.pk}", refund.pk)

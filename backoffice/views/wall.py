@@ -15,28 +15,31 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from lanes import access
 from live.wall import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
+from payments.causes import said
 from payments.contract import AttemptSnapshot
 from payments.models import IN_FLIGHT_STATUSES
 from payments.money import format_money
 
 STATE_LABELS = {
-    IDLE: "Idle",
-    "CREATED": "Sending",
-    "SENT": "Waiting for card",
-    "UNKNOWN": "Checking outcome",
-    "NEEDS_REVIEW": "Needs review",
+    IDLE: gettext_lazy("Idle"),
+    "CREATED": gettext_lazy("Sending"),
+    "SENT": gettext_lazy("Waiting for card"),
+    "UNKNOWN": gettext_lazy("Checking outcome"),
+    "NEEDS_REVIEW": gettext_lazy("Needs review"),
 }
-RESULT_LABELS = {"APPROVED": "Approved", "DECLINED": "Declined", "FAILED": "Failed"}
+RESULT_LABELS = {"APPROVED": gettext_lazy("Approved"), "DECLINED": gettext_lazy("Declined"),
+                 "FAILED": gettext_lazy("Failed")}
 ATTENTION = {
-    "CREATED": "Not sent to the terminal yet",
-    "SENT": "Waiting on the terminal for a long time",
-    "UNKNOWN": "No answer from the gateway yet: being checked. Do not charge again",
-    "NEEDS_REVIEW": "Check the terminal's record before charging again",
+    "CREATED": gettext_lazy("Not sent to the terminal yet"),
+    "SENT": gettext_lazy("Waiting on the terminal for a long time"),
+    "UNKNOWN": gettext_lazy("No answer from the gateway yet: being checked. Do not charge again"),
+    "NEEDS_REVIEW": gettext_lazy("Check the terminal's record before charging again"),
 }
 
 
@@ -51,7 +54,7 @@ def lanes_wall(request: HttpRequest) -> HttpResponse:
     if wanted is not None:
         store = next((s for s in stores if str(s.pk) == wanted), None)
         if store is None:
-            raise Http404("No such store.")
+            raise Http404(gettext("No such store."))
     else:
         store = stores[0] if stores else None
     context: dict[str, Any] = {"stores": stores, "store": store, "stuck_after": STUCK_AFTER_SECONDS}
@@ -121,26 +124,27 @@ def _clock(value: str | None, *, day: date, tz: ZoneInfo) -> str:
 def _result(attempt: AttemptSnapshot | None, *, day: date, tz: ZoneInfo) -> str:
     """ "Approved $12.50 at 14:02" (with the date when it was not on the wall's day)."""
     if attempt is None:
-        return "No payment yet"
+        return gettext("No payment yet")
     label = RESULT_LABELS.get(attempt["status"], attempt["status"])
     at = _clock(attempt["finalized_at"] or attempt["updated_at"], day=day, tz=tz)
-    return f"{label} {format_money(attempt['total'], attempt['currency'])} at {at}"
+    return gettext("{status} {amount} at {time}").format(
+        status=label, amount=format_money(attempt["total"], attempt["currency"]), time=at)
 
 
 def _result_detail(attempt: AttemptSnapshot) -> str:
     card = " •••• ".join(part for part in (attempt["card_brand"], attempt["card_last4"]) if part)
     if attempt["status"] == "APPROVED":
         return card or attempt["terminal_text"]
-    return attempt["terminal_text"] or attempt["message"] or card
+    return attempt["terminal_text"] or said(attempt["message"]) or card
 
 
 def _current_note(attempt: AttemptSnapshot) -> str:
     status = attempt["status"]
     if status == "UNKNOWN":
         queries = attempt["poll_count"]
-        return f"{queries} {'query' if queries == 1 else 'queries'} so far"
+        return ngettext("{count} query so far", "{count} queries so far", queries).format(count=queries)
     if status == "NEEDS_REVIEW":
-        return attempt["message"] or "Outcome not confirmed"
+        return said(attempt["message"]) or gettext("Outcome not confirmed")
     if status == "SENT":
-        return "On the terminal"
-    return "Sending to the terminal"
+        return gettext("On the terminal")
+    return gettext("Sending to the terminal")

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext
 from ninja.security import APIKeyCookie, HttpBearer
 
-from checkout.api.errors import ApiError, CsrfRefused
+from checkout.api.errors import LOGIN_REQUIRED, ApiError, CsrfRefused
 from integrations.keys import api_key_for_token
 from lanes import access
 
@@ -28,7 +29,8 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str | None) -> access.KeyHolder:
         key = api_key_for_token(token or "")
         if key is None:
-            raise ApiError(401, "The API key was not accepted: unknown, mistyped or revoked.", code="invalid_api_key")
+            raise ApiError(401, gettext("The API key was not accepted: unknown, mistyped or revoked."),
+                           code="invalid_api_key")
         return key.holder()
 
 
@@ -61,13 +63,14 @@ def principal(request: HttpRequest) -> access.Principal:
     who = getattr(request, "auth", None)
     if isinstance(who, access.KeyHolder) or (who is not None and getattr(who, "is_authenticated", False)):
         return who
-    raise ApiError(401, "Log in first.", code="login_required")
+    raise ApiError(401, str(LOGIN_REQUIRED), code="login_required")
 
 
 def require_scope(who: access.Principal, scope: str) -> None:
     """A key needs ``scope`` for the route, whatever it then touches; a person's role is checked per object."""
     if isinstance(who, access.KeyHolder) and scope not in who.scopes:
-        raise ApiError(403, f"This API key lacks the {scope} scope.", code="insufficient_scope")
+        raise ApiError(403, gettext("This API key lacks the {scope} scope.").format(scope=scope),
+                       code="insufficient_scope")
 
 
 def actor(who: access.Principal) -> tuple[User | None, str]:

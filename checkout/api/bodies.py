@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from checkout.api.errors import ApiError
 
@@ -18,22 +19,24 @@ def read_json(request: HttpRequest) -> Any:
     length), 400 for anything that is not JSON (nesting too deep included)."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_BODY or len(request.body) > MAX_BODY:
-        raise ApiError(413, f"The body is larger than {MAX_BODY // 1024} KB.", code="body_too_large")
+        raise ApiError(413, gettext("The body is larger than {size} KB.").format(size=MAX_BODY // 1024),
+                       code="body_too_large")
     try:
         return json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "The body is not valid JSON.", code="invalid_json",
-                       errors={"body": ["Send a JSON object."]}) from None
+        raise ApiError(400, gettext("The body is not valid JSON."), code="invalid_json",
+                       errors={"body": [gettext("Send a JSON object.")]}) from None
 
 
 def checked_key(header: str | None, errors: dict[str, list[str]]) -> str | None:
     """The Idempotency-Key header, or None; a bad one is added to ``errors``."""
     key = header or None
     if key is not None and (len(key) > KEY_MAX or not key.isprintable()):
-        errors.setdefault("Idempotency-Key", []).append(f"at most {KEY_MAX} printable characters.")
+        errors.setdefault("Idempotency-Key", []).append(
+            gettext("at most {count} printable characters.").format(count=KEY_MAX))
     return key
 
 
 def replayed_elsewhere() -> ApiError:
-    return ApiError(422, "This Idempotency-Key was already used with a different request: use a new key for a new "
-                         "request.", code="idempotency_key_reused")
+    return ApiError(422, gettext("This Idempotency-Key was already used with a different request: use a new key "
+                                 "for a new request."), code="idempotency_key_reused")

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext
 
 from checkout.api.auth import ApiKeyAuth
 from checkout.api.errors import LOGIN_REQUIRED, ApiError, error
@@ -20,7 +21,7 @@ def docs_access(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
-            refused = error(405, "This route does not take that method.", code="method_not_allowed")
+            refused = error(405, gettext("This route does not take that method."), code="method_not_allowed")
             refused["Allow"] = "GET, HEAD"
             return refused
         user = request.user
@@ -30,7 +31,7 @@ def docs_access(view: View) -> View:
             except ApiError as exc:
                 return exc.response()
         elif not (user.is_authenticated and user.is_active):
-            return error(401, LOGIN_REQUIRED, code="login_required")
+            return error(401, str(LOGIN_REQUIRED), code="login_required")
         return view(request, *args, **kwargs)
 
     return wrapped

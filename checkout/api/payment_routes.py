@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext
 from ninja import Router
 from ninja.params.functions import Header, Query
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
@@ -17,7 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from checkout.api.answers import answers, documented_body
 from checkout.api.auth import actor, principal, require_scope
 from checkout.api.bodies import KEY_MAX, checked_key, read_json, replayed_elsewhere
-from checkout.api.errors import ApiError
+from checkout.api.errors import ApiError, not_accepted
 from checkout.api.schemas import Attempt, PaymentConflict, PaymentIn, PaymentPage
 from checkout.forms import clean_payment_request
 from lanes import access
@@ -38,7 +39,7 @@ KEY_ABOUT = ("At most 100 printable characters: the same key with the same body 
 def _iso_text(value: Any) -> Any:
     """Only ISO-8601 text: pydantic would also take a number of seconds since 1970, which no one means here."""
     if not (isinstance(value, str) and _ISO_START.match(value)):
-        raise ValueError("give an ISO-8601 date and time with its offset, e.g. 2026-12-04T08:00:00-05:00")
+        raise ValueError(gettext("give an ISO-8601 date and time with its offset, e.g. 2026-12-04T08:00:00-05:00"))
     return value
 
 
@@ -48,15 +49,15 @@ def _in_utc(value: datetime) -> datetime:
     try:
         moment = value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("this date and time is out of range") from None
+        raise ValueError(gettext("this date and time is out of range")) from None
     if not 1900 <= moment.year <= 9998:
-        raise ValueError("give a date between the years 1900 and 9998")
+        raise ValueError(gettext("give a date between the years 1900 and 9998"))
     return moment
 
 
 def _printable(value: str | None) -> str | None:
     if value is not None and not value.isprintable():
-        raise ValueError("printable text only: no control characters")
+        raise ValueError(gettext("printable text only: no control characters"))
     return value
 
 
@@ -68,18 +69,18 @@ Printable = Annotated[str, AfterValidator(_printable)]
 def _refusal(errors: dict[str, list[str]]) -> str:
     fields = sorted(errors)
     if "body" in errors:
-        return "The payment was not sent: send a JSON object."
+        return gettext("The payment was not sent: send a JSON object.")
     if set(fields) <= {"amount", "tip"}:
-        return "The payment was not sent: check the amount."
-    return f"The payment was not sent: check {', '.join(fields)}."
+        return gettext("The payment was not sent: check the amount.")
+    return gettext("The payment was not sent: check {fields}.").format(fields=", ".join(fields))
 
 
 def _lane(who: access.Principal, code: str) -> Lane:
     lane = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code).first()
     if lane is None:
-        raise ApiError(404, f"Unknown lane {code!r}.", code="unknown_lane")
+        raise ApiError(404, gettext("Unknown lane {code}.").format(code=repr(code)), code="unknown_lane")
     if not access.can_operate(who, lane):
-        raise ApiError(403, "You are not allowed to take payments on this lane.", code="forbidden")
+        raise ApiError(403, gettext("You are not allowed to take payments on this lane."), code="forbidden")
     return lane
 
 
@@ -87,7 +88,7 @@ def attempt_or_404(attempt_id: int) -> PaymentAttempt:
     attempt = (PaymentAttempt.objects.select_related("lane").filter(pk=attempt_id).first()
                if 0 < attempt_id <= BIGINT_MAX else None)
     if attempt is None:
-        raise ApiError(404, "No such payment.", code="not_found")
+        raise ApiError(404, gettext("No such payment."), code="not_found")
     return attempt
 
 
@@ -136,7 +137,7 @@ def _charge(who: access.Principal, lane: Lane, cleaned: dict[str, Any], key: str
         raise ApiError(409, str(exc), code="terminal_unavailable") from None
     except TerminalBusy as exc:
         busy = attempt_snapshot(exc.attempt) if exc.attempt is not None else None
-        raise ApiError(409, "Terminal busy: a payment is already in progress on this lane.",
+        raise ApiError(409, gettext("Terminal busy: a payment is already in progress on this lane."),
                        code="terminal_busy", attempt=busy) from None
     response = JsonResponse(attempt_snapshot(creation.attempt), status=201 if creation.created else 200)
     if not creation.created:
@@ -156,8 +157,8 @@ def _override(request: HttpRequest, who: access.Principal, data: dict[str, Any],
         approver = authenticate(request, username=name, password=password)
         if isinstance(approver, AbstractBaseUser) and access.can(approver, access.OVERRIDE_SALE, store):
             return Override(approver=approver, reason=reason)
-    raise ApiError(403, "Not charged: a supervisor's user name and password are needed, and these were not "
-                        "accepted (wrong, or not a supervisor's).", code="override_not_allowed")
+    raise ApiError(403, gettext("Not charged: a supervisor's user name and password are needed, and these were "
+                                "not accepted (wrong, or not a supervisor's)."), code="override_not_allowed")
 
 
 @router.post("/payments/{int:attempt_id}/requery", url_name="api-requery-payment", by_alias=True,
@@ -170,13 +171,13 @@ def requery_payment(request: HttpRequest, attempt_id: int) -> JsonResponse:
     require_scope(who, access.PAYMENTS_WRITE)
     attempt = attempt_or_404(attempt_id)
     if not access.can_operate(who, attempt.lane):
-        raise ApiError(403, "You are not allowed to see this payment.", code="forbidden")
+        raise ApiError(403, gettext("You are not allowed to see this payment."), code="forbidden")
     if attempt.status == AttemptStatus.NEEDS_REVIEW:
         enqueue(REQUERY_ATTEMPT, attempt.pk)
     elif attempt.status == AttemptStatus.UNKNOWN:
         enqueue(POLL_ATTEMPT, attempt.pk)
     else:
-        raise ApiError(409, "This payment's outcome is already known, or it is still being sent.",
+        raise ApiError(409, gettext("This payment's outcome is already known, or it is still being sent."),
                        code="not_checkable", attempt=attempt_snapshot(attempt))
     return JsonResponse(attempt_snapshot(attempt), status=202)
 
@@ -190,7 +191,7 @@ def payment_detail(request: HttpRequest, attempt_id: int) -> JsonResponse:
     require_scope(who, access.PAYMENTS_READ)
     attempt = attempt_or_404(attempt_id)
     if not access.can_see_payment(who, attempt):
-        raise ApiError(403, "You are not allowed to see this payment.", code="forbidden")
+        raise ApiError(403, gettext("You are not allowed to see this payment."), code="forbidden")
     return JsonResponse(attempt_snapshot(attempt))
 
 
@@ -211,8 +212,8 @@ def list_payments(
     who = principal(request)
     require_scope(who, access.PAYMENTS_READ)
     if since is not None and until is not None and since >= until:
-        raise ApiError(400, "The request was not accepted: check since.", code="invalid_request",
-                       errors={"since": ["since must be before until."]})
+        raise ApiError(400, not_accepted(["since"]), code="invalid_request",
+                       errors={"since": [gettext("since must be before until.")]})
     found = PaymentAttempt.objects.filter(access.payments_visible(who))
     if reference is not None:
         found = found.filter(reference=reference)

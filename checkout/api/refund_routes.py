@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext
 from ninja import Router
 from ninja.params.functions import Header
 
@@ -28,13 +29,13 @@ def _refund_request_errors(data: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     amount, reason = data.get("amount"), data.get("reason")
     if amount is None:
-        errors["amount"] = ["amount is required (integer cents, e.g. 500 for $5.00)."]
+        errors["amount"] = [gettext("amount is required (integer cents, e.g. 500 for $5.00).")]
     elif isinstance(amount, bool) or not isinstance(amount, int):
-        errors["amount"] = [f"amount must be an integer number of cents, not {amount!r}."]
+        errors["amount"] = [gettext("amount must be an integer number of cents, not {value}.").format(value=repr(amount))]
     elif amount <= 0:
-        errors["amount"] = ["amount must be more than 0 cents."]
+        errors["amount"] = [gettext("amount must be more than 0 cents.")]
     if not isinstance(reason, str) or not reason.strip():
-        errors["reason"] = ["a reason is required."]
+        errors["reason"] = [gettext("a reason is required.")]
     return errors
 
 
@@ -50,15 +51,15 @@ def create_refund(request: HttpRequest, attempt_id: int, idempotency: str | None
     require_scope(who, access.REFUNDS_WRITE)
     attempt = attempt_or_404(attempt_id)
     if not access.can(who, access.REFUND, attempt.store_id):
-        raise ApiError(403, "You are not allowed to refund payments of this store.", code="forbidden")
+        raise ApiError(403, gettext("You are not allowed to refund payments of this store."), code="forbidden")
     data = read_json(request)
     if not isinstance(data, dict):
-        raise ApiError(400, "The body is not a JSON object.", code="invalid_request",
-                       errors={"body": ['Send {"amount": 500, "reason": "..."}.']})
+        raise ApiError(400, gettext("The body is not a JSON object."), code="invalid_request",
+                       errors={"body": [gettext('Send {"amount": 500, "reason": "..."}.')]})
     errors = _refund_request_errors(data)
     key = checked_key(idempotency, errors)
     if errors:
-        raise ApiError(400, "The refund was not sent: check the amount and the reason.", code="invalid_request",
+        raise ApiError(400, gettext("The refund was not sent: check the amount and the reason."), code="invalid_request",
                        errors=errors)
     user, key_name = actor(who)
     try:
@@ -70,13 +71,14 @@ def create_refund(request: HttpRequest, attempt_id: int, idempotency: str | None
         raise replayed_elsewhere() from None
     except RefundInProgress as exc:
         busy = refund_snapshot(exc.refund) if exc.refund is not None else None
-        raise ApiError(409, "A refund of this payment is already in progress: wait for its outcome.",
+        raise ApiError(409, gettext("A refund of this payment is already in progress: wait for its outcome."),
                        code="refund_in_progress", refund=busy) from None
     except RefundNotAllowed as exc:
         if exc.field is not None:
-            raise ApiError(400, f"The refund was not sent: {exc.message}.", code="invalid_request",
+            raise ApiError(400, gettext("The refund was not sent: {why}.").format(why=exc.message), code="invalid_request",
                            errors={exc.field: [exc.message]}) from None
-        raise ApiError(409, f"This payment cannot be refunded: {exc.message}.", code="not_refundable") from None
+        raise ApiError(409, gettext("This payment cannot be refunded: {why}.").format(why=exc.message),
+                       code="not_refundable") from None
     response = JsonResponse(refund_snapshot(creation.refund), status=201 if creation.created else 200)
     if not creation.created:
         response["Idempotent-Replayed"] = "true"
@@ -93,7 +95,7 @@ def refund_detail(request: HttpRequest, refund_id: int) -> JsonResponse:
     refund = (Refund.objects.select_related("attempt__lane").filter(pk=refund_id).first()
               if 0 < refund_id <= BIGINT_MAX else None)
     if refund is None:
-        raise ApiError(404, "No such refund.", code="not_found")
+        raise ApiError(404, gettext("No such refund."), code="not_found")
     if not access.can(who, access.VIEW_PAYMENTS, refund.attempt.store_id):
-        raise ApiError(403, "You are not allowed to see this refund.", code="forbidden")
+        raise ApiError(403, gettext("You are not allowed to see this refund."), code="forbidden")
     return JsonResponse(refund_snapshot(refund))

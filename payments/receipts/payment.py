@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
 from gateways.base import CardDetails
@@ -28,7 +29,7 @@ from payments.receipts.words import Language, word
 S = AttemptStatus
 
 # In the reader's language (the page's), not the receipt's.
-_NOT_YET = {
+_NOT_YET: dict[str, Promise] = {
     S.CREATED: gettext_lazy("The payment is still being sent to the terminal."),
     S.SENT: gettext_lazy("The payment is still in progress on the terminal."),
     S.UNKNOWN: gettext_lazy("The outcome is not known yet: the gateway is being asked. Do not charge the card again."),

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext
 
 from integrations.keys import api_key_create
 from integrations.models import SCOPES
 from lanes import access
-from lanes.commands import split_values, store_named
+from lanes.commands import ConsoleCommand, split_values, store_named
 from lanes.models import Lane
 
 DEFAULT_SCOPES = [access.PAYMENTS_WRITE, access.PAYMENTS_READ]
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = ("Make an API key for a store's register. The token is printed once, alone on the last line: "
             "only its digest is kept.")
 
@@ -31,19 +32,21 @@ class Command(BaseCommand):
         store = store_named(options["store"])
         label = " ".join(str(options["name"]).split())
         if not label or len(label) > 80:
-            raise CommandError("--name must be 1 to 80 characters.", returncode=2)
+            raise CommandError(gettext("--name must be 1 to 80 characters."), returncode=2)
         scopes = split_values(options["scopes"]) if options["scopes"] else DEFAULT_SCOPES
         if unknown := sorted(set(scopes) - set(SCOPES)):
-            raise CommandError(f"Unknown scope(s) {', '.join(unknown)}: use {', '.join(SCOPES)}.", returncode=2)
+            raise CommandError(gettext("Unknown scope(s) {unknown}: use {scopes}.").format(
+                unknown=", ".join(unknown), scopes=", ".join(SCOPES)), returncode=2)
         lanes: list[Lane] = []
         if options["lanes"]:
             codes = split_values(options["lanes"])
             lanes = list(Lane.objects.filter(store=store, code__in=codes))
             if missing := sorted(set(codes) - {lane.code for lane in lanes}):
-                raise CommandError(f"{store.name} has no lane {', '.join(missing)}.", returncode=2)
+                raise CommandError(gettext("{name} has no lane {codes}.").format(
+                    name=store.name, codes=", ".join(missing)), returncode=2)
         created = api_key_create(store=store, label=label, scopes=scopes, lanes=lanes)
-        where = ", ".join(lane.code for lane in lanes) if lanes else "every lane"
-        self.stdout.write(f"API key {created.key} for {store.name}: scopes {' '.join(created.key.scopes)}; "
-                          f"charges {where}.")
-        self.stdout.write("The token follows, shown this once (only its digest is kept):")
+        where = ", ".join(lane.code for lane in lanes) if lanes else gettext("every lane")
+        self.stdout.write(gettext("API key {key} for {name}: scopes {scopes}; charges {where}.").format(
+            key=created.key, name=store.name, scopes=" ".join(created.key.scopes), where=where))
+        self.stdout.write(gettext("The token follows, shown this once (only its digest is kept):"))
         self.stdout.write(created.token)

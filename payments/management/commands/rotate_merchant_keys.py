@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
+from lanes.commands import ConsoleCommand
 from payments import crypto
 from payments.models import Merchant
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = (
         "Re-encrypt the merchants' signing keys with the first key of FIELD_ENCRYPTION_KEYS. Rotation: put the new "
         "key first (keep the old ones after it), restart, run this, then remove the old keys. Safe to run again."
@@ -24,9 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         stale = [m for m in Merchant.objects.order_by("pk") if crypto.needs_rotation(m.key_ciphertext)]
         if opts["check"]:
-            self.stdout.write(f"{len(stale)} merchant key(s) not encrypted with the first key.")
+            self.stdout.write(ngettext("{count} merchant key not encrypted with the first key.",
+                                       "{count} merchant keys not encrypted with the first key.", len(stale)).format(
+                count=len(stale)))
             if stale:
-                raise CommandError("rotation needed: run manage.py rotate_merchant_keys", returncode=1)
+                raise CommandError(gettext("rotation needed: run manage.py rotate_merchant_keys"), returncode=1)
             return
         try:
             with transaction.atomic():
@@ -34,7 +38,10 @@ class Command(BaseCommand):
                     Merchant.objects.filter(pk=merchant.pk).update(
                         key_ciphertext=crypto.rotate(merchant.key_ciphertext))
         except ValueError as exc:
-            raise CommandError(f"{exc}: nothing was changed", returncode=2) from exc
+            raise CommandError(gettext("{exc}: nothing was changed").format(exc=exc), returncode=2) from exc
         total = Merchant.objects.count()
-        self.stdout.write(f"Re-encrypted {len(stale)} of {total} merchant key(s) with the first key of "
-                          "FIELD_ENCRYPTION_KEYS. Once every process runs with the new list, the old keys can go.")
+        self.stdout.write(ngettext(
+            "Re-encrypted {count} of {total} merchant key with the first key of FIELD_ENCRYPTION_KEYS. Once every "
+            "process runs with the new list, the old keys can go.",
+            "Re-encrypted {count} of {total} merchant keys with the first key of FIELD_ENCRYPTION_KEYS. Once every "
+            "process runs with the new list, the old keys can go.", total).format(count=len(stale), total=total))

@@ -31,11 +31,13 @@ from datetime import time as dtime
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import connection, transaction
 from django.db.models import DateField, Model, TimeField
+from django.utils.translation import gettext
 from psycopg.types.json import Jsonb
 
+from lanes.commands import ConsoleCommand
 from lanes.models import Lane, Store, Terminal
 from payments.models import Merchant, PaymentAttempt, Refund
 
@@ -85,7 +87,7 @@ def _split(total: int, weights: list[float]) -> list[int]:
     return counts
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = "Write COUNT fake payment attempts of one store over DAYS business days (benchmarks only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -104,21 +106,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if not settings.DEBUG and not opts["yes"]:
-            raise CommandError("DEBUG is off: this writes fake payments into the database. Add --yes if this "
-                               "really is a test database.", returncode=2)
+            raise CommandError(gettext("DEBUG is off: this writes fake payments into the database. Add --yes if this really is a test database."), returncode=2)
         count, batch = opts["count"], opts["batch"]
         if count < 1 or opts["days"] < 1 or batch < 1:
-            raise CommandError("--count, --days and --batch must be positive.", returncode=2)
+            raise CommandError(gettext("--count, --days and --batch must be positive."), returncode=2)
         store = self._store(opts["store"], opts["time_zone"])
         tz = zoneinfo.ZoneInfo(store.time_zone)
         day_list = self._days(opts, datetime.now(tz).date())
         lanes = self._lanes(store)
         prefix = f"SD{store.pk}S{opts['seed']}-"
         if PaymentAttempt.objects.filter(order_reference__startswith=prefix).exists():
-            raise CommandError(f"{store.name} was already seeded with --seed {opts['seed']}: use another seed.",
+            raise CommandError(gettext("{name} was already seeded with --seed {seed}: use another seed.").format(name=store.name, seed=opts['seed']),
                                returncode=2)
         if len(prefix) + len(str(count)) > 30:
-            raise CommandError("--seed is too long for a 30-character order reference.", returncode=2)
+            raise CommandError(gettext("--seed is too long for a 30-character order reference."), returncode=2)
         started = time.monotonic()
         self.rng = random.Random(opts["seed"])
         self.refund_rng = random.Random(-opts["seed"] - 1)
@@ -126,8 +127,10 @@ class Command(BaseCommand):
         weights = [WEEKDAY_FACTOR[d.weekday()] * self.rng.uniform(0.9, 1.1) for d in day_list]
         per_day = _split(count, weights)
         self.written = self.refunds = 0
-        self.stdout.write(f"Seeding {count:,} attempts for {store.name} ({store.time_zone}) over {len(day_list)} "
-                          f"days ({day_list[0]} to {day_list[-1]}), {len(lanes)} lanes, batches of {batch:,}.")
+        self.stdout.write(gettext("Seeding {count:,} attempts for {name} ({zone}) over {days} days ({first} to {last}), {lanes} lanes, "
+                                  "batches of {batch:,}.").format(
+            count=count, name=store.name, zone=store.time_zone, days=len(day_list), first=day_list[0], last=day_list[-1],
+            lanes=len(lanes), batch=batch))
         def rows() -> Iterator[dict[str, Any]]:
             index = 0
             for day_number, (day, n) in enumerate(zip(day_list, per_day, strict=True)):
@@ -141,14 +144,16 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE payments_paymentattempt, payments_refund")
         busiest = max(range(len(day_list)), key=lambda i: per_day[i])
         self.stdout.write(self.style.SUCCESS(
-            f"Done: {self.written:,} attempts and {self.refunds:,} refunds in {time.monotonic() - started:.1f} s. "
-            f"Busiest day: {day_list[busiest]} ({per_day[busiest]:,} attempts); store id {store.pk}."))
+            gettext("Done: {written:,} attempts and {refunds:,} refunds in {seconds:.1f} s. Busiest day: {day} ({count:,} "
+                    "attempts); store id {id}.").format(
+                written=self.written, refunds=self.refunds, seconds=time.monotonic() - started, day=day_list[busiest],
+                count=per_day[busiest], id=store.pk)))
 
     def _days(self, opts: dict[str, Any], today: date) -> list[date]:
         if opts["day"] is None:
             return [today - timedelta(days=opts["days"] - i) for i in range(opts["days"])]
         if opts["day"] >= today:
-            raise CommandError(f"--day must be before today ({today}) in the store's time zone.", returncode=2)
+            raise CommandError(gettext("--day must be before today ({today}) in the store's time zone.").format(today=today), returncode=2)
         return [opts["day"]]
 
     def _write(self, rows: Iterator[dict[str, Any]], batch: int, count: int, started: float) -> None:
@@ -194,7 +199,7 @@ class Command(BaseCommand):
             merchant.save()
         store = Store.objects.create(name=name, merchant=merchant, time_zone=time_zone or settings.TIME_ZONE,
                                      tips_enabled=True, address="1 Seed Street\nToronto ON")
-        self.stdout.write(f"Created store {name!r} (merchant {merchant.gateway_account}).")
+        self.stdout.write(gettext("Created store {name} (merchant {account}).").format(name=repr(name), account=merchant.gateway_account))
         return store
 
     def _lanes(self, store: Store) -> list[tuple[Lane, Terminal, int]]:
@@ -205,11 +210,11 @@ class Command(BaseCommand):
                     code = f"L{n}" if not Lane.objects.filter(code=f"L{n}").exists() else f"S{store.pk}-L{n}"
                     lane = Lane.objects.create(store=store, code=code, name=f"Lane {n}")
                     Terminal.objects.create(lane=lane, device=f"SEED-{store.pk}-{n:02d}", serial=f"SN{n:06d}")
-            self.stdout.write("Created lanes L1..L12 with their terminals.")
+            self.stdout.write(gettext("Created lanes L1..L12 with their terminals."))
         lanes = [(lane, lane.terminal) for lane in store.lanes.select_related("terminal")
                  if hasattr(lane, "terminal")]
         if not lanes:
-            raise CommandError(f"{store.name} has lanes but none with a terminal.", returncode=2)
+            raise CommandError(gettext("{name} has lanes but none with a terminal.").format(name=store.name), returncode=2)
         return [(lane, terminal, 1000 + 137 * i) for i, (lane, terminal) in enumerate(lanes)]
 
     # -------------------------------------------------------------------------------------- generation

@@ -10,9 +10,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext
 
+from lanes.commands import ConsoleCommand
 from lanes.models import (
     Lane,
     Store,
@@ -34,7 +36,12 @@ def _fail(message: str) -> CommandError:
     return CommandError(message, returncode=2)
 
 
-class Command(BaseCommand):
+def _role_name(role: str) -> str:
+    """A role as a word in a sentence: "cashier", « caissier »."""
+    return str(StoreRole(role).label).lower()
+
+
+class Command(ConsoleCommand):
     help = (
         "Set up a store: its merchant at the payment gateway (IOTPay), lanes (CODE=DEVICE) with their PAX terminals, a cashier and staff "
         "(NAME=supervisor|manager, a role in this store only). Safe to run again: what is already as asked is "
@@ -87,7 +94,7 @@ class Command(BaseCommand):
             for line in self.changes:
                 self.stdout.write(line)
         else:
-            self.stdout.write("Nothing to change: the store is already set up as asked.")
+            self.stdout.write(gettext("Nothing to change: the store is already set up as asked."))
 
     # --- validation --------------------------------------------------------------------------
     def _parse_lanes(self, values: list[str]) -> list[tuple[str, str]]:
@@ -95,16 +102,16 @@ class Command(BaseCommand):
         for value in values:
             match = LANE_RE.match(value.strip())
             if not match:
-                raise _fail(f"--lane {value!r}: expected CODE=DEVICE, e.g. --lane 1=PAX-A920-0001")
+                raise _fail(gettext("--lane {value}: expected CODE=DEVICE, e.g. --lane 1=PAX-A920-0001").format(value=repr(value)))
             code, device = match["code"].strip(), match["device"].strip()
             try:
                 lane_code_validator(code)
             except ValidationError:
-                raise _fail(f"--lane {value!r}: the code may hold letters, digits, - and _ only") from None
+                raise _fail(gettext("--lane {value}: the code may hold letters, digits, - and _ only").format(value=repr(value))) from None
             if len(device) > 64:
-                raise _fail(f"--lane {value!r}: the device id is longer than 64 characters")
+                raise _fail(gettext("--lane {value}: the device id is longer than 64 characters").format(value=repr(value)))
             if code in codes or device in devices:
-                raise _fail(f"--lane {value!r}: each lane code and each device may appear once")
+                raise _fail(gettext("--lane {value}: each lane code and each device may appear once").format(value=repr(value)))
             codes.add(code)
             devices.add(device)
             lanes.append((code, device))
@@ -115,7 +122,7 @@ class Command(BaseCommand):
         for value in values:
             match = STAFF_RE.match(value.strip())
             if not match or not match["name"].strip():
-                raise _fail(f"--staff {value!r}: expected NAME=supervisor or NAME=manager")
+                raise _fail(gettext("--staff {value}: expected NAME=supervisor or NAME=manager").format(value=repr(value)))
             staff.append((match["name"].strip(), match["role"]))
         return staff
 
@@ -137,25 +144,24 @@ class Command(BaseCommand):
 
     def _check(self, opts: dict[str, Any]) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", opts["merchant_id"]):
-            raise _fail("--merchant-id: at most 30 letters or digits")
+            raise _fail(gettext("--merchant-id: at most 30 letters or digits"))
         if not (opts["merchant_key"] or "").strip():
-            raise _fail("--merchant-key (or IOTPAY_MERCHANT_KEY) must not be empty")
+            raise _fail(gettext("--merchant-key (or IOTPAY_MERCHANT_KEY) must not be empty"))
         if not 0 < len(opts["job_no"]) <= 50:
-            raise _fail("--job-no: 1 to 50 characters")
+            raise _fail(gettext("--job-no: 1 to 50 characters"))
         if not re.fullmatch(r"[A-Z]{3}", opts["currency"]):
-            raise _fail("--currency: three capital letters, e.g. CAD")
+            raise _fail(gettext("--currency: three capital letters, e.g. CAD"))
         if not opts["store_name"].strip():
-            raise _fail("--store-name must not be empty")
+            raise _fail(gettext("--store-name must not be empty"))
         if opts["time_zone"]:
             try:
                 validate_time_zone(opts["time_zone"])
             except ValidationError as exc:
-                raise _fail(f"--time-zone: {exc.messages[0]}") from None
+                raise _fail(gettext("--time-zone: {why}").format(why=exc.messages[0])) from None
         if bool(opts["cashier"] or opts["staff"]) != bool(opts["password"]):
-            raise _fail(f"--cashier and --staff need a password (--password, --password-stdin or {PASSWORD_ENV}), "
-                        "and a password needs --cashier or --staff")
+            raise _fail(gettext("--cashier and --staff need a password (--password, --password-stdin or {ENV}), and a password needs --cashier or --staff").format(ENV=PASSWORD_ENV))
         if bool(opts["admin"]) != bool(opts["admin_password"]):
-            raise _fail(f"--admin and --admin-password (or {ADMIN_PASSWORD_ENV}) go together")
+            raise _fail(gettext("--admin and --admin-password (or {ENV}) go together").format(ENV=ADMIN_PASSWORD_ENV))
 
     # --- writes ------------------------------------------------------------------------------
     def _set(self, obj: Any, label: str, **values: Any) -> None:
@@ -164,7 +170,7 @@ class Command(BaseCommand):
             setattr(obj, name, values[name])
         if changed:
             obj.save()
-            self.changes.append(f"Updated {label}: {', '.join(changed)}")
+            self.changes.append(gettext("Updated {label}: {fields}").format(label=label, fields=", ".join(changed)))
 
     def _merchant(self, opts: dict[str, Any]) -> Merchant:
         name = opts["merchant_name"] or opts["store_name"]
@@ -173,14 +179,14 @@ class Command(BaseCommand):
             merchant = Merchant(gateway_account=opts["merchant_id"], name=name, gateway_login=opts["job_no"], currency=opts["currency"])
             merchant.set_key(opts["merchant_key"])
             merchant.save()
-            self.changes.append(f"Created merchant {merchant.gateway_account}")
+            self.changes.append(gettext("Created merchant {account}").format(account=merchant.gateway_account))
             return merchant
-        self._set(merchant, f"merchant {merchant.gateway_account}", gateway_login=opts["job_no"], currency=opts["currency"],
+        self._set(merchant, gettext("merchant {account}").format(account=merchant.gateway_account), gateway_login=opts["job_no"], currency=opts["currency"],
                   name=opts["merchant_name"] or None)
         if not merchant.key_matches(opts["merchant_key"]):
             merchant.set_key(opts["merchant_key"])
             merchant.save()
-            self.changes.append(f"Updated merchant {merchant.gateway_account}: key")
+            self.changes.append(gettext("Updated merchant {account}: key").format(account=merchant.gateway_account))
         return merchant
 
     def _store(self, opts: dict[str, Any], merchant: Merchant) -> Store:
@@ -192,9 +198,9 @@ class Command(BaseCommand):
                 name=opts["store_name"], merchant=merchant, address=address or "",
                 time_zone=opts["time_zone"] or "America/Toronto", tips_enabled=bool(tips),
             )
-            self.changes.append(f"Created store {store.name}")
+            self.changes.append(gettext("Created store {name}").format(name=store.name))
             return store
-        self._set(store, f"store {store.name}", merchant=merchant, address=address, time_zone=opts["time_zone"],
+        self._set(store, gettext("store {name}").format(name=store.name), merchant=merchant, address=address, time_zone=opts["time_zone"],
                   tips_enabled=tips)
         return store
 
@@ -202,18 +208,18 @@ class Command(BaseCommand):
         lane = Lane.objects.filter(code=code).first()
         if lane is None:
             lane = Lane.objects.create(store=store, code=code, name=f"Lane {code}")
-            self.changes.append(f"Created lane {code}")
+            self.changes.append(gettext("Created lane {code}").format(code=code))
         elif lane.store_id != store.pk:
-            raise _fail(f"--lane {code}={device}: lane {code} belongs to store {lane.store.name}")
+            raise _fail(gettext("--lane {code}={device}: lane {code} belongs to store {name}").format(code=code, device=device, name=lane.store.name))
         other = Terminal.objects.filter(device=device).exclude(lane=lane).first()
         if other is not None:
-            raise _fail(f"--lane {code}={device}: device {device} is the terminal of lane {other.lane.code}")
+            raise _fail(gettext("--lane {code}={device}: device {device} is the terminal of lane {code2}").format(code=code, device=device, code2=other.lane.code))
         terminal = Terminal.objects.filter(lane=lane).first()
         if terminal is None:
             Terminal.objects.create(lane=lane, device=device)
-            self.changes.append(f"Created terminal {device} for lane {code}")
+            self.changes.append(gettext("Created terminal {device} for lane {code}").format(device=device, code=code))
         else:
-            self._set(terminal, f"terminal of lane {code}", device=device)
+            self._set(terminal, gettext("terminal of lane {code}").format(code=code), device=device)
         return lane
 
     def _user(self, username: str, password: str, label: str) -> Any:
@@ -221,11 +227,11 @@ class Command(BaseCommand):
         user = user_model.objects.filter(username=username).first()
         if user is None:
             user = user_model.objects.create_user(username=username, password=password)
-            self.changes.append(f"Created {label} {username}")
+            self.changes.append(gettext("Created {label} {username}").format(label=label, username=username))
         elif not user.check_password(password):
             user.set_password(password)
             user.save()
-            self.changes.append(f"Updated {label} {username}: password")
+            self.changes.append(gettext("Updated {label} {username}: password").format(label=label, username=username))
         return user
 
     def _role(self, user: Any, store: Store, role: str) -> None:
@@ -233,33 +239,35 @@ class Command(BaseCommand):
         membership = StoreMembership.objects.filter(user=user, store=store).first()
         if membership is None:
             StoreMembership.objects.create(user=user, store=store, role=role)
-            self.changes.append(f"Gave {user.get_username()} the {role} role in {store.name}")
+            self.changes.append(gettext("Gave {username} the {role} role in {name}").format(
+                username=user.get_username(), role=_role_name(role), name=store.name))
         elif membership.role != role:
             membership.role = role
             membership.save()
-            self.changes.append(f"Changed {user.get_username()}'s role in {store.name} to {role}")
+            self.changes.append(gettext("Changed {username}'s role in {name} to {role}").format(
+                username=user.get_username(), name=store.name, role=_role_name(role)))
 
     def _cashier(self, username: str, password: str, store: Store, lanes: list[Lane]) -> None:
-        user = self._user(username, password, "cashier")
+        user = self._user(username, password, _role_name(StoreRole.CASHIER))
         if not StoreMembership.objects.filter(user=user, store=store).exists():
             self._role(user, store, StoreRole.CASHIER)
         for lane in lanes:
             if not lane.cashiers.filter(pk=user.pk).exists():
                 lane.cashiers.add(user)
-                self.changes.append(f"Allowed {username} on lane {lane.code}")
+                self.changes.append(gettext("Allowed {username} on lane {code}").format(username=username, code=lane.code))
 
     def _staff(self, username: str, role: str, password: str, store: Store) -> None:
-        self._role(self._user(username, password, role), store, role)
+        self._role(self._user(username, password, _role_name(role)), store, role)
 
     def _admin(self, username: str, password: str) -> None:
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:
             user_model.objects.create_superuser(username=username, password=password)
-            self.changes.append(f"Created admin {username}")
+            self.changes.append(gettext("Created admin {username}").format(username=username))
             return
         if not (user.is_superuser and user.is_staff and user.check_password(password)):
             user.is_superuser = user.is_staff = True
             user.set_password(password)
             user.save()
-            self.changes.append(f"Updated admin {username}")
+            self.changes.append(gettext("Updated admin {username}").format(username=username))

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext
 
-from lanes.commands import split_values, store_named
+from lanes.commands import ConsoleCommand, split_values, store_named
 from webhooks.endpoints import ALL_EVENTS, endpoint_create
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = ("Add a webhook endpoint to a store. The events are sent signed with the endpoint's secret, printed alone "
             "on the last line: keep it, it is not shown again.")
 
@@ -29,8 +30,9 @@ class Command(BaseCommand):
         try:
             endpoint, secret = endpoint_create(store=store, url=opts["url"], events=events)
         except ValidationError as exc:
-            raise CommandError(f"{'; '.join(exc.messages)}. Nothing was added.") from None
-        self.stdout.write(f"Webhook endpoint {endpoint.pk} added to {store.name}: {endpoint.url}")
-        self.stdout.write(f"Events: {', '.join(endpoint.events)}")
-        self.stdout.write("Its signing secret follows, shown this once (the console keeps it encrypted):")
+            raise CommandError(gettext("{why}. Nothing was added.").format(why="; ".join(exc.messages))) from None
+        self.stdout.write(gettext("Webhook endpoint {id} added to {name}: {url}").format(
+            id=endpoint.pk, name=store.name, url=endpoint.url))
+        self.stdout.write(gettext("Events: {events}").format(events=", ".join(endpoint.events)))
+        self.stdout.write(gettext("Its signing secret follows, shown this once (the console keeps it encrypted):"))
         self.stdout.write(secret)

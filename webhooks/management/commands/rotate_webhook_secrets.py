@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
+from lanes.commands import ConsoleCommand
 from payments import crypto
 from webhooks.models import Endpoint
 
 
-class Command(BaseCommand):
+class Command(ConsoleCommand):
     help = ("Re-encrypt the webhook endpoints' secrets with the first key of FIELD_ENCRYPTION_KEYS. Rotation: put the "
             "new key first, restart, run this and rotate_merchant_keys, then remove the old keys. Safe to run again.")
 
@@ -23,9 +25,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         stale = [e for e in Endpoint.objects.order_by("pk") if crypto.needs_rotation(e.secret_ciphertext)]
         if opts["check"]:
-            self.stdout.write(f"{len(stale)} webhook secret(s) not encrypted with the first key.")
+            self.stdout.write(ngettext("{count} webhook secret not encrypted with the first key.",
+                                       "{count} webhook secrets not encrypted with the first key.", len(stale)).format(
+                count=len(stale)))
             if stale:
-                raise CommandError("rotation needed: run manage.py rotate_webhook_secrets", returncode=1)
+                raise CommandError(gettext("rotation needed: run manage.py rotate_webhook_secrets"), returncode=1)
             return
         try:
             with transaction.atomic():
@@ -33,6 +37,9 @@ class Command(BaseCommand):
                     Endpoint.objects.filter(pk=endpoint.pk).update(
                         secret_ciphertext=crypto.rotate(endpoint.secret_ciphertext))
         except ValueError as exc:
-            raise CommandError(f"{exc}: nothing was changed", returncode=2) from None
-        self.stdout.write(f"Re-encrypted {len(stale)} of {Endpoint.objects.count()} webhook secret(s) with the first "
-                          "key of FIELD_ENCRYPTION_KEYS.")
+            raise CommandError(gettext("{exc}: nothing was changed").format(exc=exc), returncode=2) from None
+        total = Endpoint.objects.count()
+        self.stdout.write(ngettext(
+            "Re-encrypted {count} of {total} webhook secret with the first key of FIELD_ENCRYPTION_KEYS.",
+            "Re-encrypted {count} of {total} webhook secrets with the first key of FIELD_ENCRYPTION_KEYS.", total,
+        ).format(count=len(stale), total=total))
