@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class VerificationRun(models.Model):
@@ -21,7 +22,7 @@ class VerificationRun(models.Model):
         FINISHED = "FINISHED"
 
     store = models.ForeignKey("lanes.Store", on_delete=models.CASCADE, related_name="verification_runs")
-    day = models.DateField(help_text="Business day in the store's time zone.")
+    day = models.DateField(help_text=_("Business day in the store's time zone."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -33,7 +34,7 @@ class VerificationRun(models.Model):
     done = models.PositiveIntegerField(default=0)
     mismatches = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
-    applied = models.PositiveIntegerField(default=0, help_text="Late gateway results applied to open attempts.")
+    applied = models.PositiveIntegerField(default=0, help_text=_("Late gateway results applied to open attempts."))
     cursor = models.BigIntegerField(default=0)
     last_attempt_id = models.BigIntegerField(default=0)
 
@@ -58,12 +59,12 @@ class VerificationFinding(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     local_status = models.CharField(max_length=16)
     gateway_outcome = models.CharField(
-        max_length=16, blank=True, help_text="Where the gateway said the order stood (paid, declined, not_found, ...)."
+        max_length=16, blank=True, help_text=_("Where the gateway said the order stood (paid, declined, not_found, ...).")
     )
     detail = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
     cleared_at = models.DateTimeField(
-        null=True, blank=True, help_text="A later re-query found the gateway and the console agreeing."
+        null=True, blank=True, help_text=_("A later re-query found the gateway and the console agreeing.")
     )
 
     class Meta:

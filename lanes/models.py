@@ -18,12 +18,12 @@ def validate_time_zone(value: str) -> None:
 
 class Store(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    address = models.TextField(blank=True, help_text="Printed on receipts; one line per row.")
+    address = models.TextField(blank=True, help_text=_("Printed on receipts; one line per row."))
     time_zone = models.CharField(max_length=64, default="America/Toronto", validators=[validate_time_zone])
     merchant = models.ForeignKey("payments.Merchant", on_delete=models.PROTECT, related_name="stores")
     tips_enabled = models.BooleanField(default=False)
     max_amount = models.PositiveIntegerField(
-        default=500_000, help_text="Largest sale a cashier may send, in cents (tip included)."
+        default=500_000, help_text=_("Largest sale a cashier may send, in cents (tip included).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -42,7 +42,7 @@ class Lane(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[lane_code_validator])
     name = models.CharField(max_length=100)
     cashiers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="lanes", help_text="Cashiers allowed on this lane."
+        settings.AUTH_USER_MODEL, blank=True, related_name="lanes", help_text=_("Cashiers allowed on this lane.")
     )
 
     class Meta:
@@ -75,7 +75,7 @@ class StoreMembership(models.Model):
     class Meta:
         ordering = ["store__name", "user__username"]
         constraints = [models.UniqueConstraint(fields=["user", "store"], name="one_role_per_user_and_store")]
-        verbose_name = "store role"
+        verbose_name = _("store role")
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.store}"
@@ -84,10 +84,10 @@ class StoreMembership(models.Model):
 class Terminal(models.Model):
     lane = models.OneToOneField(Lane, on_delete=models.PROTECT, related_name="terminal")
     device = models.CharField(
-        max_length=64, unique=True, help_text="The device id the gateway addresses this terminal by."
+        max_length=64, unique=True, help_text=_("The device id the gateway addresses this terminal by.")
     )
     gateway_login = models.CharField(
-        max_length=50, blank=True, help_text="The gateway login for this terminal; blank uses the merchant's."
+        max_length=50, blank=True, help_text=_("The gateway login for this terminal; blank uses the merchant's.")
     )
     serial = models.CharField(max_length=64, blank=True)
     enabled = models.BooleanField(default=True)

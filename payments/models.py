@@ -80,9 +80,9 @@ class PaymentAttempt(models.Model):
     Status = AttemptStatus
 
     order_reference = models.CharField(
-        max_length=30, unique=True, help_text="Our reference of the order, sent to the gateway."
+        max_length=30, unique=True, help_text=_("Our reference of the order, sent to the gateway.")
     )
-    sale_id = models.UUIDField(db_index=True, help_text="Groups the attempts of one sale.")
+    sale_id = models.UUIDField(db_index=True, help_text=_("Groups the attempts of one sale."))
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="attempts")
     store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="attempts")
     lane = models.ForeignKey("lanes.Lane", on_delete=models.PROTECT, related_name="attempts")
@@ -93,42 +93,42 @@ class PaymentAttempt(models.Model):
     # NULL, not "": the unique constraint must ignore attempts sent without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     idempotency_fingerprint = models.CharField(
-        max_length=64, blank=True, help_text="What the request with that key asked for: a replay must ask the same."
+        max_length=64, blank=True, help_text=_("What the request with that key asked for: a replay must ask the same.")
     )
     reference = models.CharField(
         max_length=REFERENCE_MAX, blank=True,
-        help_text="The register's own reference of the sale (its receipt or ticket number), as it sent it.",
+        help_text=_("The register's own reference of the sale (its receipt or ticket number), as it sent it."),
     )
 
-    amount = models.PositiveIntegerField(help_text="Sale amount in cents, tip excluded.")
-    tip = models.PositiveIntegerField(default=0, help_text="Tip in cents.")
+    amount = models.PositiveIntegerField(help_text=_("Sale amount in cents, tip excluded."))
+    tip = models.PositiveIntegerField(default=0, help_text=_("Tip in cents."))
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED)
-    message = models.CharField(max_length=255, blank=True, help_text="Why it failed or needs review.")
+    message = models.CharField(max_length=255, blank=True, help_text=_("Why it failed or needs review."))
 
     gateway_reference = models.CharField(
-        max_length=40, blank=True, db_index=True, help_text="The gateway's own reference of the order."
+        max_length=40, blank=True, db_index=True, help_text=_("The gateway's own reference of the order.")
     )
     gateway_outcome = models.CharField(
-        max_length=16, blank=True, help_text="Where the gateway said the order stood last: paid, declined, ..."
+        max_length=16, blank=True, help_text=_("Where the gateway said the order stood last: paid, declined, ...")
     )
-    gateway_amount = models.IntegerField(null=True, blank=True, help_text="The gateway's sale amount, cents.")
-    gateway_tip = models.IntegerField(null=True, blank=True, help_text="The gateway's tip, cents.")
+    gateway_amount = models.IntegerField(null=True, blank=True, help_text=_("The gateway's sale amount, cents."))
+    gateway_tip = models.IntegerField(null=True, blank=True, help_text=_("The gateway's tip, cents."))
     response_verified = models.BooleanField(null=True, blank=True)
     response_signature = models.CharField(
-        max_length=16, blank=True, help_text="What the charge answer's signature proved: verified, unverifiable, ..."
+        max_length=16, blank=True, help_text=_("What the charge answer's signature proved: verified, unverifiable, ...")
     )
     terminal_outcome = models.CharField(
         max_length=16, blank=True,
-        help_text="What the terminal's answer said (APPROVED or DECLINED) while the gateway has not confirmed it.",
+        help_text=_("What the terminal's answer said (APPROVED or DECLINED) while the gateway has not confirmed it."),
     )
-    terminal_text = models.CharField(max_length=255, blank=True, help_text="The terminal's approval or decline text.")
-    card = models.JSONField(null=True, blank=True, help_text="Card data from the gateway, never the expiry date.")
+    terminal_text = models.CharField(max_length=255, blank=True, help_text=_("The terminal's approval or decline text."))
+    card = models.JSONField(null=True, blank=True, help_text=_("Card data from the gateway, never the expiry date."))
     card_brand = models.CharField(max_length=40, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True, db_index=True)
     auth_num = models.CharField(max_length=20, blank=True)
     batch_num = models.CharField(max_length=10, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True, help_text="When the gateway says it was paid.")
+    paid_at = models.DateTimeField(null=True, blank=True, help_text=_("When the gateway says it was paid."))
 
     poll_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -138,7 +138,7 @@ class PaymentAttempt(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_deadline = models.DateTimeField(null=True, blank=True)
     poll_claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A look-up at the gateway for this attempt is in flight until then (one at a time)."
+        null=True, blank=True, help_text=_("A look-up at the gateway for this attempt is in flight until then (one at a time).")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -195,9 +195,9 @@ class Refund(models.Model):
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
     refund_reference = models.CharField(
-        max_length=30, unique=True, help_text="Our reference of the refund, sent to the gateway."
+        max_length=30, unique=True, help_text=_("Our reference of the refund, sent to the gateway.")
     )
-    amount = models.PositiveIntegerField(help_text="Refunded amount in cents.")
+    amount = models.PositiveIntegerField(help_text=_("Refunded amount in cents."))
     currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED)
@@ -208,20 +208,20 @@ class Refund(models.Model):
     # NULL, not "": the unique constraint must ignore refunds sent without a key.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
-    gateway_refund_reference = models.CharField(max_length=40, blank=True, help_text="The gateway's reference.")
+    gateway_refund_reference = models.CharField(max_length=40, blank=True, help_text=_("The gateway's reference."))
     refundable_after = models.PositiveIntegerField(
-        null=True, blank=True, help_text="What the gateway says is still refundable on the payment afterwards (cents)."
+        null=True, blank=True, help_text=_("What the gateway says is still refundable on the payment afterwards (cents).")
     )
     card = models.JSONField(
-        null=True, blank=True, help_text="The refund's own terminal data from the gateway (invoice, sequence, auth)."
+        null=True, blank=True, help_text=_("The refund's own terminal data from the gateway (invoice, sequence, auth).")
     )
     terminal_text = models.CharField(max_length=255, blank=True)
     gateway_refundable = models.IntegerField(
-        null=True, blank=True, help_text="What the gateway said was left to refund on the payment at the last check."
+        null=True, blank=True, help_text=_("What the gateway said was left to refund on the payment at the last check.")
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     check_claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A check with the gateway for this refund is in flight until then."
+        null=True, blank=True, help_text=_("A check with the gateway for this refund is in flight until then.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -274,7 +274,7 @@ class PaymentEvent(models.Model):
     )
     actor_key = models.CharField(
         max_length=120, blank=True,
-        help_text="The API key that asked for it (its prefix and label), when a register did and no person.",
+        help_text=_("The API key that asked for it (its prefix and label), when a register did and no person."),
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # The request's or task's that wrote it (payments/logcontext.py): the same id as in the logs (LOG_FORMAT=json).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from lanes.models import Store
 from webhooks.models import Endpoint, EventType, validate_endpoint_url
@@ -19,10 +20,10 @@ def clean_events(events: Iterable[str]) -> list[str]:
     wanted = {name.strip() for name in events if name.strip()}
     unknown = sorted(wanted - set(ALL_EVENTS))
     if unknown:
-        raise ValidationError(f"unknown event type(s): {', '.join(unknown)}; the event types are "
-                              f"{', '.join(ALL_EVENTS)}")
+        raise ValidationError(gettext("unknown event type(s): {unknown}; the event types are {events}").format(
+            unknown=", ".join(unknown), events=", ".join(ALL_EVENTS)))
     if not wanted:
-        raise ValidationError("an endpoint needs at least one event type")
+        raise ValidationError(gettext("an endpoint needs at least one event type"))
     return [name for name in ALL_EVENTS if name in wanted]
 
 
@@ -31,7 +32,7 @@ def endpoint_create(*, store: Store, url: str, events: Iterable[str] = ALL_EVENT
     try:
         validate_endpoint_url(url)
     except ValidationError:
-        raise ValidationError(f"{url!r} is not an http:// or https:// URL") from None
+        raise ValidationError(gettext("{url} is not an http:// or https:// URL").format(url=repr(url))) from None
     endpoint = Endpoint(store=store, url=url, events=clean_events(events))
     secret = new_secret()
     endpoint.set_secret(secret)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from payments import crypto
 
-validate_endpoint_url = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
+validate_endpoint_url = URLValidator(schemes=["http", "https"], message=_("Enter an http:// or https:// URL."))
 
 
 class EventType(models.TextChoices):
@@ -34,10 +35,10 @@ class Endpoint(models.Model):
 
     store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="webhook_endpoints")
     url = models.URLField("URL", max_length=500, validators=[validate_endpoint_url],
-                          help_text="Events are POSTed here (https in production).")
-    events = models.JSONField(default=list, help_text="The event types sent to this endpoint.")
+                          help_text=_("Events are POSTed here (https in production)."))
+    events = models.JSONField(default=list, help_text=_("The event types sent to this endpoint."))
     active = models.BooleanField(
-        default=True, help_text="An inactive endpoint is sent nothing; what was waiting for it is not sent."
+        default=True, help_text=_("An inactive endpoint is sent nothing; what was waiting for it is not sent.")
     )
     secret_ciphertext = models.TextField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,7 +46,7 @@ class Endpoint(models.Model):
 
     class Meta:
         ordering = ["store__name", "url"]
-        verbose_name = "webhook endpoint"
+        verbose_name = _("webhook endpoint")
 
     def __str__(self) -> str:
         return f"{self.store} → {self.url}"
@@ -64,18 +65,18 @@ class Endpoint(models.Model):
 class Event(models.Model):
     """One thing that happened, as sent: its body is kept as the exact bytes every try sends and signs."""
 
-    event_id = models.CharField(max_length=40, unique=True, help_text="Sent as Console-Event-Id and as the body's id.")
+    event_id = models.CharField(max_length=40, unique=True, help_text=_("Sent as Console-Event-Id and as the body's id."))
     type = models.CharField(max_length=32, choices=EventType.choices)
     store = models.ForeignKey("lanes.Store", on_delete=models.PROTECT, related_name="webhook_events")
     attempt = models.ForeignKey("payments.PaymentAttempt", on_delete=models.PROTECT, related_name="webhook_events")
     refund = models.ForeignKey("payments.Refund", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="webhook_events")
-    body = models.TextField(help_text="The JSON body, exactly as sent.")
+    body = models.TextField(help_text=_("The JSON body, exactly as sent."))
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "webhook event"
+        verbose_name = _("webhook event")
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
@@ -96,12 +97,12 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="deliveries")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     tries = models.PositiveIntegerField(default=0)
-    next_try_at = models.DateTimeField(help_text="When it is due (pending only).")
-    give_up_at = models.DateTimeField(help_text="No retry after this: it fails instead.")
+    next_try_at = models.DateTimeField(help_text=_("When it is due (pending only)."))
+    give_up_at = models.DateTimeField(help_text=_("No retry after this: it fails instead."))
     # A try in flight: only the task holding this token may record its answer; it expires should the worker die.
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
-    last_code = models.PositiveIntegerField(null=True, blank=True, help_text="The endpoint's last answer code.")
+    last_code = models.PositiveIntegerField(null=True, blank=True, help_text=_("The endpoint's last answer code."))
     last_error = models.CharField(max_length=255, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,13 +127,13 @@ class DeliveryTry(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="tries_made")
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
-    response_code = models.PositiveIntegerField(null=True, blank=True, help_text="The answer's HTTP status code.")
-    error = models.CharField(max_length=255, blank=True, help_text="Why there was no answer (time-out, refused...).")
+    response_code = models.PositiveIntegerField(null=True, blank=True, help_text=_("The answer's HTTP status code."))
+    error = models.CharField(max_length=255, blank=True, help_text=_("Why there was no answer (time-out, refused...)."))
     delivered = models.BooleanField()
 
     class Meta:
         ordering = ["id"]
-        verbose_name = "delivery try"
+        verbose_name = _("delivery try")
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M:%S} {self.response_code or self.error}"
