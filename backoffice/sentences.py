@@ -7,25 +7,25 @@ below, then translated with the sentence.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from gateways.base import Outcome
 from payments.causes import said as said_any
 
-HAS_NO_SUCH_ORDER = _noop("{name} has no such order")
-REPORTS_IT = _noop("{name} reports it {outcome}")
-APPROVED_NOT_TAKEN = _noop("Approved here, but {gateway}: the money may not have been taken.")
-DECLINED_CHARGED = _noop("Declined here, but {gateway}: the customer may have been charged.")
-FAILED_CHARGED = _noop("Failed here, but {gateway}: the customer may have been charged.")
-ORDER_DIFFERS = _noop("{name}'s order differs from ours: {differences}.")
-NO_USABLE_ANSWER = _noop("No usable answer from {name}: {error}")
-LATE_APPLIED = _noop("{status} here; {gateway}: {applied}.")
-NOW_STATUS = _noop("now {status}")
-POLL_QUEUED = _noop("a poll was queued to apply it")
-PAID = _noop("paid")
-NOT_PAID = _noop("not paid (declined or cancelled)")
-IN_PROGRESS = _noop("still in progress")
-WITHOUT_ORDER = _noop("without such an order")
+HAS_NO_SUCH_ORDER = gettext_noop("{name} has no such order")
+REPORTS_IT = gettext_noop("{name} reports it {outcome}")
+APPROVED_NOT_TAKEN = gettext_noop("Approved here, but {gateway}: the money may not have been taken.")
+DECLINED_CHARGED = gettext_noop("Declined here, but {gateway}: the customer may have been charged.")
+FAILED_CHARGED = gettext_noop("Failed here, but {gateway}: the customer may have been charged.")
+ORDER_DIFFERS = gettext_noop("{name}'s order differs from ours: {differences}.")
+NO_USABLE_ANSWER = gettext_noop("No usable answer from {name}: {error}")
+LATE_APPLIED = gettext_noop("{status} here; {gateway}: {applied}.")
+NOW_STATUS = gettext_noop("now {status}")
+POLL_QUEUED = gettext_noop("a poll was queued to apply it")
+PAID = gettext_noop("paid")
+NOT_PAID = gettext_noop("not paid (declined or cancelled)")
+IN_PROGRESS = gettext_noop("still in progress")
+WITHOUT_ORDER = gettext_noop("without such an order")
 
 OUTCOME_WORDS = {Outcome.PAID: PAID, Outcome.DECLINED: NOT_PAID, Outcome.IN_PROGRESS: IN_PROGRESS,
                  Outcome.NOT_FOUND: WITHOUT_ORDER}
