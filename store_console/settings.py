@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "webhooks",
     "integrations",
     "backoffice",
+    "checkout",  # no models: installed for its catalog (checkout/locale), the API's and the lane pages' words
 ]
 
 MIDDLEWARE = [
