@@ -105,13 +105,17 @@ FOUND_NOT_DONE = gettext_noop("{name} says {left} is left to refund: this refund
                        "refunded.")
 FOUND_NEITHER = gettext_noop("{name} says {left} is left to refund, which matches neither case: check {name}'s portal.")
 
-# Tried in this order: a template whose fixed words say more comes before one they would also match.
+# Tried in this order: a template whose fixed words say more comes before one they would also match. The generic
+# ones, last, are ours only when their first part is (a step, a summary): "card: declined" is the gateway's.
 _GENERIC = (CALL, STEP)
-TEMPLATES: tuple[str, ...] = (
-    *(value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str)
-      and value not in _GENERIC),
-    *_GENERIC,
+TEMPLATES: tuple[str, ...] = tuple(
+    value for name, value in list(globals().items())
+    if name.isupper() and isinstance(value, str) and value not in _GENERIC
 )
+
+# The parts of a sentence that are themselves our sentences (a step, an outcome...); the others are data (a
+# person's reason, the gateway's error, a name, an amount) and stay as written.
+_OURS = frozenset({"source", "summary", "step", "found", "what", "outcome", "finding", "gateway", "applied"})
 
 
 def stored_money(cents: int, currency: str) -> str:
@@ -134,11 +138,22 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 def said(text: str, extra: tuple[str, ...] = ()) -> str:
     """A stored sentence in the active language: ours translated (its parts too, when they are ours), anything
-    else as stored. ``extra``: another app's stored sentences, tried first (the back office's findings)."""
-    if not text:
+    else as stored. ``extra``: another app's stored sentences (the back office's findings)."""
+    found = _recognised(text, extra)
+    if found is None:
         return text
-    for template in (*extra, *TEMPLATES):
+    template, match = found
+    parts = {name: said(value, extra) if name in _OURS else value for name, value in match.groupdict().items()}
+    return gettext(template).format(**parts)
+
+
+def _recognised(text: str, extra: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
+    if not text:
+        return None
+    for template in (*TEMPLATES, *extra):
         if (match := _pattern(template).fullmatch(text)) is not None:
-            parts = {name: said(value, extra) for name, value in match.groupdict().items()}
-            return gettext(template).format(**parts)
-    return text
+            return template, match
+    for template in _GENERIC:
+        if (match := _pattern(template).fullmatch(text)) is not None and _recognised(match.group(1), extra):
+            return template, match
+    return None

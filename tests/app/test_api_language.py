@@ -13,7 +13,7 @@ from django.test import Client
 
 from integrations.keys import api_key_create
 from payments.models import PaymentAttempt
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
 
 pytestmark = pytest.mark.django_db
 NB = "\u00a0"  # French puts a non-breaking space before a colon
@@ -137,8 +137,6 @@ def test_other_languages_get_english(lane, language):
 
 
 def test_a_session_without_csrf_is_refused_in_french(lane):
-    from tests.factories import UserFactory, assign_cashier
-
     user = UserFactory()
     assign_cashier(lane, user)
     client = Client(enforce_csrf_checks=True)

@@ -26,8 +26,8 @@ class Command(ConsoleCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         stale = [m for m in Merchant.objects.order_by("pk") if crypto.needs_rotation(m.key_ciphertext)]
         if opts["check"]:
-            self.stdout.write(ngettext("{count} merchant key not encrypted with the first key.",
-                                       "{count} merchant keys not encrypted with the first key.", len(stale)).format(
+            self.stdout.write(ngettext("{count} merchant key(s) not encrypted with the first key.",
+                                       "{count} merchant key(s) not encrypted with the first key.", len(stale)).format(
                 count=len(stale)))
             if stale:
                 raise CommandError(gettext("rotation needed: run manage.py rotate_merchant_keys"), returncode=1)
@@ -41,7 +41,7 @@ class Command(ConsoleCommand):
             raise CommandError(gettext("{exc}: nothing was changed").format(exc=exc), returncode=2) from exc
         total = Merchant.objects.count()
         self.stdout.write(ngettext(
-            "Re-encrypted {count} of {total} merchant key with the first key of FIELD_ENCRYPTION_KEYS. Once every "
+            "Re-encrypted {count} of {total} merchant key(s) with the first key of FIELD_ENCRYPTION_KEYS. Once every "
             "process runs with the new list, the old keys can go.",
-            "Re-encrypted {count} of {total} merchant keys with the first key of FIELD_ENCRYPTION_KEYS. Once every "
+            "Re-encrypted {count} of {total} merchant key(s) with the first key of FIELD_ENCRYPTION_KEYS. Once every "
             "process runs with the new list, the old keys can go.", total).format(count=len(stale), total=total))

@@ -25,8 +25,8 @@ class Command(ConsoleCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         stale = [e for e in Endpoint.objects.order_by("pk") if crypto.needs_rotation(e.secret_ciphertext)]
         if opts["check"]:
-            self.stdout.write(ngettext("{count} webhook secret not encrypted with the first key.",
-                                       "{count} webhook secrets not encrypted with the first key.", len(stale)).format(
+            self.stdout.write(ngettext("{count} webhook secret(s) not encrypted with the first key.",
+                                       "{count} webhook secret(s) not encrypted with the first key.", len(stale)).format(
                 count=len(stale)))
             if stale:
                 raise CommandError(gettext("rotation needed: run manage.py rotate_webhook_secrets"), returncode=1)
@@ -40,6 +40,6 @@ class Command(ConsoleCommand):
             raise CommandError(gettext("{exc}: nothing was changed").format(exc=exc), returncode=2) from None
         total = Endpoint.objects.count()
         self.stdout.write(ngettext(
-            "Re-encrypted {count} of {total} webhook secret with the first key of FIELD_ENCRYPTION_KEYS.",
-            "Re-encrypted {count} of {total} webhook secrets with the first key of FIELD_ENCRYPTION_KEYS.", total,
+            "Re-encrypted {count} of {total} webhook secret(s) with the first key of FIELD_ENCRYPTION_KEYS.",
+            "Re-encrypted {count} of {total} webhook secret(s) with the first key of FIELD_ENCRYPTION_KEYS.", total,
         ).format(count=len(stale), total=total))
