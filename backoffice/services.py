@@ -237,7 +237,7 @@ def exception_requery(*, attempt_id: int, user: User) -> str:
             return gettext("#{id}: {name} still has no final outcome; it still needs review.").format(
                 id=attempt_id, name=name)
         return gettext("#{id}: {name} had a final outcome; the payment is now {status}.").format(
-            id=attempt_id, name=name, status=after.status)
+            id=attempt_id, name=name, status=str(after.get_status_display()).lower())
     if attempt.status == S.UNKNOWN:
         enqueue(POLL_ATTEMPT, attempt_id)
         return gettext("#{id}: asking {name} again; the result appears here when it comes.").format(
@@ -255,7 +255,7 @@ def exception_requery(*, attempt_id: int, user: User) -> str:
     cleared = VerificationFinding.objects.filter(attempt_id=attempt_id, kind=Finding.MISMATCH,
                                                  cleared_at__isnull=True).update(cleared_at=timezone.now())
     found = gettext("#{id}: {gateway}, which agrees with {status}.").format(
-        id=attempt_id, gateway=sentences.said(_gateway_text(name, check.order)), status=attempt.status)
+        id=attempt_id, gateway=sentences.said(_gateway_text(name, check.order)), status=str(attempt.get_status_display()).lower())
     return found + (" " + gettext("The earlier mismatch is cleared.") if cleared else "")
 
 
@@ -285,7 +285,7 @@ def exception_close(*, attempt_id: int, kind: str, reason: str, user: User,
                                                "for it to end, or re-query.").format(
                     id=attempt_id, name=attempt.merchant.gateway_name))
             raise ExceptionNotOpen(gettext("#{id} no longer needs review (it is {status}).").format(
-                id=attempt_id, status=attempt.status))
+                id=attempt_id, status=str(attempt.get_status_display()).lower()))
         return resolved
     if kind not in ExceptionKind.CLOSABLE_BY_NOTE:
         raise ValueError(gettext("Unknown kind of exception."))

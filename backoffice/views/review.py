@@ -38,7 +38,7 @@ def close_payment(request: access.SignedInRequest, attempt_id: int) -> HttpRespo
                                             "still asking the gateway within its window)."))
         else:
             messages.success(request, gettext("Payment #{id} closed as {status}, with your reason and evidence.")
-                             .format(id=attempt.pk, status=closed.status))
+                             .format(id=attempt.pk, status=str(closed.get_status_display()).upper()))
     return _back(attempt.pk, "close")
 
 

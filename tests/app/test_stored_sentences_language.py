@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import translation
 
@@ -14,9 +17,11 @@ from backoffice import sentences
 from live.consumers import scope_language
 from payments import causes
 from payments.causes import said
+from payments.contract import attempt_snapshot
 from payments.models import PaymentAttempt, PaymentEvent
 from payments.receipts import build_receipt
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, staff
+from store_console.asgi import application
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 NB = "\u00a0"
 
@@ -132,3 +137,46 @@ def test_a_receipt_keeps_the_cards_language_whatever_the_page_speaks(attempt):
     assert merchant.language == customer.language == "en"
     assert merchant.sections[1].lines[0].text == "TRANSACTION RECORD"
     assert customer.copy_label == "CUSTOMER COPY"
+
+
+async def _lane_socket_messages(path: str, cookie: str, language: str, lane_id: int, pushed: dict) -> list[dict]:
+    headers = [(b"origin", b"http://testserver"), (b"cookie", f"sessionid={cookie}".encode()),
+               (b"accept-language", language.encode())]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    first = await communicator.receive_json_from(timeout=5)
+    await get_channel_layer().group_send(f"lane.{lane_id}", {"type": "attempt.changed", "attempt": pushed})
+    second = await communicator.receive_json_from(timeout=5)
+    await communicator.disconnect()
+    return [first, second]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lanes_socket_says_the_message_in_its_pages_language(attempt, settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    cashier = UserFactory()
+    assign_cashier(attempt.lane, cashier)
+    client = Client()
+    client.force_login(cashier)
+    with translation.override("en"):  # pushed once for every page, in the source language
+        pushed = dict(attempt_snapshot(attempt))
+    first, second = async_to_sync(_lane_socket_messages)(
+        f"/ws/lanes/{attempt.lane.code}/", client.cookies["sessionid"].value, "fr-CA,fr;q=0.9", attempt.lane_id,
+        pushed)
+    french = ("IOTPay n'a donné aucun résultat final à temps. Vérifiez le relevé du terminal avant de débiter de "
+              "nouveau.")
+    assert first["attempt"]["message"] == french
+    assert second["attempt"]["message"] == french
+    assert second["attempt"]["status"] == "NEEDS_REVIEW"
+
+
+def test_a_receipt_not_yet_available_says_why_in_the_readers_language(attempt):
+    attempt.status = "SENT"
+    attempt.save()
+    client = Client()
+    client.force_login(staff("manager", attempt.store))
+    answer = client.get(f"/payments/{attempt.pk}/receipt/?format=text", headers={"Accept-Language": "fr"})
+    assert answer.status_code == 409
+    assert answer.content.decode() == ("Le paiement est toujours en cours sur le terminal. Le reçu est disponible une "
+                                       "fois le paiement approuvé ou refusé.\n")
