@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from gateways.base import GatewayError
 from payments.models import Merchant
 from payments.services.door import gateway_door
@@ -13,4 +15,4 @@ def merchant_test_connection(*, merchant: Merchant) -> tuple[bool, str]:
         try:
             return door.call(merchant, "test the connection", lambda gateway: gateway.test_connection())
         except GatewayError as exc:
-            return False, f"No usable answer from the gateway: {exc}"
+            return False, gettext("No usable answer from the gateway: {error}").format(error=exc)
