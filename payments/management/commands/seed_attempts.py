@@ -116,7 +116,8 @@ class Command(ConsoleCommand):
         lanes = self._lanes(store)
         prefix = f"SD{store.pk}S{opts['seed']}-"
         if PaymentAttempt.objects.filter(order_reference__startswith=prefix).exists():
-            raise CommandError(gettext("{name} was already seeded with --seed {seed}: use another seed.").format(name=store.name, seed=opts['seed']),
+            raise CommandError(gettext("{name} was already seeded with --seed {seed}: use another seed.").format(
+                name=store.name, seed=opts['seed']),
                                returncode=2)
         if len(prefix) + len(str(count)) > 30:
             raise CommandError(gettext("--seed is too long for a 30-character order reference."), returncode=2)
@@ -153,7 +154,8 @@ class Command(ConsoleCommand):
         if opts["day"] is None:
             return [today - timedelta(days=opts["days"] - i) for i in range(opts["days"])]
         if opts["day"] >= today:
-            raise CommandError(gettext("--day must be before today ({today}) in the store's time zone.").format(today=today), returncode=2)
+            raise CommandError(gettext("--day must be before today ({today}) in the store's time zone.").format(
+                today=today), returncode=2)
         return [opts["day"]]
 
     def _write(self, rows: Iterator[dict[str, Any]], batch: int, count: int, started: float) -> None:
@@ -199,7 +201,8 @@ class Command(ConsoleCommand):
             merchant.save()
         store = Store.objects.create(name=name, merchant=merchant, time_zone=time_zone or settings.TIME_ZONE,
                                      tips_enabled=True, address="1 Seed Street\nToronto ON")
-        self.stdout.write(gettext("Created store {name} (merchant {account}).").format(name=repr(name), account=merchant.gateway_account))
+        self.stdout.write(gettext("Created store {name} (merchant {account}).").format(
+            name=repr(name), account=merchant.gateway_account))
         return store
 
     def _lanes(self, store: Store) -> list[tuple[Lane, Terminal, int]]:
@@ -214,7 +217,8 @@ class Command(ConsoleCommand):
         lanes = [(lane, lane.terminal) for lane in store.lanes.select_related("terminal")
                  if hasattr(lane, "terminal")]
         if not lanes:
-            raise CommandError(gettext("{name} has lanes but none with a terminal.").format(name=store.name), returncode=2)
+            raise CommandError(gettext("{name} has lanes but none with a terminal.").format(
+                name=store.name), returncode=2)
         return [(lane, terminal, 1000 + 137 * i) for i, (lane, terminal) in enumerate(lanes)]
 
     # -------------------------------------------------------------------------------------- generation

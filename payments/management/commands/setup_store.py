@@ -102,16 +102,20 @@ class Command(ConsoleCommand):
         for value in values:
             match = LANE_RE.match(value.strip())
             if not match:
-                raise _fail(gettext("--lane {value}: expected CODE=DEVICE, e.g. --lane 1=PAX-A920-0001").format(value=repr(value)))
+                raise _fail(gettext("--lane {value}: expected CODE=DEVICE, e.g. --lane 1=PAX-A920-0001").format(
+                    value=repr(value)))
             code, device = match["code"].strip(), match["device"].strip()
             try:
                 lane_code_validator(code)
             except ValidationError:
-                raise _fail(gettext("--lane {value}: the code may hold letters, digits, - and _ only").format(value=repr(value))) from None
+                raise _fail(gettext("--lane {value}: the code may hold letters, digits, - and _ only").format(
+                    value=repr(value))) from None
             if len(device) > 64:
-                raise _fail(gettext("--lane {value}: the device id is longer than 64 characters").format(value=repr(value)))
+                raise _fail(gettext("--lane {value}: the device id is longer than 64 characters").format(
+                    value=repr(value)))
             if code in codes or device in devices:
-                raise _fail(gettext("--lane {value}: each lane code and each device may appear once").format(value=repr(value)))
+                raise _fail(gettext("--lane {value}: each lane code and each device may appear once").format(
+                    value=repr(value)))
             codes.add(code)
             devices.add(device)
             lanes.append((code, device))
@@ -122,7 +126,8 @@ class Command(ConsoleCommand):
         for value in values:
             match = STAFF_RE.match(value.strip())
             if not match or not match["name"].strip():
-                raise _fail(gettext("--staff {value}: expected NAME=supervisor or NAME=manager").format(value=repr(value)))
+                raise _fail(gettext("--staff {value}: expected NAME=supervisor or NAME=manager").format(
+                    value=repr(value)))
             staff.append((match["name"].strip(), match["role"]))
         return staff
 
@@ -159,9 +164,11 @@ class Command(ConsoleCommand):
             except ValidationError as exc:
                 raise _fail(gettext("--time-zone: {why}").format(why=exc.messages[0])) from None
         if bool(opts["cashier"] or opts["staff"]) != bool(opts["password"]):
-            raise _fail(gettext("--cashier and --staff need a password (--password, --password-stdin or {ENV}), and a password needs --cashier or --staff").format(ENV=PASSWORD_ENV))
+            raise _fail(gettext("--cashier and --staff need a password (--password, --password-stdin or {ENV}), and a password needs --cashier or --staff").format(
+                ENV=PASSWORD_ENV))
         if bool(opts["admin"]) != bool(opts["admin_password"]):
-            raise _fail(gettext("--admin and --admin-password (or {ENV}) go together").format(ENV=ADMIN_PASSWORD_ENV))
+            raise _fail(gettext("--admin and --admin-password (or {ENV}) go together").format(
+                ENV=ADMIN_PASSWORD_ENV))
 
     # --- writes ------------------------------------------------------------------------------
     def _set(self, obj: Any, label: str, **values: Any) -> None:
@@ -170,7 +177,8 @@ class Command(ConsoleCommand):
             setattr(obj, name, values[name])
         if changed:
             obj.save()
-            self.changes.append(gettext("Updated {label}: {fields}").format(label=label, fields=", ".join(changed)))
+            self.changes.append(gettext("Updated {label}: {fields}").format(
+                label=label, fields=", ".join(changed)))
 
     def _merchant(self, opts: dict[str, Any]) -> Merchant:
         name = opts["merchant_name"] or opts["store_name"]
@@ -181,12 +189,14 @@ class Command(ConsoleCommand):
             merchant.save()
             self.changes.append(gettext("Created merchant {account}").format(account=merchant.gateway_account))
             return merchant
-        self._set(merchant, gettext("merchant {account}").format(account=merchant.gateway_account), gateway_login=opts["job_no"], currency=opts["currency"],
+        self._set(merchant, gettext("merchant {account}").format(
+            account=merchant.gateway_account), gateway_login=opts["job_no"], currency=opts["currency"],
                   name=opts["merchant_name"] or None)
         if not merchant.key_matches(opts["merchant_key"]):
             merchant.set_key(opts["merchant_key"])
             merchant.save()
-            self.changes.append(gettext("Updated merchant {account}: key").format(account=merchant.gateway_account))
+            self.changes.append(gettext("Updated merchant {account}: key").format(
+                account=merchant.gateway_account))
         return merchant
 
     def _store(self, opts: dict[str, Any], merchant: Merchant) -> Store:
@@ -200,7 +210,8 @@ class Command(ConsoleCommand):
             )
             self.changes.append(gettext("Created store {name}").format(name=store.name))
             return store
-        self._set(store, gettext("store {name}").format(name=store.name), merchant=merchant, address=address, time_zone=opts["time_zone"],
+        self._set(store, gettext("store {name}").format(
+            name=store.name), merchant=merchant, address=address, time_zone=opts["time_zone"],
                   tips_enabled=tips)
         return store
 
@@ -210,14 +221,17 @@ class Command(ConsoleCommand):
             lane = Lane.objects.create(store=store, code=code, name=f"Lane {code}")
             self.changes.append(gettext("Created lane {code}").format(code=code))
         elif lane.store_id != store.pk:
-            raise _fail(gettext("--lane {code}={device}: lane {code} belongs to store {name}").format(code=code, device=device, name=lane.store.name))
+            raise _fail(gettext("--lane {code}={device}: lane {code} belongs to store {name}").format(
+                code=code, device=device, name=lane.store.name))
         other = Terminal.objects.filter(device=device).exclude(lane=lane).first()
         if other is not None:
-            raise _fail(gettext("--lane {code}={device}: device {device} is the terminal of lane {code2}").format(code=code, device=device, code2=other.lane.code))
+            raise _fail(gettext("--lane {code}={device}: device {device} is the terminal of lane {code2}").format(
+                code=code, device=device, code2=other.lane.code))
         terminal = Terminal.objects.filter(lane=lane).first()
         if terminal is None:
             Terminal.objects.create(lane=lane, device=device)
-            self.changes.append(gettext("Created terminal {device} for lane {code}").format(device=device, code=code))
+            self.changes.append(gettext("Created terminal {device} for lane {code}").format(
+                device=device, code=code))
         else:
             self._set(terminal, gettext("terminal of lane {code}").format(code=code), device=device)
         return lane
@@ -231,7 +245,8 @@ class Command(ConsoleCommand):
         elif not user.check_password(password):
             user.set_password(password)
             user.save()
-            self.changes.append(gettext("Updated {label} {username}: password").format(label=label, username=username))
+            self.changes.append(gettext("Updated {label} {username}: password").format(
+                label=label, username=username))
         return user
 
     def _role(self, user: Any, store: Store, role: str) -> None:
@@ -254,7 +269,8 @@ class Command(ConsoleCommand):
         for lane in lanes:
             if not lane.cashiers.filter(pk=user.pk).exists():
                 lane.cashiers.add(user)
-                self.changes.append(gettext("Allowed {username} on lane {code}").format(username=username, code=lane.code))
+                self.changes.append(gettext("Allowed {username} on lane {code}").format(
+                    username=username, code=lane.code))
 
     def _staff(self, username: str, role: str, password: str, store: Store) -> None:
         self._role(self._user(username, password, _role_name(role)), store, role)
