@@ -83,15 +83,15 @@ STEP = gettext_noop("{step}: {found}")
 # --- messages (a payment's or a refund's, shown with its status)
 MSG_TOO_OLD = gettext_noop("Not sent, too old: the payment waited too long to reach the terminal. Nothing was charged.")
 MSG_DISAGREE = gettext_noop("{name}'s two answers disagree on whether the card was charged: check {name}'s portal and "
-                     "the terminal before doing anything else.")
+                            "the terminal before doing anything else.")
 MSG_DIFFERS = gettext_noop("{name}'s record differs from this sale: {problems}")
 MSG_UNCONFIRMED = gettext_noop("The terminal approved this payment but {name} has not confirmed it. Do not charge again: "
-                        "check {name}'s portal, then close it by hand.")
+                               "check {name}'s portal, then close it by hand.")
 MSG_NO_OUTCOME = gettext_noop("{name} gave no final outcome in time. Check the terminal's own record before charging "
-                       "again.")
+                              "again.")
 MSG_CLOSED = gettext_noop("Closed by hand: {reason}")
 MSG_REFUND_REVIEW = gettext_noop("No clear answer from {name}: the refund may have gone through. It is not sent again; "
-                          "check it ({name}'s portal, or Check with {name} here), then settle it.")
+                                 "check it ({name}'s portal, or Check with {name} here), then settle it.")
 MSG_REFUND_TOO_OLD = gettext_noop("Not sent, too old: nothing was refunded. Ask for the refund again.")
 MSG_REFUND_NOT_DONE = gettext_noop("{name} did not refund it ({reason}).")
 MSG_REFUND_UNCLEAR = gettext_noop("{name}'s answer is not a clear refund: {problems}. Check it, then settle it.")
@@ -99,10 +99,10 @@ MSG_SETTLED = gettext_noop("Settled by hand as {outcome}: {reason}")
 # --- what a refund check found (shown to the person, and kept in the check's note)
 FOUND_UNSAID = gettext_noop("{name}'s answer does not say what is left to refund: check the refund in {name}'s portal.")
 FOUND_OTHERS = gettext_noop("{name} says {left} is left to refund; another refund of this payment also needs review, so "
-                     "settle them one at a time with {name}'s portal.")
+                            "settle them one at a time with {name}'s portal.")
 FOUND_DONE = gettext_noop("{name} says {left} is left to refund: this refund went through. Settle it as refunded.")
 FOUND_NOT_DONE = gettext_noop("{name} says {left} is left to refund: this refund did not go through. Settle it as not "
-                       "refunded.")
+                              "refunded.")
 FOUND_NEITHER = gettext_noop("{name} says {left} is left to refund, which matches neither case: check {name}'s portal.")
 
 # Tried in this order: a template whose fixed words say more comes before one they would also match. The generic
