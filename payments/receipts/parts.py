@@ -7,6 +7,7 @@ import zoneinfo
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import translation
 
 from gateways.base import CardDetails
 from lanes.models import Store
@@ -17,6 +18,12 @@ from payments.receipts.words import Language, word, word_or
 
 _CRYPTOGRAM = re.compile(r"^\s*(ARQC|ARPC|AAC|TC)\s*[:=]?\s*(\S+)\s*$", re.IGNORECASE)
 _INTERAC_CARD_TYPES = frozenset({"P", "DP"})
+
+
+def receipt_money(cents: int, currency: str) -> str:
+    """An amount as the receipt prints it ("$12.50", both copies, both languages), whatever the page's language."""
+    with translation.override("en"):
+        return format_money(cents, currency)
 
 
 def card_of(data: object) -> CardDetails | None:
@@ -160,7 +167,7 @@ def verification_section(card: CardDetails | None, copy: Copy, language: Languag
 def money_line(label: str, cents: int | None, raw: str, currency: str, language: Language) -> Line | None:
     """A cash-back or surcharge line: the gateway's figure, or the text it sent when it could not be read."""
     if cents:
-        return pair(label, format_money(cents, currency))
+        return pair(label, receipt_money(cents, currency))
     if raw:
         return pair(label, f"{raw} ({word('unreadable', language)})")
     return None

@@ -19,7 +19,7 @@ from payments import causes
 from payments.causes import said
 from payments.contract import attempt_snapshot
 from payments.models import PaymentAttempt, PaymentEvent
-from payments.receipts import build_receipt
+from payments.receipts import build_receipt, render_text
 from store_console.asgi import application
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
@@ -180,3 +180,13 @@ def test_a_receipt_not_yet_available_says_why_in_the_readers_language(attempt):
     assert answer.status_code == 409
     assert answer.content.decode() == ("Le paiement est toujours en cours sur le terminal. Le reçu est disponible une "
                                        "fois le paiement approuvé ou refusé.\n")
+
+
+def test_a_receipts_amounts_print_the_same_whatever_the_page_speaks(attempt):
+    attempt.status, attempt.card = "APPROVED", {"card_num": "************1234", "lang_code": "F"}
+    with translation.override("en"):
+        english_page = render_text(build_receipt(attempt, copy="customer"))
+    with translation.override("fr"):
+        french_page = render_text(build_receipt(attempt, copy="customer"))
+    assert english_page == french_page
+    assert "MONTANT" in french_page and "$12.50" in french_page
