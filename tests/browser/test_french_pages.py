@@ -162,7 +162,7 @@ def test_the_checkout_in_french_needs_review(french_page, live, lane, cashier):
     pay_on_the_page(page, "40,11")  # the gateway's amount differs from ours
     page.wait_for_selector("#lane-state[data-status=NEEDS_REVIEW]")
     assert text(page, "#state-caption") == "Intervention requise"
-    assert text(page, "#state-title") == "Révision requise"
+    assert text(page, "#state-title") == "À vérifier"
     assert text(page, "#state-hint").startswith("Ne facturez pas le client de nouveau.")
     assert text(page, "#check-again-button") == "Vérifier de nouveau"
     assert text(page, "#override-button") == "Facturer de nouveau…"
@@ -235,7 +235,7 @@ def test_reconciliation_in_french(french_page, live, lane, cashier_session):
     assert text(page, ".bo-stat--approved .bo-stat__meta").startswith("1 paiement")
     assert "Par caisse et terminal" in text(page, "#day-data")
     statuses = [s.strip() for s in page.locator("#table-status tbody th").all_text_contents()]
-    assert sorted(statuses) == ["Approuvé", "Refusé", "Révision requise"]
+    assert sorted(statuses) == ["Approuvé", "Refusé", "À vérifier"]
     assert page.get_attribute("#table-status .bo-status--APPROVED", "class")  # the machine value stays in the class
     english = ["Reconciliation", "Back office", "Export CSV", "Verify the day", "Business day", "Approved",
                "Declined", "Refunded", "By lane and terminal", "By status", "By card brand", "All lanes",
