@@ -5,8 +5,10 @@
  * exactly as the server reports it: a snapshot from the POST response, from the lane's websocket,
  * or from GET /api/payments/<id> after a reconnect. Nothing here guesses a payment's outcome.
  *
- * Money is integer cents everywhere (parsed and formatted with string and integer operations only).
- * Server text is always inserted with textContent.
+ * Money is integer cents everywhere (parsed with string and integer operations only, formatted by
+ * Intl.NumberFormat in the page's language from an exact decimal string). Words come from Django's
+ * JavaScript catalog (gettext, ngettext, interpolate, pgettext: /jsi18n/, loaded by base.html); status
+ * names are machine values and never shown as such. Server text is always inserted with textContent.
  *
  * window.checkout exposes hooks for tests and screenshots: render(snapshot), receive(snapshot),
  * newSale(), parseCents(text), formatMoney(cents, currency), state().
@@ -24,8 +26,12 @@
   var POST_TIMEOUT_MS = 20000;
   var POST_RESENDS = 2; // automatic re-sends of the same request (same Idempotency-Key) on network errors
 
+  // The page's language picks the number and date formats: "12,50 $" and "14 h 05" in French.
+  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
+  var LOCALE = LANG === "fr" ? "fr-CA" : "en-CA";
+
   var data = root.dataset;
-  var GATEWAY = data.gateway || "the gateway"; // the payment gateway's name, as staff know it
+  var GATEWAY = data.gateway || gettext("the gateway"); // the payment gateway's name, as staff know it
   var cfg = {
     lane: data.laneCode,
     payUrl: data.payUrl,
@@ -94,9 +100,12 @@
 
   /* ------------------------------------------------------------------ money */
 
-  var SYMBOLS = { CAD: "$", USD: "$", AUD: "$", NZD: "$", EUR: "\u20ac", GBP: "\u00a3" };
+  var moneyFormats = {};
 
-  /** 1250 -> "$12.50"; integer cents only, no floating point. */
+  /**
+   * 1250 -> "$12.50" in English, "12,50 $" in French. Integer cents only: Intl gets an exact decimal
+   * string ("12.50"), never a float.
+   */
   function formatMoney(cents, currency) {
     if (typeof cents !== "number" || !Number.isSafeInteger(cents)) {
       return "\u2014";
@@ -106,11 +115,16 @@
     while (digits.length < 3) {
       digits = "0" + digits;
     }
-    var whole = digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    var number = whole + "." + digits.slice(-2);
-    var code = String(currency || cfg.currency || "").toUpperCase();
-    var text = SYMBOLS[code] ? SYMBOLS[code] + number : number + (code ? " " + code : "");
-    return (negative ? "\u2212" : "") + text;
+    var decimal = (negative ? "-" : "") + digits.slice(0, -2) + "." + digits.slice(-2);
+    var code = String(currency || cfg.currency || "CAD").toUpperCase();
+    if (!moneyFormats[code]) {
+      try {
+        moneyFormats[code] = new Intl.NumberFormat(LOCALE, { style: "currency", currency: code });
+      } catch (e) {
+        return decimal + " " + code; // a currency code Intl does not know
+      }
+    }
+    return moneyFormats[code].format(decimal);
   }
 
   /** 1250 -> "12.50", for putting an amount back into an input. */
@@ -123,35 +137,41 @@
   }
 
   /**
-   * "12.50" -> {ok: true, cents: 1250}; "12" -> 1200; "$3.5" -> 350.
-   * Split on "." with at most two decimals; anything else is refused with a message.
+   * "12.50" -> {ok: true, cents: 1250}; "12" -> 1200; "$3.5" -> 350; in French also "12,50" and "12,50 $".
+   * Split on the decimal mark with at most two decimals; anything else is refused with a message. A comma
+   * is a decimal mark only in French: in English "1,250" would be a thousands separator, never 12.50.
    */
   function parseCents(text, allowEmpty) {
     var s = String(text == null ? "" : text).trim();
     if (s.charAt(0) === "$") {
       s = s.slice(1).trim();
+    } else if (LANG === "fr" && s.charAt(s.length - 1) === "$") {
+      s = s.slice(0, -1).trim();
+    }
+    if (LANG === "fr") {
+      s = s.replace(",", ".");
     }
     if (s === "") {
-      return allowEmpty ? { ok: true, cents: 0, empty: true } : { ok: false, error: "Type the amount, like 12.50." };
+      return allowEmpty ? { ok: true, cents: 0, empty: true } : { ok: false, error: gettext("Type the amount, like 12.50.") };
     }
     var parts = s.split(".");
     if (parts.length > 2) {
-      return { ok: false, error: "Use one dot at most, like 12.50." };
+      return { ok: false, error: gettext("Use one dot at most, like 12.50.") };
     }
     var whole = parts[0];
     var frac = parts.length === 2 ? parts[1] : "";
     if (!/^\d*$/.test(whole) || !/^\d*$/.test(frac)) {
-      return { ok: false, error: "Use digits and one dot only, like 12 or 12.50." };
+      return { ok: false, error: gettext("Use digits and one dot only, like 12 or 12.50.") };
     }
     if (whole === "" && frac === "") {
-      return { ok: false, error: "Type the amount, like 12.50." };
+      return { ok: false, error: gettext("Type the amount, like 12.50.") };
     }
     if (frac.length > 2) {
-      return { ok: false, error: "At most 2 digits after the dot (cents), like 12.50." };
+      return { ok: false, error: gettext("At most 2 digits after the dot (cents), like 12.50.") };
     }
     whole = whole.replace(/^0+(?=\d)/, "");
     if (whole.length > 9) {
-      return { ok: false, error: "That amount is too large." };
+      return { ok: false, error: gettext("That amount is too large.") };
     }
     var cents = Number(whole || "0") * 100 + Number((frac + "00").slice(0, 2));
     return { ok: true, cents: cents };
@@ -189,7 +209,7 @@
     }
     var date = new Date(Math.floor(us / 1000));
     try {
-      return new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: cfg.timeZone }).format(date);
+      return new Intl.DateTimeFormat(LOCALE, { hour: "numeric", minute: "2-digit", timeZone: cfg.timeZone }).format(date);
     } catch (e) {
       return date.toLocaleTimeString();
     }
@@ -280,36 +300,43 @@
   }
 
   var VIEWS = {
-    IDLE: { caption: "Ready", title: "Ready for the next sale", hint: "Type the amount and press Pay." },
-    CREATED: { caption: "Payment in progress", title: "Sending to the terminal\u2026", hint: "One moment, please." },
+    IDLE: { caption: gettext("Ready"), title: gettext("Ready for the next sale"), hint: gettext("Type the amount and press Pay.") },
+    CREATED: { caption: gettext("Payment in progress"), title: gettext("Sending to the terminal\u2026"), hint: gettext("One moment, please.") },
     SENT: {
-      caption: "Payment in progress",
-      title: "Waiting for the card on the terminal",
-      hint: "Ask the customer to tap, insert or swipe",
+      caption: gettext("Payment in progress"),
+      title: gettext("Waiting for the card on the terminal"),
+      hint: gettext("Ask the customer to tap, insert or swipe"),
     },
-    APPROVED: { caption: "Payment complete", title: "Approved", hint: "" },
-    DECLINED: { caption: "Payment not completed", title: "Declined", hint: "" },
-    FAILED: { caption: "Payment not completed", title: "Payment failed", hint: "" },
+    APPROVED: { caption: gettext("Payment complete"), title: pgettext("payment status", "Approved"), hint: "" },
+    DECLINED: { caption: gettext("Payment not completed"), title: pgettext("payment status", "Declined"), hint: "" },
+    FAILED: { caption: gettext("Payment not completed"), title: gettext("Payment failed"), hint: "" },
     UNKNOWN: {
-      caption: "Result pending",
-      title: "Checking the outcome\u2026",
-      hint: "Do not charge again. Keep the customer here; the result usually arrives within a minute.",
+      caption: gettext("Result pending"),
+      title: gettext("Checking the outcome\u2026"),
+      hint: gettext("Do not charge again. Keep the customer here; the result usually arrives within a minute."),
     },
     UNKNOWN_APPROVED: {
-      caption: "Result pending",
-      title: "Approved by the terminal, confirming\u2026",
-      hint: "Do not charge again. The receipt can be printed now; " + GATEWAY + "'s confirmation usually follows within a minute.",
+      caption: gettext("Result pending"),
+      title: gettext("Approved by the terminal, confirming\u2026"),
+      hint: interpolate(
+        gettext("Do not charge again. The receipt can be printed now; %(gateway)s's confirmation usually follows within a minute."),
+        { gateway: GATEWAY },
+        true
+      ),
     },
     NEEDS_REVIEW: {
-      caption: "Action needed",
-      title: "Needs review",
-      hint:
-        "Do not charge the customer again. Check the terminal's last transaction or the customer's bank " +
-        "notification, and call a supervisor.",
+      caption: gettext("Action needed"),
+      title: pgettext("payment status", "Needs review"),
+      hint: gettext("Do not charge the customer again. Check the terminal's last transaction or the customer's bank notification, and call a supervisor."),
     },
   };
 
-  var ENTRY_LABELS = { CHIP: "Chip", TAP: "Tap", SWIPE: "Swipe", MANUAL: "Keyed in" };
+  var ENTRY_LABELS = {
+    CHIP: pgettext("card entry", "Chip"),
+    TAP: pgettext("card entry", "Tap"),
+    SWIPE: pgettext("card entry", "Swipe"),
+    MANUAL: pgettext("card entry", "Keyed in"),
+  };
 
   function setText(node, text) {
     node.textContent = text || "";
@@ -324,12 +351,12 @@
   function paint(s) {
     var status = s ? s.status : "IDLE";
     var viewKey = status === "UNKNOWN" && approvedByTerminal(s) ? "UNKNOWN_APPROVED" : status;
-    var view = VIEWS[viewKey] || { caption: "Payment", title: status, hint: "" };
+    var view = VIEWS[viewKey] || { caption: gettext("Payment"), title: status, hint: "" };
     el.state.dataset.status = status;
 
     var caption = view.caption;
     if (s && !inFlight(status) && !liveIds.has(s.id)) {
-      caption = "Last payment"; // finished before this page was opened
+      caption = gettext("Last payment"); // finished before this page was opened
     }
     setText(el.caption, caption);
     el.title.textContent = view.title;
@@ -337,14 +364,16 @@
     setText(el.stateAmount, s ? formatMoney(s.total, s.currency) : "");
     setText(
       el.breakdown,
-      s && s.tip > 0 ? "Sale " + formatMoney(s.amount, s.currency) + " + tip " + formatMoney(s.tip, s.currency) : ""
+      s && s.tip > 0
+        ? interpolate(gettext("Sale %(amount)s + tip %(tip)s"), { amount: formatMoney(s.amount, s.currency), tip: formatMoney(s.tip, s.currency) }, true)
+        : ""
     );
 
     var detail = "";
     if (status === "DECLINED") {
-      detail = s.terminal_text || s.message || "The card was declined.";
+      detail = s.terminal_text || s.message || gettext("The card was declined.");
     } else if (status === "FAILED") {
-      detail = s.message || s.terminal_text || "The payment could not be completed.";
+      detail = s.message || s.terminal_text || gettext("The payment could not be completed.");
     } else if (status === "NEEDS_REVIEW") {
       detail = s.message || s.terminal_text || "";
     }
@@ -353,7 +382,7 @@
 
     if (status === "UNKNOWN") {
       var n = Number.isSafeInteger(s.poll_count) ? s.poll_count : 0;
-      setText(el.pollCount, "Checked " + n + (n === 1 ? " time" : " times"));
+      setText(el.pollCount, interpolate(ngettext("Checked %(count)s time", "Checked %(count)s times", n), { count: n }, true));
     } else {
       setText(el.pollCount, "");
     }
@@ -361,7 +390,7 @@
     var showCard = status === "APPROVED" || status === "DECLINED" || approvedByTerminal(s);
     var card = "";
     if (showCard && (s.card_brand || s.card_last4)) {
-      card = (s.card_brand || "Card") + (s.card_last4 ? " \u2022\u2022\u2022\u2022 " + s.card_last4 : "");
+      card = (s.card_brand || gettext("Card")) + (s.card_last4 ? " \u2022\u2022\u2022\u2022 " + s.card_last4 : "");
     }
     var entry = showCard && s.entry_method ? ENTRY_LABELS[s.entry_method] || s.entry_method : "";
     var auth = status === "APPROVED" || approvedByTerminal(s) ? s.auth_num || "" : "";
@@ -398,7 +427,8 @@
     var meta = "";
     if (s) {
       var when = formatTime(s.finalized_at || s.answered_at || s.updated_at || s.created_at);
-      meta = "Payment #" + s.id + (when ? " \u00b7 " + when : "") + (s.order_reference ? " \u00b7 Order " + s.order_reference : "");
+      meta = interpolate(gettext("Payment #%(id)s"), { id: s.id }, true) + (when ? " \u00b7 " + when : "") +
+        (s.order_reference ? " \u00b7 " + interpolate(gettext("Order %(reference)s"), { reference: s.order_reference }, true) : "");
     }
     setText(el.meta, meta);
   }
@@ -410,9 +440,15 @@
 
   function showNotice(s) {
     var view = VIEWS[s.status];
-    el.notice.textContent =
-      "Update on earlier payment #" + s.id + " (" + formatMoney(s.total, s.currency) + "): " +
-      (view ? view.title.replace(/\u2026$/, "") : s.status) + (s.terminal_text ? " \u2014 " + s.terminal_text : "") + ".";
+    el.notice.textContent = interpolate(
+      gettext("Update on earlier payment #%(id)s (%(amount)s): %(outcome)s."),
+      {
+        id: s.id,
+        amount: formatMoney(s.total, s.currency),
+        outcome: (view ? view.title.replace(/\u2026$/, "") : s.status) + (s.terminal_text ? " \u2014 " + s.terminal_text : ""),
+      },
+      true
+    );
     el.notice.hidden = false;
   }
 
@@ -503,7 +539,7 @@
       setFieldError("amount", amount.error);
       ok = false;
     } else if (amount.cents <= 0) {
-      setFieldError("amount", "The amount must be more than " + formatMoney(0) + ".");
+      setFieldError("amount", interpolate(gettext("The amount must be more than %(zero)s."), { zero: formatMoney(0) }, true));
       ok = false;
     }
     if (!tip.ok) {
@@ -511,9 +547,12 @@
       ok = false;
     }
     if (ok && cfg.maxAmount !== null && amount.cents + tip.cents > cfg.maxAmount) {
+      var limit = { limit: formatMoney(cfg.maxAmount) };
       setFieldError(
         "amount",
-        (el.tip ? "Amount plus tip is" : "The amount is") + " above this store's limit of " + formatMoney(cfg.maxAmount) + "."
+        el.tip
+          ? interpolate(gettext("Amount plus tip is above this store's limit of %(limit)s."), limit, true)
+          : interpolate(gettext("The amount is above this store's limit of %(limit)s."), limit, true)
       );
       ok = false;
     }
@@ -543,12 +582,12 @@
   function updatePayLabel() {
     var label;
     if (requestInFlight) {
-      label = "Sending\u2026";
+      label = gettext("Sending\u2026");
     } else if (current && inFlight(current.status)) {
-      label = "Payment in progress";
+      label = gettext("Payment in progress");
     } else {
       var total = typedTotal();
-      label = total === null ? "Pay" : "Pay " + formatMoney(total);
+      label = total === null ? gettext("Pay") : interpolate(gettext("Pay %(amount)s"), { amount: formatMoney(total) }, true);
     }
     el.payLabel.textContent = label;
   }
@@ -670,9 +709,10 @@
         }
         showFormError(
           (res
-            ? "The console server had a problem (HTTP " + res.status + ")."
-            : "Could not reach the console server.") +
-            " Check the lane's status, then press Pay again: it re-sends the same payment and never charges twice.",
+            ? interpolate(gettext("The console server had a problem (HTTP %(status)s)."), { status: res.status }, true)
+            : gettext("Could not reach the console server.")) +
+            " " +
+            gettext("Check the lane's status, then press Pay again: it re-sends the same payment and never charges twice."),
           { kind: "network" }
         );
         if (current) {
@@ -710,7 +750,7 @@
         }
       });
       if (leftovers.length || !Object.keys(errors).length) {
-        showFormError(leftovers.length ? leftovers.join(" ") : body.error || "The payment was not sent: check the amount.");
+        showFormError(leftovers.length ? leftovers.join(" ") : body.error || gettext("The payment was not sent: check the amount."));
       }
       var firstBad = el.form.querySelector("[aria-invalid=true]");
       if (firstBad) {
@@ -719,34 +759,34 @@
       return;
     }
     if (status === 401) {
-      showFormError("Your session has ended; the payment was not sent.", {
+      showFormError(gettext("Your session has ended; the payment was not sent."), {
         kind: "auth",
-        linkText: "Log in again",
+        linkText: gettext("Log in again"),
         linkHref: cfg.loginUrl,
       });
       return;
     }
     if (status === 403 && body.code === "override_not_allowed") {
-      el.overrideError.textContent = body.error || "A supervisor's user name and password are needed.";
+      el.overrideError.textContent = body.error || gettext("A supervisor's user name and password are needed.");
       el.overridePassword.value = "";
       el.overrideSupervisor.focus();
       return;
     }
     if (status === 403) {
       if (body.code === "csrf") {
-        showFormError("This page is out of date; the payment was not sent. Reload the page and try again.");
+        showFormError(gettext("This page is out of date; the payment was not sent. Reload the page and try again."));
       } else {
-        showFormError(body.error || "You are not allowed to take payments on this lane.");
+        showFormError(body.error || gettext("You are not allowed to take payments on this lane."));
       }
       return;
     }
     if (status === 404) {
-      showFormError(body.error || "This lane does not exist any more.");
+      showFormError(body.error || gettext("This lane does not exist any more."));
       return;
     }
     if (status === 409 && /^sale_/.test(body.code || "")) {
       // The sale is paid, or may be: show the attempt that says so instead of charging again.
-      showFormError(body.error || "This sale may not be charged again.", { kind: "sale" });
+      showFormError(body.error || gettext("This sale may not be charged again."), { kind: "sale" });
       if (isSnapshot(body.attempt)) {
         liveIds.add(body.attempt.id);
         show(body.attempt);
@@ -755,16 +795,16 @@
     }
     if (status === 409) {
       if (body.code === "terminal_busy") {
-        showFormError(body.error || "Terminal busy: a payment is already in progress on this lane.", { kind: "busy" });
+        showFormError(body.error || gettext("Terminal busy: a payment is already in progress on this lane."), { kind: "busy" });
         if (isSnapshot(body.attempt)) {
           receive(body.attempt);
         }
       } else {
-        showFormError(body.error || "The terminal cannot take payments right now.");
+        showFormError(body.error || gettext("The terminal cannot take payments right now."));
       }
       return;
     }
-    showFormError(body.error || "The payment was not sent (HTTP " + status + ").");
+    showFormError(body.error || interpolate(gettext("The payment was not sent (HTTP %(status)s)."), { status: status }, true));
   }
 
   function refreshAttempt(id) {
@@ -773,7 +813,7 @@
         if (res.status === 200) {
           receive(res.body);
         } else if (res.status === 401) {
-          showFormError("Your session has ended.", { kind: "auth", linkText: "Log in again", linkHref: cfg.loginUrl });
+          showFormError(gettext("Your session has ended."), { kind: "auth", linkText: gettext("Log in again"), linkHref: cfg.loginUrl });
         }
       })
       .catch(function () {
@@ -862,15 +902,21 @@
     )
       .then(function (res) {
         if (res.status === 202) {
-          showFormError("Asked " + GATEWAY + " again. The result shows here as soon as it answers.", { kind: "info" });
+          showFormError(
+            interpolate(gettext("Asked %(gateway)s again. The result shows here as soon as it answers."), { gateway: GATEWAY }, true),
+            { kind: "info" }
+          );
         } else if (res.status === 409 && res.body && isSnapshot(res.body.attempt)) {
           receive(res.body.attempt);
         } else {
-          showFormError((res.body && res.body.error) || "Could not ask " + GATEWAY + " again (HTTP " + res.status + ").");
+          showFormError(
+            (res.body && res.body.error) ||
+              interpolate(gettext("Could not ask %(gateway)s again (HTTP %(status)s)."), { gateway: GATEWAY, status: res.status }, true)
+          );
         }
       })
       .catch(function () {
-        showFormError("Could not reach the console server. Try again in a moment.");
+        showFormError(gettext("Could not reach the console server. Try again in a moment."));
       })
       .then(function () {
         setTimeout(function () {
@@ -905,7 +951,7 @@
     }
     var reason = el.overrideReason.value.trim();
     if (!reason) {
-      el.overrideError.textContent = "Say why the sale is charged again.";
+      el.overrideError.textContent = gettext("Say why the sale is charged again.");
       el.overrideReason.focus();
       return;
     }
@@ -914,7 +960,7 @@
       body.supervisor = el.overrideSupervisor.value.trim();
       body.supervisor_password = el.overridePassword.value;
       if (!body.supervisor || !body.supervisor_password) {
-        el.overrideError.textContent = "A supervisor types their user name and password.";
+        el.overrideError.textContent = gettext("A supervisor types their user name and password.");
         (body.supervisor ? el.overridePassword : el.overrideSupervisor).focus();
         return;
       }
@@ -954,7 +1000,7 @@
 
   function handleMessage(msg) {
     if (msg.type === "snapshot") {
-      var reconnected = socket.connected("Connected");
+      var reconnected = socket.connected(gettext("Connected"));
       if (msg.attempt) {
         receive(msg.attempt);
       }
@@ -976,14 +1022,18 @@
     refusedCodes: [4401, 4403],
     onRefused: function (code) {
       if (code === 4401) {
-        setConnection("disconnected", "Logged out");
-        showFormError("Your session has ended on this lane.", { kind: "auth", linkText: "Log in again", linkHref: cfg.loginUrl });
+        setConnection("disconnected", gettext("Logged out"));
+        showFormError(gettext("Your session has ended on this lane."), {
+          kind: "auth",
+          linkText: gettext("Log in again"),
+          linkHref: cfg.loginUrl,
+        });
         return;
       }
-      setConnection("disconnected", "Not allowed on this lane");
-      showFormError("Not allowed on this lane. Reload the page, or log in as a cashier of this lane.", {
+      setConnection("disconnected", gettext("Not allowed on this lane"));
+      showFormError(gettext("Not allowed on this lane. Reload the page, or log in as a cashier of this lane."), {
         kind: "auth",
-        linkText: "Log in",
+        linkText: gettext("Log in"),
         linkHref: cfg.loginUrl,
       });
     },

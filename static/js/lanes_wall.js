@@ -13,6 +13,8 @@
  * business day, and if the snapshot cannot have counted it: it is the lane's latest attempt at the
  * snapshot (then not yet approved) or a newer one, or it was approved after the snapshot's `now`.
  *
+ * Words come from Django's JavaScript catalog (gettext, ngettext, interpolate: /jsi18n/); money and times
+ * follow the page's language ("12,50 $", "14 h 05" in French). Status names stay machine values.
  * Server text is always inserted with textContent. window.lanesWall exposes state() for tests.
  */
 (function () {
@@ -26,21 +28,27 @@
   var FINAL = ["APPROVED", "DECLINED", "FAILED"];
   var IN_FLIGHT = ["CREATED", "SENT", "UNKNOWN"];
 
+  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
+  var LOCALE = LANG === "fr" ? "fr-CA" : "en-CA";
+
   var STATE_LABELS = {
-    IDLE: "Idle",
-    CREATED: "Sending",
-    SENT: "Waiting for card",
-    UNKNOWN: "Checking outcome",
-    NEEDS_REVIEW: "Needs review",
+    IDLE: pgettext("lane state", "Idle"),
+    CREATED: pgettext("lane state", "Sending"),
+    SENT: pgettext("lane state", "Waiting for card"),
+    UNKNOWN: pgettext("lane state", "Checking outcome"),
+    NEEDS_REVIEW: pgettext("payment status", "Needs review"),
   };
-  var RESULT_LABELS = { APPROVED: "Approved", DECLINED: "Declined", FAILED: "Failed" };
+  var RESULT_LABELS = {
+    APPROVED: pgettext("payment status", "Approved"),
+    DECLINED: pgettext("payment status", "Declined"),
+    FAILED: pgettext("payment status", "Failed"),
+  };
   var ATTENTION = {
-    CREATED: "Not sent to the terminal yet",
-    SENT: "Waiting on the terminal for a long time",
-    UNKNOWN: "No answer from the gateway yet: being checked. Do not charge again",
-    NEEDS_REVIEW: "Check the terminal\u2019s record before charging again",
+    CREATED: gettext("Not sent to the terminal yet"),
+    SENT: gettext("Waiting on the terminal for a long time"),
+    UNKNOWN: gettext("No answer from the gateway yet: being checked. Do not charge again"),
+    NEEDS_REVIEW: gettext("Check the terminal\u2019s record before charging again"),
   };
-  var SYMBOLS = { CAD: "$", USD: "$", AUD: "$", NZD: "$" };
 
   var data = root.dataset;
   function seconds(value) {
@@ -74,7 +82,12 @@
 
   /* ------------------------------------------------------------------ formatting */
 
-  /** 1250 -> "$12.50"; integer cents only (the server's payments.money.format_money, in JS). */
+  var moneyFormats = {};
+
+  /**
+   * 1250 -> "$12.50" in English, "12,50 $" in French (the server's format_money, in JS). Integer cents
+   * only: Intl gets an exact decimal string, never a float.
+   */
   function formatMoney(cents, currency) {
     if (typeof cents !== "number" || !Number.isSafeInteger(cents)) {
       return "\u2014";
@@ -84,10 +97,16 @@
     while (digits.length < 3) {
       digits = "0" + digits;
     }
-    var number = digits.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + digits.slice(-2);
-    var code = String(currency || cfg.currency || "").toUpperCase();
-    var text = SYMBOLS[code] ? SYMBOLS[code] + number : number + (code ? " " + code : "");
-    return (negative ? "-" : "") + text;
+    var decimal = (negative ? "-" : "") + digits.slice(0, -2) + "." + digits.slice(-2);
+    var code = String(currency || cfg.currency || "CAD").toUpperCase();
+    if (!moneyFormats[code]) {
+      try {
+        moneyFormats[code] = new Intl.NumberFormat(LOCALE, { style: "currency", currency: code });
+      } catch (e) {
+        return decimal + " " + code; // a currency code Intl does not know
+      }
+    }
+    return moneyFormats[code].format(decimal);
   }
 
   /** 65 -> "1:05"; 3725 -> "1:02:05". */
@@ -109,16 +128,24 @@
     minute: "2-digit",
     hourCycle: "h23",
   });
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // Shown to people, in the page's language: "14:05" / "14 h 05", and "Nov 27, 14:05" / "27 nov., 14 h 05".
+  var timeFormat = new Intl.DateTimeFormat(LOCALE, { timeZone: cfg.timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var dateTimeFormat = new Intl.DateTimeFormat(LOCALE, {
+    timeZone: cfg.timeZone,
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
 
-  /** The moment in the store's time zone: {day: "YYYY-MM-DD", month, date, hhmm}. */
+  /** The moment's business day in the store's time zone: {day: "YYYY-MM-DD"} (a machine format). */
   function local(ms) {
     var p = {};
     partsFormat.formatToParts(new Date(ms)).forEach(function (part) {
       p[part.type] = part.value;
     });
-    var hour = p.hour === "24" ? "00" : p.hour;
-    return { day: p.year + "-" + p.month + "-" + p.day, month: Number(p.month), date: Number(p.day), hhmm: hour + ":" + p.minute };
+    return { day: p.year + "-" + p.month + "-" + p.day };
   }
 
   function clock(iso) {
@@ -126,8 +153,7 @@
     if (isNaN(ms)) {
       return "";
     }
-    var at = local(ms);
-    return at.day === day ? at.hhmm : MONTHS[at.month - 1] + " " + at.date + ", " + at.hhmm;
+    return local(ms).day === day ? timeFormat.format(new Date(ms)) : dateTimeFormat.format(new Date(ms));
   }
 
   function serverNow() {
@@ -165,10 +191,17 @@
 
   function resultText(attempt) {
     if (!attempt) {
-      return "No payment yet";
+      return gettext("No payment yet");
     }
-    var label = RESULT_LABELS[attempt.status] || attempt.status;
-    return label + " " + formatMoney(attempt.total, attempt.currency) + " at " + clock(attempt.finalized_at || attempt.updated_at);
+    return interpolate(
+      gettext("%(result)s %(amount)s at %(time)s"),
+      {
+        result: RESULT_LABELS[attempt.status] || attempt.status,
+        amount: formatMoney(attempt.total, attempt.currency),
+        time: clock(attempt.finalized_at || attempt.updated_at),
+      },
+      true
+    );
   }
 
   function resultDetail(attempt) {
@@ -185,12 +218,12 @@
   function currentNote(attempt) {
     if (attempt.status === "UNKNOWN") {
       var n = attempt.poll_count || 0;
-      return n + (n === 1 ? " query" : " queries") + " so far";
+      return interpolate(ngettext("%(count)s query so far", "%(count)s queries so far", n), { count: n }, true);
     }
     if (attempt.status === "NEEDS_REVIEW") {
-      return attempt.message || "Outcome not confirmed";
+      return attempt.message || gettext("Outcome not confirmed");
     }
-    return attempt.status === "SENT" ? "On the terminal" : "Sending to the terminal";
+    return attempt.status === "SENT" ? gettext("On the terminal") : gettext("Sending to the terminal");
   }
 
   function find(tile, selector) {
@@ -367,7 +400,7 @@
 
   function handleMessage(msg) {
     if (msg.type === "wall") {
-      socket.connected("Live");
+      socket.connected(gettext("Live"));
       showNotice("");
       applyWall(msg);
     } else if (msg.type === "attempt") {
@@ -381,13 +414,13 @@
     onState: setConnection,
     refusedCodes: [4401, 4403, 4404],
     onRefused: function (code) {
-      setConnection("disconnected", code === 4401 ? "Logged out" : "Not allowed");
+      setConnection("disconnected", code === 4401 ? gettext("Logged out") : gettext("Not allowed"));
       showNotice(
         code === 4401
-          ? "Your session has ended. Log in again to watch the lanes."
+          ? gettext("Your session has ended. Log in again to watch the lanes.")
           : code === 4404
-            ? "This store does not exist any more. Reload the page."
-            : "Your account may not watch this store's lanes any more."
+            ? gettext("This store does not exist any more. Reload the page.")
+            : gettext("Your account may not watch this store's lanes any more.")
       );
     },
   });

@@ -2,6 +2,7 @@
  * A websocket that stays connected, shared by the checkout page and the lanes wall:
  * exponential back-off with jitter (0.5 s doubling to 10 s), a ping every 25 s, a socket silent for 60 s
  * is treated as dead, and it reconnects at once when the browser comes back online or the tab is shown.
+ * Its state words come from Django's JavaScript catalog (gettext, from /jsi18n/).
  *
  *   var socket = LiveSocket({
  *     path: "/ws/lanes/1/",
@@ -46,9 +47,9 @@
         return;
       }
       if (offline()) {
-        opts.onState("disconnected", "Offline");
+        opts.onState("disconnected", gettext("Offline"));
       } else {
-        opts.onState("connecting", everConnected ? "Reconnecting\u2026" : "Connecting\u2026");
+        opts.onState("connecting", everConnected ? gettext("Reconnecting\u2026") : gettext("Connecting\u2026"));
       }
       var sock;
       try {
@@ -100,9 +101,9 @@
       var delay = Math.min(BACKOFF_MAX_MS, Math.round(base * (0.8 + Math.random() * 0.4)));
       failures += 1;
       if (offline()) {
-        opts.onState("disconnected", "Offline");
+        opts.onState("disconnected", gettext("Offline"));
       } else {
-        opts.onState("connecting", "Reconnecting\u2026");
+        opts.onState("connecting", gettext("Reconnecting\u2026"));
       }
       if (opts.onRetry) {
         opts.onRetry();
@@ -159,7 +160,7 @@
     window.addEventListener("online", reconnectNow);
     window.addEventListener("offline", function () {
       if (!ws) {
-        opts.onState("disconnected", "Offline");
+        opts.onState("disconnected", gettext("Offline"));
       }
     });
     document.addEventListener("visibilitychange", function () {

@@ -4,7 +4,9 @@
  *   reloads once one is final, so the balance, the trail and the receipt link are the server's.
  * - The refund form: "Full" fills the balance, the button says how much, a second press is ignored
  *   (the server refunds once per idempotency key anyway).
- * No inline script, so the page works under a strict Content-Security-Policy.
+ * No inline script, so the page works under a strict Content-Security-Policy. Words come from Django's
+ * JavaScript catalog (gettext, interpolate, pgettext: /jsi18n/); the amount on the button follows the page's
+ * language ("Rembourser 12,50 $").
  */
 (function () {
   "use strict";
@@ -12,12 +14,18 @@
   // A refund is sent once: with no clear answer it needs review (the page reloads to offer the check).
   var IN_FLIGHT = { CREATED: true, SENT: true };
   var page = document.querySelector("[data-gateway]");
-  var GATEWAY = (page && page.getAttribute("data-gateway")) || "the gateway"; // its name, as staff know it
+  var GATEWAY = (page && page.getAttribute("data-gateway")) || gettext("the gateway"); // its name, as staff know it
+  var named = { gateway_name: GATEWAY };
   var BANNER_WORDS = {
-    CREATED: "sending to " + GATEWAY + "…",
-    SENT: "sent to " + GATEWAY + ", waiting for its answer…",
+    CREATED: interpolate(gettext("sending to %(gateway_name)s…"), named, true),
+    SENT: interpolate(gettext("sent to %(gateway_name)s, waiting for its answer…"), named, true),
   };
-  var BADGE_WORDS = { CREATED: "Created", SENT: "Sent to " + GATEWAY };
+  var BADGE_WORDS = {
+    CREATED: pgettext("payment status", "Created"),
+    SENT: interpolate(gettext("Sent to %(gateway_name)s"), named, true),
+  };
+  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
+  var money = new Intl.NumberFormat(LANG === "fr" ? "fr-CA" : "en-CA", { style: "currency", currency: "CAD" });
 
   /* ------------------------------------------------------------------ live refunds */
 
@@ -94,9 +102,11 @@
 
   function label() {
     var cents = dollars(amount.value);
+    // An exact decimal string for Intl, never a float.
+    var decimal = cents === null ? "" : Math.floor(cents / 100) + "." + String(cents % 100).padStart(2, "0");
     submitLabel.textContent = cents === null
-      ? "Refund"
-      : "Refund $" + Math.floor(cents / 100).toLocaleString("en-CA") + "." + String(cents % 100).padStart(2, "0");
+      ? pgettext("verb", "Refund")
+      : interpolate(pgettext("verb", "Refund %(amount)s"), { amount: money.format(decimal) }, true);
   }
 
   Array.prototype.forEach.call(form.querySelectorAll("[data-fill-amount]"), function (button) {

@@ -2,7 +2,8 @@
  *
  * The page works without this script (the Verify form posts and redirects back). With it, the POST is
  * sent with fetch, the run's small JSON progress is read once a second, and when the run finishes the
- * day's figures and exceptions are re-read from the server and swapped in.
+ * day's figures and exceptions are re-read from the server and swapped in. Its few words come from Django's
+ * JavaScript catalog (gettext, from /jsi18n/); the run's label is the server's, already translated.
  */
 (function () {
   "use strict";
@@ -32,7 +33,7 @@
       if (fill) fill.style.width = run.percent + "%";
     }
     var label = $("verify-progress");
-    if (label) label.textContent = run.label + (run.status === "FINISHED" ? " · finished" : "");
+    if (label) label.textContent = run.label + (run.status === "FINISHED" ? " · " + pgettext("verification", "finished") : "");
     var meta = $("verification-meta");
     if (meta) meta.textContent = run.meta || "";
     var button = $("verify-button");
@@ -80,7 +81,7 @@
     var button = $("verify-button");
     if (button) button.disabled = true;
     var label = $("verify-progress");
-    if (label) label.textContent = "Starting…";
+    if (label) label.textContent = gettext("Starting…");
     fetch(form.action, {
       method: "POST",
       credentials: "same-origin",
@@ -94,7 +95,7 @@
       .then(function (pair) {
         var response = pair[0], body = pair[1];
         if (!response.ok || !body.run) {
-          if (label) label.textContent = (body && body.error) || "Could not start the verification.";
+          if (label) label.textContent = (body && body.error) || gettext("Could not start the verification.");
           if (button) button.disabled = false;
           return;
         }
@@ -104,7 +105,7 @@
         poll(body.progress_url);
       })
       .catch(function () {
-        if (label) label.textContent = "Could not reach the console. Try again.";
+        if (label) label.textContent = gettext("Could not reach the console. Try again.");
         if (button) button.disabled = false;
       });
   }
