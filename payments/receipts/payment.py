@@ -5,7 +5,6 @@ from __future__ import annotations
 from gateways.base import CardDetails
 from payments.contract import receipt_available
 from payments.models import AttemptStatus, PaymentAttempt
-from payments.money import format_money
 from payments.receipts.model import Copy, Line, Outcome, Receipt, ReceiptNotAvailable, Section, center, pair
 from payments.receipts.parts import (
     card_of,
@@ -16,6 +15,7 @@ from payments.receipts.parts import (
     language_for,
     merchant_section,
     money_line,
+    receipt_money,
     store_zone,
     terminal_time,
     verification_section,
@@ -65,9 +65,9 @@ def _amounts(attempt: PaymentAttempt, card: CardDetails | None, language: Langua
     currency = attempt.currency
     amount = attempt.gateway_amount if attempt.gateway_amount is not None else attempt.amount
     tip = attempt.gateway_tip if attempt.gateway_tip is not None else attempt.tip
-    lines = [pair(word("amount", language), format_money(amount, currency))]
+    lines = [pair(word("amount", language), receipt_money(amount, currency))]
     if attempt.store.tips_enabled or tip:
-        lines.append(pair(word("tip", language), format_money(tip, currency)))
+        lines.append(pair(word("tip", language), receipt_money(tip, currency)))
     total, unreadable = amount + tip, False
     for key in ("cashback", "surcharge"):
         cents = getattr(card, f"{key}_amount", None) if card is not None else None
@@ -77,7 +77,7 @@ def _amounts(attempt: PaymentAttempt, card: CardDetails | None, language: Langua
         total += cents or 0
         unreadable = unreadable or bool(raw)
     label = word("total_unsure" if unreadable else "total", language)
-    lines += [Line("rule"), pair(label, format_money(total, currency), strong=True)]
+    lines += [Line("rule"), pair(label, receipt_money(total, currency), strong=True)]
     return Section("amounts", tuple(lines))
 
 

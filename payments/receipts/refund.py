@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from payments.models import AttemptStatus, Refund
-from payments.money import format_money
 from payments.receipts.model import Copy, Line, Receipt, ReceiptNotAvailable, Section, center, pair
 from payments.receipts.parts import (
     card_of,
@@ -12,6 +11,7 @@ from payments.receipts.parts import (
     ids_section,
     language_for,
     merchant_section,
+    receipt_money,
     store_zone,
     terminal_time,
 )
@@ -46,7 +46,7 @@ def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:
     own = card_of(refund.card)
     language = language_for(copy, card)
     moment = terminal_time(own) or (refund.finalized_at or refund.updated_at).astimezone(store_zone(attempt))
-    total = pair(word("total", language), format_money(refund.amount, refund.currency), strong=True)
+    total = pair(word("total", language), receipt_money(refund.amount, refund.currency), strong=True)
     sections = [
         merchant_section(attempt.store),
         Section("title", (center(word("record", language), strong=True), center(word("refund", language), strong=True))),
