@@ -15,6 +15,7 @@ from django.db import transaction
 
 from lanes.models import (
     Lane,
+    Language,
     Store,
     StoreMembership,
     StoreRole,
@@ -53,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--store-address", default=None, help="printed on receipts; use \\n between lines")
         parser.add_argument("--time-zone", default=None, help="the store's time zone, e.g. America/Toronto")
         parser.add_argument("--tips", choices=["on", "off"], default=None, help="let cashiers enter a tip")
+        parser.add_argument("--language", choices=list(Language.values), default=None,
+                            help="the store's language for staff who have not chosen theirs (fr or en; left "
+                                 "unset, the browser's)")
         parser.add_argument("--lane", action="append", default=[], metavar="CODE=DEVICE",
                             help="a lane and the device id of its terminal at the gateway (repeatable)")
         parser.add_argument("--cashier", default=None, metavar="USERNAME", help="a cashier allowed on these lanes")
@@ -191,11 +195,12 @@ class Command(BaseCommand):
             store = Store.objects.create(
                 name=opts["store_name"], merchant=merchant, address=address or "",
                 time_zone=opts["time_zone"] or "America/Toronto", tips_enabled=bool(tips),
+                language=opts["language"] or "",
             )
             self.changes.append(f"Created store {store.name}")
             return store
         self._set(store, f"store {store.name}", merchant=merchant, address=address, time_zone=opts["time_zone"],
-                  tips_enabled=tips)
+                  tips_enabled=tips, language=opts["language"])
         return store
 
     def _lane(self, store: Store, code: str, device: str) -> Lane:
