@@ -33,6 +33,7 @@ from lanes.models import Lane, Language, LanguagePreference, store_default_langu
 
 API_PREFIX = "/api/"
 LANE_PAGE = "lane-checkout"
+SCRIPT_CATALOG = "javascript-catalog"
 
 
 def supported(code: str | None) -> str | None:
@@ -94,8 +95,13 @@ class LanguageMiddleware:
         return response
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> None:
-        """On a lane's checkout page the lane's store is the store (unless the user chose their own language)."""
+        """On a lane's checkout page the lane's store is the store (unless the user chose their own language);
+        the scripts' catalog comes in the language of the page that asks for it (``?language=``, base.html)."""
         match = request.resolver_match
+        if match is not None and match.url_name == SCRIPT_CATALOG:
+            if language := supported(request.GET.get("language")):
+                self._activate(request, language)
+            return
         if match is None or match.url_name != LANE_PAGE or getattr(request, "_language_from_user", False):
             return
         row = (Lane.objects.filter(code=kwargs.get("code", "")).values_list("store__language", "store__province")

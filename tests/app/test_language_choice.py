@@ -132,6 +132,11 @@ def test_stores_that_disagree_leave_it_to_the_browser_but_a_lanes_page_follows_i
     assert page_language(client.get("/", headers={"Accept-Language": "fr"})) == "fr"
     assert page_language(client.get(f"/lanes/{montreal.code}/", headers={"Accept-Language": "en"})) == "fr"
     assert page_language(client.get(f"/lanes/{toronto.code}/", headers={"Accept-Language": "fr"})) == "en"
+    # The page's scripts get their catalog in the page's language, whatever the catalog's own request says.
+    html = client.get(f"/lanes/{montreal.code}/", headers={"Accept-Language": "en"}).content.decode()
+    assert '<script src="/jsi18n/?language=fr">' in html
+    assert client.get("/jsi18n/?language=fr", headers={"Accept-Language": "en"})["Content-Language"] == "fr"
+    assert client.get("/jsi18n/?language=xx", headers={"Accept-Language": "en"})["Content-Language"] == "en"
     choose(user, "en")  # their own choice wins on every page
     assert page_language(client.get(f"/lanes/{montreal.code}/")) == "en"
 
