@@ -104,3 +104,13 @@ def test_template_filters_follow_the_active_language():
         assert template.render(Context(context)) == f"-1{NBSP}234,56{NBSP}$ | 27 novembre 2026, 14 h 05 | |"
     with translation.override("en"):
         assert template.render(Context(context)) == f"-$1,234.56 | November 27, 2026, 2:05{NNBSP}PM | |"
+
+
+def test_date_and_time_filters_alone_and_in_a_given_time_zone():
+    template = Template("{% load formats %}{{ at|day }} | {{ at|clock }} | {{ at|moment:'America/Vancouver' }}")
+    at = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)  # the 27th in Toronto and in Vancouver
+    with translation.override("fr"):
+        assert template.render(Context({"at": at})) == "27 novembre 2026 | 22 h 30 | 27 novembre 2026, 19 h 30"
+    with translation.override("en"):
+        assert template.render(Context({"at": at})) == (
+            f"November 27, 2026 | 10:30{NNBSP}PM | November 27, 2026, 7:30{NNBSP}PM")
