@@ -88,10 +88,16 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        self._activate(request, self._choose(request))
-        response = self.get_response(request)
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        response.headers.setdefault("Content-Language", translation.get_language())
+        """The language is given back as it was once the response is made: a request must not leave its
+        language to the code that runs next on the thread (the test client's, a management command's)."""
+        previous = translation.get_language()
+        try:
+            self._activate(request, self._choose(request))
+            response = self.get_response(request)
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+            response.headers.setdefault("Content-Language", translation.get_language())
+        finally:
+            translation.activate(previous)
         return response
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from integrations.keys import api_key_create
 from lanes.models import LanguagePreference, Store
@@ -75,6 +76,12 @@ def test_the_switch_on_the_login_page_sets_the_cookie_for_a_visitor():
     assert page_language(french) == "fr"  # the visitor's choice beats the browser's
     assert 'lang="fr" class="language-switch__choice" data-language="fr"\n            aria-pressed="true"' in (
         french.content.decode())
+
+
+def test_a_request_leaves_the_language_as_it_found_it():
+    assert translation.get_language() == "en"
+    assert page_language(Client().get(LOGIN, headers={"Accept-Language": "fr"})) == "fr"
+    assert translation.get_language() == "en"  # the next code on this thread (a test, a receipt) is not French
 
 
 def test_the_switch_refuses_an_unknown_language_and_a_foreign_next():
