@@ -184,7 +184,8 @@ def _world() -> dict:
     )
     # The causes the services write (payments/services/): what a person reads in the payment's history.
     for source, target, cause in (("", "CREATED", "payment requested at the lane"),
-                                  ("CREATED", "SENT", "sent to the terminal"), ("SENT", "APPROVED", "charge: paid")):
+                                  ("CREATED", "SENT", "sent to the terminal through the gateway"),
+                                  ("SENT", "APPROVED", "the gateway's confirmed answer: paid")):
         PaymentEvent.objects.create(attempt=attempt, kind="state", from_status=source, to_status=target, cause=cause)
     refund = Refund.objects.create(attempt=attempt, refund_reference=f"R{uuid.uuid4().hex[:20]}", amount=500,
                                    currency="CAD", reason="wrong size", status="APPROVED", requested_by=owner,
