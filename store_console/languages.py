@@ -81,23 +81,20 @@ def _signed_in(request: HttpRequest) -> bool:
 class LanguageMiddleware:
     """Activates the request's language (the rules above) in place of Django's LocaleMiddleware.
 
-    Placed after AuthenticationMiddleware: the user's choice and stores need ``request.user``.
+    Placed after AuthenticationMiddleware: the user's choice and stores need ``request.user``. Like
+    LocaleMiddleware it leaves the language active after the response (lazy strings of a streamed or inspected
+    response are read in it); under Daphne each request runs in a context of its own, so it reaches no other
+    request. Tests start each in English (tests/conftest.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        """The language is given back as it was once the response is made: a request must not leave its
-        language to the code that runs next on the thread (the test client's, a management command's)."""
-        previous = translation.get_language()
-        try:
-            self._activate(request, self._choose(request))
-            response = self.get_response(request)
-            patch_vary_headers(response, ("Accept-Language", "Cookie"))
-            response.headers.setdefault("Content-Language", translation.get_language())
-        finally:
-            translation.activate(previous)
+        self._activate(request, self._choose(request))
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", translation.get_language())
         return response
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> None:

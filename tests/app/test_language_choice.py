@@ -78,10 +78,14 @@ def test_the_switch_on_the_login_page_sets_the_cookie_for_a_visitor():
         french.content.decode())
 
 
-def test_a_request_leaves_the_language_as_it_found_it():
+def test_a_french_request_leaves_its_language_active_on_the_thread_as_django_does():
     assert translation.get_language() == "en"
     assert page_language(Client().get(LOGIN, headers={"Accept-Language": "fr"})) == "fr"
-    assert translation.get_language() == "en"  # the next code on this thread (a test, a receipt) is not French
+    assert translation.get_language() == "fr"  # the response's lazy strings are read in French
+
+
+def test_the_next_test_starts_in_english_all_the_same():
+    assert translation.get_language() == "en"  # tests/conftest.py: english_to_begin_with
 
 
 def test_the_switch_refuses_an_unknown_language_and_a_foreign_next():
