@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from lanes.models import Lane, Store, StoreMembership, Terminal
+from lanes.models import Lane, LanguagePreference, Store, StoreMembership, Terminal
 
 
 class TerminalInline(admin.StackedInline):
@@ -36,7 +36,8 @@ class UserStoreMembershipInline(StoreMembershipInline):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "merchant", "time_zone", "tips_enabled", "max_amount"]
+    list_display = ["name", "merchant", "province", "language", "time_zone", "tips_enabled", "max_amount"]
+    list_filter = ["province", "language"]
     search_fields = ["name"]
     inlines = [StoreMembershipInline]
 
@@ -99,6 +100,16 @@ class LaneAccessInline(admin.TabularInline):
     autocomplete_fields = ["lane"]
 
 
+class LanguagePreferenceInline(admin.StackedInline):
+    """The user's own language (the header's switch sets it too); blank: their store's, else their browser's."""
+
+    model = LanguagePreference
+    extra = 1
+    max_num = 1
+    can_delete = False
+    fields = ["language"]
+
+
 User = get_user_model()
 admin.site.unregister(User)
 
@@ -108,7 +119,7 @@ class ConsoleUserAdmin(UserAdmin):
     """Users with their store roles and lanes. Only a superuser makes or changes superusers: the admin group
     manages everyone else."""
 
-    inlines = [UserStoreMembershipInline, LaneAccessInline]
+    inlines = [LanguagePreferenceInline, UserStoreMembershipInline, LaneAccessInline]
     # django-stubs type list_display per model: reading Django's tuple off the generic class is "ambiguous".
     list_display = [*UserAdmin.list_display, "role_names"]  # type: ignore[misc]
 

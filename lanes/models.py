@@ -11,6 +11,38 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Language(models.TextChoices):
+    """The console's languages as a choice; "" (not chosen) lets the next rule decide (docs/languages.md)."""
+
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "Français"
+
+
+class Province(models.TextChoices):
+    """Canada's provinces and territories, by their postal abbreviation."""
+
+    AB = "AB", "Alberta"
+    BC = "BC", "British Columbia"
+    MB = "MB", "Manitoba"
+    NB = "NB", "New Brunswick"
+    NL = "NL", "Newfoundland and Labrador"
+    NS = "NS", "Nova Scotia"
+    NT = "NT", "Northwest Territories"
+    NU = "NU", "Nunavut"
+    ON = "ON", "Ontario"
+    PE = "PE", "Prince Edward Island"
+    QC = "QC", "Quebec"
+    SK = "SK", "Saskatchewan"
+    YT = "YT", "Yukon"
+
+
+def store_default_language(language: str, province: str) -> str:
+    """A store's own language, else French for a Quebec store, else "" (the browser decides)."""
+    if language:
+        return language
+    return Language.FRENCH if province == Province.QC else ""
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("{value} is not a known time zone (e.g. America/Toronto).").format(value=repr(value)))
@@ -25,6 +57,11 @@ class Store(models.Model):
     max_amount = models.PositiveIntegerField(
         default=500_000, help_text=_("Largest sale a cashier may send, in cents (tip included).")
     )
+    province = models.CharField(max_length=2, blank=True, choices=Province.choices,
+                                help_text="Where the store is; a Quebec store's pages default to French.")
+    language = models.CharField(max_length=8, blank=True, choices=Language.choices,
+                                help_text="The language of the store's lanes and back office for staff who have "
+                                          "not chosen theirs; blank: French in Quebec, else the browser's.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -32,6 +69,10 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def default_language(self) -> str:
+        return store_default_language(self.language, self.province)
 
 
 lane_code_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", _("Letters, digits, - and _ only."))
@@ -97,3 +138,17 @@ class Terminal(models.Model):
 
     def __str__(self) -> str:
         return self.device
+
+
+class LanguagePreference(models.Model):
+    """The language a person chose for the console (the header's switch, or the admin); "" = not chosen."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="language_preference")
+    language = models.CharField(max_length=8, blank=True, choices=Language.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "language preference"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'not chosen'}"

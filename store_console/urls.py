@@ -5,7 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 from checkout import api
 from checkout import receipts as receipt_views
 from checkout import views as lane_views
-from store_console import health, metrics
+from store_console import health, languages, metrics
 
 urlpatterns = [
     path("", lane_views.home, name="home"),
@@ -20,6 +20,7 @@ urlpatterns = [
     # The scripts' translations (Django's JavaScript catalog) and the header's language switch (set_language).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("language/", languages.switch_language, name="switch-language"),
     path("healthz", lane_views.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import requests
+from django.utils import translation
 
 from tests.factories import (
     SANDBOX_MCH_ID,
@@ -25,6 +26,13 @@ from tests.processes import ARTIFACTS, Console
 from tests.redis_server import EmbeddedRedis
 
 PASSWORD = "pass-word-123"
+
+
+@pytest.fixture(autouse=True)
+def english_to_begin_with() -> None:
+    """Each test starts in English (LANGUAGE_CODE): a request the test client made in French leaves its thread
+    in French, as Django's LocaleMiddleware does, and the next test must not inherit that."""
+    translation.deactivate()
 
 
 def pytest_configure(config: pytest.Config) -> None:

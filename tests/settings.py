@@ -56,3 +56,9 @@ from store_console.settings import *  # noqa: E402,F403
 PAYMENT_POLL_WINDOW = float(os.environ.get("TEST_POLL_WINDOW", "4"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+# The pseudo-locale of the translation checks (tests/pseudo_locale.py): the live console's Daphne is restarted
+# with this variable naming the directory its catalogs were built in, so its pages and /jsi18n/ can speak it.
+if _pseudo_locale_dir := os.environ.get("TEST_PSEUDO_LOCALE_DIR"):
+    LANGUAGES = [*LANGUAGES, ("en-xa", "Pseudo-English")]  # noqa: F405
+    LOCALE_PATHS = [_pseudo_locale_dir, *LOCALE_PATHS]  # noqa: F405

@@ -164,6 +164,15 @@ def verification_section(card: CardDetails | None, copy: Copy, language: Languag
     return Section("verification", tuple(lines)) if lines else None
 
 
+# A receipt's figures are written as the terminal prints them on its paper ("$14.00", on both copies), whatever
+# the language of its words or of the page it is opened from: passed explicitly, never the active language.
+FIGURES_LANGUAGE: Language = "en"
+
+
+def receipt_money(cents: int, currency: str) -> str:
+    return format_money(cents, currency, FIGURES_LANGUAGE)
+
+
 def money_line(label: str, cents: int | None, raw: str, currency: str, language: Language) -> Line | None:
     """A cash-back or surcharge line: the gateway's figure, or the text it sent when it could not be read."""
     if cents:

@@ -54,6 +54,10 @@ RULES: dict[str, dict[str, str]] = {
     # By address (METRICS_ALLOWED_IPS; the test client's is loopback) or token, not by login:
     # tests/integration/test_metrics_live.py checks the refusals.
     "metrics": {"get": PUBLIC},
+    # Languages, for the login page too: the scripts' catalog, Django's cookie, the header's switch.
+    "javascript-catalog": {"get": PUBLIC},
+    "set_language": {"post": PUBLIC},
+    "switch-language": {"post": PUBLIC},
     "home": {"get": LOGIN},
     "lane-checkout": {"get": LANE},
     "api-create-payment": {"post": LANE},
@@ -88,7 +92,8 @@ RULES: dict[str, dict[str, str]] = {
 # Routes that name no store: the same answer whatever store the test has in mind.
 STORELESS = {"login", "logout", "password_change", "password_change_done", "password_reset", "password_reset_done",
              "password_reset_confirm", "password_reset_complete", "healthz", "readyz", "metrics", "home", "backoffice",
-             "api-payments", "api-lanes", "openapi-json", "openapi-view", "payment-search"}
+             "api-payments", "api-lanes", "openapi-json", "openapi-view", "payment-search", "javascript-catalog",
+             "set_language", "switch-language"}
 
 ROLES = ("anonymous", "outsider", "cashier", "supervisor", "manager", "owner", "admin")
 TARGETS = ("own", "other_store", "other_merchant")

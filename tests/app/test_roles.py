@@ -36,9 +36,10 @@ pytestmark = pytest.mark.django_db
 
 METHODS = ("get", "post")
 # Open to everyone by design: logging in, Django's password-reset pages, and the health and readiness checks;
-# /metrics by address or token instead of a login (tests/integration/test_metrics_live.py).
+# /metrics by address or token instead of a login (tests/integration/test_metrics_live.py); the languages (the
+# scripts' catalog, Django's language cookie, the header's switch), which the login page uses too.
 PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
-          "healthz", "readyz", "metrics"}
+          "healthz", "readyz", "metrics", "javascript-catalog", "set_language", "switch-language"}
 
 
 # ---------------------------------------------------------------- walking the URLconf

@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from lanes.commands import ConsoleCommand
 from lanes.models import (
     Lane,
+    Language,
     Store,
     StoreMembership,
     StoreRole,
@@ -60,6 +61,9 @@ class Command(ConsoleCommand):
         parser.add_argument("--store-address", default=None, help="printed on receipts; use \\n between lines")
         parser.add_argument("--time-zone", default=None, help="the store's time zone, e.g. America/Toronto")
         parser.add_argument("--tips", choices=["on", "off"], default=None, help="let cashiers enter a tip")
+        parser.add_argument("--language", choices=list(Language.values), default=None,
+                            help="the store's language for staff who have not chosen theirs (fr or en; left "
+                                 "unset, the browser's)")
         parser.add_argument("--lane", action="append", default=[], metavar="CODE=DEVICE",
                             help="a lane and the device id of its terminal at the gateway (repeatable)")
         parser.add_argument("--cashier", default=None, metavar="USERNAME", help="a cashier allowed on these lanes")
@@ -207,12 +211,12 @@ class Command(ConsoleCommand):
             store = Store.objects.create(
                 name=opts["store_name"], merchant=merchant, address=address or "",
                 time_zone=opts["time_zone"] or "America/Toronto", tips_enabled=bool(tips),
+                language=opts["language"] or "",
             )
             self.changes.append(gettext("Created store {name}").format(name=store.name))
             return store
-        self._set(store, gettext("store {name}").format(
-            name=store.name), merchant=merchant, address=address, time_zone=opts["time_zone"],
-                  tips_enabled=tips)
+        self._set(store, gettext("store {name}").format(name=store.name), merchant=merchant, address=address,
+                  time_zone=opts["time_zone"], tips_enabled=tips, language=opts["language"])
         return store
 
     def _lane(self, store: Store, code: str, device: str) -> Lane:
