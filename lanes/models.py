@@ -21,19 +21,19 @@ class Language(models.TextChoices):
 class Province(models.TextChoices):
     """Canada's provinces and territories, by their postal abbreviation."""
 
-    AB = "AB", "Alberta"
-    BC = "BC", "British Columbia"
-    MB = "MB", "Manitoba"
-    NB = "NB", "New Brunswick"
-    NL = "NL", "Newfoundland and Labrador"
-    NS = "NS", "Nova Scotia"
-    NT = "NT", "Northwest Territories"
-    NU = "NU", "Nunavut"
-    ON = "ON", "Ontario"
-    PE = "PE", "Prince Edward Island"
-    QC = "QC", "Quebec"
-    SK = "SK", "Saskatchewan"
-    YT = "YT", "Yukon"
+    AB = "AB", _("Alberta")
+    BC = "BC", _("British Columbia")
+    MB = "MB", _("Manitoba")
+    NB = "NB", _("New Brunswick")
+    NL = "NL", _("Newfoundland and Labrador")
+    NS = "NS", _("Nova Scotia")
+    NT = "NT", _("Northwest Territories")
+    NU = "NU", _("Nunavut")
+    ON = "ON", _("Ontario")
+    PE = "PE", _("Prince Edward Island")
+    QC = "QC", _("Quebec")
+    SK = "SK", _("Saskatchewan")
+    YT = "YT", _("Yukon")
 
 
 def store_default_language(language: str, province: str) -> str:
@@ -58,10 +58,10 @@ class Store(models.Model):
         default=500_000, help_text=_("Largest sale a cashier may send, in cents (tip included).")
     )
     province = models.CharField(max_length=2, blank=True, choices=Province.choices,
-                                help_text="Where the store is; a Quebec store's pages default to French.")
+                                help_text=_("Where the store is; a Quebec store's pages default to French."))
     language = models.CharField(max_length=8, blank=True, choices=Language.choices,
-                                help_text="The language of the store's lanes and back office for staff who have "
-                                          "not chosen theirs; blank: French in Quebec, else the browser's.")
+                                help_text=_("The language of the store's lanes and back office for staff who "
+                                            "have not chosen theirs; blank: French in Quebec, else the browser's."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,7 +148,7 @@ class LanguagePreference(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "language preference"
+        verbose_name = _("language preference")
 
     def __str__(self) -> str:
         return f"{self.user}: {self.language or 'not chosen'}"

@@ -84,3 +84,16 @@ def moment(value: datetime, language: str | None = None, *, zone: str | tzinfo |
     glue = str(locale.datetime_formats["medium"])
     return glue.replace("{1}", day(local, language, zone=local.tzinfo)).replace("{0}", clock(local, language,
                                                                                             zone=local.tzinfo))
+
+
+def wall_clock(value: datetime, on_day: date, language: str | None = None, *,
+               zone: str | tzinfo | None = None) -> str:
+    """A tile's compact time on a 24-hour clock, with the date only when it is not ``on_day``: ``"14:05"`` /
+    ``"14 h 05"``, ``"Nov 27, 14:05"`` / ``"27 nov., 14 h 05"``, as the lanes wall's script writes it."""
+    local = _local(value, zone)
+    lang = _language(language)
+    locale = Locale.parse(_DATE_LOCALES[lang])
+    time = format_time(local, "H 'h' mm" if lang == "fr" else "HH:mm", locale=locale)
+    if local.date() == on_day:
+        return time
+    return f"{format_date(local.date(), 'd MMM' if lang == 'fr' else 'MMM d', locale=locale)}, {time}"

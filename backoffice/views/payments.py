@@ -27,7 +27,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -47,6 +47,9 @@ from payments.services import (
 S = AttemptStatus
 StrOrPromise = str | Promise
 _DOLLARS = re.compile(r"^(?P<dollars>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<cents>\d{1,2}))?$")
+# French writes "1 234,56 $": a space (plain, no-break or narrow no-break) between groups, a decimal comma (a
+# point is read too, as the checkout reads it); a comma is never a group separator there.
+_DOLLARS_FR = re.compile(r"^(?P<dollars>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)?(?:[.,](?P<cents>\d{1,2}))?$")
 
 STATUS_LABELS: dict[str, StrOrPromise] = {status.value: status.label for status in S}
 REFUND_LABELS: dict[str, StrOrPromise] = {
@@ -55,13 +58,17 @@ REFUND_LABELS: dict[str, StrOrPromise] = {
     S.NEEDS_REVIEW: gettext_lazy("Needs review")}
 
 
-def parse_dollars(text: str) -> int | None:
-    """ "5", "5.5", "5.00", "$1,234.56" → cents, with integer arithmetic only; None when not money."""
+def parse_dollars(text: str, language: str | None = None) -> int | None:
+    """ "5", "5.5", "5.00", "$1,234.56" (in French also "5,00", "1 234,56 $") → cents, with integer arithmetic
+    only; None when not money. ``language`` None: the active language."""
+    french = (language or get_language() or "en").lower().startswith("fr")
     cleaned = text.strip().removeprefix("$").strip()
-    match = _DOLLARS.match(cleaned)
+    if french:
+        cleaned = cleaned.removesuffix("$").strip()
+    match = (_DOLLARS_FR if french else _DOLLARS).match(cleaned)
     if not cleaned or match is None or (match["dollars"] is None and match["cents"] is None):
         return None
-    dollars = int((match["dollars"] or "0").replace(",", ""))
+    dollars = int(re.sub(r"[^0-9]", "", match["dollars"] or "0"))
     return dollars * 100 + int((match["cents"] or "0").ljust(2, "0"))
 
 

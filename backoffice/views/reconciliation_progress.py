@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from backoffice.models import VerificationRun
 from backoffice.selectors import verification_stalled_after
 from backoffice.sentences import said
+from payments.formats import moment
 
 
 def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
@@ -38,11 +39,11 @@ def run_progress(run: VerificationRun | None) -> dict[str, Any] | None:
     tz = zoneinfo.ZoneInfo(run.store.time_zone)
     who = run.started_by.get_username() if run.started_by else ""
     if run.finished_at is not None:
-        finished = f"{run.finished_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        finished = moment(run.finished_at, zone=tz)
         meta = (gettext("Finished {time} · started by {user}").format(time=finished, user=who) if who
                 else gettext("Finished {time} · started").format(time=finished))
     else:
-        started = f"{run.started_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        started = moment(run.started_at, zone=tz)
         meta = (gettext("Started {time} by {user}").format(time=started, user=who) if who
                 else gettext("Started {time}").format(time=started))
     return {

@@ -23,6 +23,7 @@ from lanes import access
 from live.wall import IDLE, STUCK_AFTER_SECONDS, WallLane, lanes_wall_snapshot, wall_stores
 from payments.causes import said
 from payments.contract import AttemptSnapshot
+from payments.formats import wall_clock
 from payments.models import IN_FLIGHT_STATUSES
 from payments.money import format_money
 
@@ -116,9 +117,7 @@ def _clock(value: str | None, *, day: date, tz: ZoneInfo) -> str:
     moment = parse_datetime(value) if value else None
     if moment is None:
         return ""
-    local = timezone.localtime(moment, tz)
-    hhmm = f"{local:%H:%M}"
-    return hhmm if local.date() == day else f"{local:%b} {local.day}, {hhmm}"
+    return wall_clock(moment, day, zone=tz)
 
 
 def _result(attempt: AttemptSnapshot | None, *, day: date, tz: ZoneInfo) -> str:

@@ -7,7 +7,6 @@ import zoneinfo
 from datetime import datetime
 
 from django.conf import settings
-from django.utils import translation
 
 from gateways.base import CardDetails
 from lanes.models import Store
@@ -18,12 +17,6 @@ from payments.receipts.words import Language, word, word_or
 
 _CRYPTOGRAM = re.compile(r"^\s*(ARQC|ARPC|AAC|TC)\s*[:=]?\s*(\S+)\s*$", re.IGNORECASE)
 _INTERAC_CARD_TYPES = frozenset({"P", "DP"})
-
-
-def receipt_money(cents: int, currency: str) -> str:
-    """An amount as the receipt prints it ("$12.50", both copies, both languages), whatever the page's language."""
-    with translation.override("en"):
-        return format_money(cents, currency)
 
 
 def card_of(data: object) -> CardDetails | None:
@@ -164,19 +157,16 @@ def verification_section(card: CardDetails | None, copy: Copy, language: Languag
     return Section("verification", tuple(lines)) if lines else None
 
 
-# A receipt's figures are written as the terminal prints them on its paper ("$14.00", on both copies), whatever
-# the language of its words or of the page it is opened from: passed explicitly, never the active language.
-FIGURES_LANGUAGE: Language = "en"
-
-
-def receipt_money(cents: int, currency: str) -> str:
-    return format_money(cents, currency, FIGURES_LANGUAGE)
+def receipt_money(cents: int, currency: str, language: Language) -> str:
+    """An amount in the receipt's own language ("$14.00" on an English copy, "14,00 $" on a French one), passed
+    explicitly: the language of the page the receipt is opened from never changes its figures."""
+    return format_money(cents, currency, language)
 
 
 def money_line(label: str, cents: int | None, raw: str, currency: str, language: Language) -> Line | None:
     """A cash-back or surcharge line: the gateway's figure, or the text it sent when it could not be read."""
     if cents:
-        return pair(label, receipt_money(cents, currency))
+        return pair(label, receipt_money(cents, currency, language))
     if raw:
         return pair(label, f"{raw} ({word('unreadable', language)})")
     return None

@@ -70,9 +70,9 @@ def _amounts(attempt: PaymentAttempt, card: CardDetails | None, language: Langua
     currency = attempt.currency
     amount = attempt.gateway_amount if attempt.gateway_amount is not None else attempt.amount
     tip = attempt.gateway_tip if attempt.gateway_tip is not None else attempt.tip
-    lines = [pair(word("amount", language), receipt_money(amount, currency))]
+    lines = [pair(word("amount", language), receipt_money(amount, currency, language))]
     if attempt.store.tips_enabled or tip:
-        lines.append(pair(word("tip", language), receipt_money(tip, currency)))
+        lines.append(pair(word("tip", language), receipt_money(tip, currency, language)))
     total, unreadable = amount + tip, False
     for key in ("cashback", "surcharge"):
         cents = getattr(card, f"{key}_amount", None) if card is not None else None
@@ -82,7 +82,7 @@ def _amounts(attempt: PaymentAttempt, card: CardDetails | None, language: Langua
         total += cents or 0
         unreadable = unreadable or bool(raw)
     label = word("total_unsure" if unreadable else "total", language)
-    lines += [Line("rule"), pair(label, receipt_money(total, currency), strong=True)]
+    lines += [Line("rule"), pair(label, receipt_money(total, currency, language), strong=True)]
     return Section("amounts", tuple(lines))
 
 

@@ -51,7 +51,7 @@ def build_refund_receipt(refund: Refund, *, copy: Copy) -> Receipt:
     own = card_of(refund.card)
     language = language_for(copy, card)
     moment = terminal_time(own) or (refund.finalized_at or refund.updated_at).astimezone(store_zone(attempt))
-    total = pair(word("total", language), receipt_money(refund.amount, refund.currency), strong=True)
+    total = pair(word("total", language), receipt_money(refund.amount, refund.currency, language), strong=True)
     sections = [
         merchant_section(attempt.store),
         Section("title", (center(word("record", language), strong=True), center(word("refund", language), strong=True))),

@@ -29,6 +29,8 @@
   // The page's language picks the number and date formats: "12,50 $" and "14 h 05" in French.
   var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
   var LOCALE = LANG === "fr" ? "fr-CA" : "en-CA";
+  // Times as the server writes them (payments/formats.py): "2:05 PM" in English (en-CA would say "p.m."), "14 h 05".
+  var CLOCK_LOCALE = LANG === "fr" ? "fr-CA" : "en-US";
 
   var data = root.dataset;
   var GATEWAY = data.gateway || gettext("the gateway"); // the payment gateway's name, as staff know it
@@ -209,7 +211,7 @@
     }
     var date = new Date(Math.floor(us / 1000));
     try {
-      return new Intl.DateTimeFormat(LOCALE, { hour: "numeric", minute: "2-digit", timeZone: cfg.timeZone }).format(date);
+      return new Intl.DateTimeFormat(CLOCK_LOCALE, { hour: "numeric", minute: "2-digit", timeZone: cfg.timeZone }).format(date);
     } catch (e) {
       return date.toLocaleTimeString();
     }

@@ -215,6 +215,19 @@ def test_setup_store_sets_the_stores_language():
         call_command("setup_store", *args, "--language", "de", stdout=out)
 
 
+def test_setup_store_puts_a_store_in_quebec_which_makes_it_french_by_default():
+    args = ["--merchant-id", "10000997", "--merchant-key", "k-" + "z" * 20, "--job-no", "job",
+            "--store-name", "Fromagerie Saint-Roch"]
+    call_command("setup_store", *args, "--province", "QC", stdout=io.StringIO())
+    store = Store.objects.get(name="Fromagerie Saint-Roch")
+    assert (store.province, store.language, store.default_language) == ("QC", "", "fr")
+    call_command("setup_store", *args, "--province", "ON", stdout=io.StringIO())
+    store.refresh_from_db()
+    assert store.default_language == ""  # outside Quebec, the browser decides
+    with pytest.raises(CommandError):
+        call_command("setup_store", *args, "--province", "XX", stdout=io.StringIO())
+
+
 # ---------------------------------------------------------------------------------------------- the CSV
 
 

@@ -286,7 +286,7 @@ def test_french_interac_customer_copy(make_attempt):
         assert line in stripped, line
     assert "IMPORTANT — conservez cette copie pour vos dossiers" in words(text)
     for label, value in [("TYPE DE CARTE", "INTERAC"), ("NO DE CARTE", "************2748"), ("MODE", "INSÉRÉE"),
-                         ("COMPTE", "CHÈQUES"), ("MONTANT", "$14.00"), ("TOTAL", "$14.00"),
+                         ("COMPTE", "CHÈQUES"), ("MONTANT", "14,00\u00a0$"), ("TOTAL", "14,00\u00a0$"),
                          ("DATE/HEURE", "2021-01-20 16:40:33")]:
         assert pair(label, value) in rows, (label, value)
     assert "APPROVED" not in text and "CUSTOMER COPY" not in text

@@ -227,7 +227,7 @@ def test_the_customer_copy_is_in_french_for_a_french_card(make_attempt):
     assert "RELEVÉ DE TRANSACTION" in lines and "REMISE" in lines and "APPROUVÉE" in lines
     assert "COPIE DU CLIENT" in lines and "INTERAC" in text and "CHÈQUES" in text
     assert "2026-01-05 14:03:12" in text
-    assert "$7.00" in text
+    assert "7,00\u00a0$" in text and "$7.00" not in text
     merchant = build_refund_receipt(refund, copy="merchant")
     assert merchant.language == "en" and "REFUND" in render_text(merchant, width=42)
 
@@ -249,12 +249,25 @@ def test_only_approved_refunds_have_a_receipt(make_attempt, status, permanent):
     (".5", 50), ("0.01", 1), ("0", 0),
 ])
 def test_dollars_typed_in_the_form_become_cents_without_floats(text, cents):
-    assert parse_dollars(text) == cents
+    assert parse_dollars(text, "en") == cents
 
 
 @pytest.mark.parametrize("text", ["", "abc", "5.001", "1,23", "5,00", "-5", "5.", "1e3", "$"])
 def test_what_is_not_money_is_refused(text):
-    assert parse_dollars(text) is None
+    assert parse_dollars(text, "en") is None
+
+
+@pytest.mark.parametrize(("text", "cents"), [
+    ("5,00", 500), ("5,5", 550), ("5.00", 500), ("12,50 $", 1250), ("12,50\u00a0$", 1250), ("1 234,56", 123456),
+    ("1\u00a0234,56", 123456), ("1\u202f234,56", 123456), ("$5", 500), ("0,01", 1),
+])
+def test_french_amounts_are_read_with_their_decimal_comma(text, cents):
+    assert parse_dollars(text, "fr") == cents
+
+
+@pytest.mark.parametrize("text", ["1,234.56", "5,001", "12 34,00", "-5,00", "abc", "$"])
+def test_what_is_not_money_in_french_is_refused(text):
+    assert parse_dollars(text, "fr") is None
 
 
 def login(user):

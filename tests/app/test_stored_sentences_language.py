@@ -182,11 +182,15 @@ def test_a_receipt_not_yet_available_says_why_in_the_readers_language(attempt):
                                        "fois le paiement approuvé ou refusé.\n")
 
 
-def test_a_receipts_amounts_print_the_same_whatever_the_page_speaks(attempt):
+def test_a_receipts_amounts_are_in_the_receipts_language_whatever_the_page_speaks(attempt):
     attempt.status, attempt.card = "APPROVED", {"card_num": "************1234", "lang_code": "F"}
     with translation.override("en"):
         english_page = render_text(build_receipt(attempt, copy="customer"))
     with translation.override("fr"):
         french_page = render_text(build_receipt(attempt, copy="customer"))
     assert english_page == french_page
-    assert "MONTANT" in french_page and "$12.50" in french_page
+    assert "MONTANT" in french_page and "12,50\u00a0$" in french_page and "$12.50" not in french_page
+    attempt.card = {"card_num": "************1234", "lang_code": "E"}
+    with translation.override("fr"):
+        english_copy = render_text(build_receipt(attempt, copy="customer"))
+    assert "AMOUNT" in english_copy and "$12.50" in english_copy

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ("payments", "checkout", "backoffice", "lanes", "live", "webhooks", "integrations")
 # The same in both languages, and right so.
 SAME_IN_FRENCH = {"TOTAL", "TERMINAL", "SIGNATURE", "Webhooks", "note", "{summary} ({call})",
-                  "Send {\"amount\": 500, \"reason\": \"...\"}."}
+                  "Send {\"amount\": 500, \"reason\": \"...\"}.",
+                  # provinces and territories whose names French writes the same
+                  "Alberta", "Manitoba", "Nunavut", "Ontario", "Saskatchewan", "Yukon"}
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from payments.formats import clock, day, moment, money
+from payments.formats import clock, day, moment, money, wall_clock
 from payments.money import format_money
 
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -114,3 +114,13 @@ def test_date_and_time_filters_alone_and_in_a_given_time_zone():
     with translation.override("en"):
         assert template.render(Context({"at": at})) == (
             f"November 27, 2026 | 10:30{NNBSP}PM | November 27, 2026, 7:30{NNBSP}PM")
+
+
+def test_the_walls_compact_clock_is_24_hour_with_the_date_only_on_another_day():
+    at = datetime(2026, 11, 27, 19, 5, tzinfo=UTC)  # 14:05 in Toronto
+    toronto = "America/Toronto"
+    assert wall_clock(at, date(2026, 11, 27), "en", zone=toronto) == "14:05"
+    assert wall_clock(at, date(2026, 11, 27), "fr", zone=toronto) == "14 h 05"
+    assert wall_clock(at, date(2026, 11, 28), "en", zone=toronto) == "Nov 27, 14:05"
+    assert wall_clock(at, date(2026, 11, 28), "fr", zone=toronto) == "27 nov., 14 h 05"
+    assert wall_clock(datetime(2026, 11, 27, 5, 0, tzinfo=UTC), date(2026, 11, 27), "fr", zone=toronto) == "0 h 00"

@@ -18,6 +18,7 @@ from lanes.commands import ConsoleCommand
 from lanes.models import (
     Lane,
     Language,
+    Province,
     Store,
     StoreMembership,
     StoreRole,
@@ -64,6 +65,8 @@ class Command(ConsoleCommand):
         parser.add_argument("--language", choices=list(Language.values), default=None,
                             help="the store's language for staff who have not chosen theirs (fr or en; left "
                                  "unset, the browser's)")
+        parser.add_argument("--province", choices=list(Province.values), default=None,
+                            help="where the store is (QC, ON, ...): a Quebec store's pages default to French")
         parser.add_argument("--lane", action="append", default=[], metavar="CODE=DEVICE",
                             help="a lane and the device id of its terminal at the gateway (repeatable)")
         parser.add_argument("--cashier", default=None, metavar="USERNAME", help="a cashier allowed on these lanes")
@@ -211,12 +214,13 @@ class Command(ConsoleCommand):
             store = Store.objects.create(
                 name=opts["store_name"], merchant=merchant, address=address or "",
                 time_zone=opts["time_zone"] or "America/Toronto", tips_enabled=bool(tips),
-                language=opts["language"] or "",
+                language=opts["language"] or "", province=opts["province"] or "",
             )
             self.changes.append(gettext("Created store {name}").format(name=store.name))
             return store
         self._set(store, gettext("store {name}").format(name=store.name), merchant=merchant, address=address,
-                  time_zone=opts["time_zone"], tips_enabled=tips, language=opts["language"])
+                  time_zone=opts["time_zone"], tips_enabled=tips, language=opts["language"],
+                  province=opts["province"])
         return store
 
     def _lane(self, store: Store, code: str, device: str) -> Lane:
