@@ -283,3 +283,40 @@ class PaymentEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("payment events are append-only")
+
+
+class DaySummary(models.Model):
+    """The day's totals of a store, kept by PostgreSQL as attempts and refunds change (``payments.day_summary``).
+
+    One row per (store, business day in the store's time zone, lane, terminal, status, card brand, batch): the
+    attempts there, their amounts and tips, and their approved refunds. Triggers on the attempts, the refunds and
+    the stores' time zones keep it in the same transaction as every change, whichever code made it; the
+    references are plain columns (no foreign-key checks on every payment's write).
+    """
+
+    store = models.ForeignKey("lanes.Store", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                              related_name="+")
+    day = models.DateField()
+    lane = models.ForeignKey("lanes.Lane", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    terminal = models.ForeignKey("lanes.Terminal", on_delete=models.DO_NOTHING, db_constraint=False,
+                                 db_index=False, related_name="+")
+    status = models.CharField(max_length=16)
+    card_brand = models.CharField(max_length=40)
+    batch_num = models.CharField(max_length=10)
+    attempts = models.IntegerField(default=0)
+    amount = models.BigIntegerField(default=0, help_text="Cents, tips excluded.")
+    tip = models.BigIntegerField(default=0, help_text="Cents.")
+    refunds = models.IntegerField(default=0, help_text="Approved refunds of these attempts.")
+    refunded = models.BigIntegerField(default=0, help_text="Cents refunded (approved refunds).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "lane", "terminal", "status", "card_brand", "batch_num"],
+                name="day_summary_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.lane_id}/{self.terminal_id} {self.status} {self.attempts}"
