@@ -28,7 +28,7 @@ from payments.services import attempt_create, attempt_resolve, refund_create, re
 from payments.services.outcomes import apply_order, go_unknown
 from payments.services.refund_steps import _apply, _record_safely, _transition
 from payments.services.transitions import transition
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, staff
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, staff
 
 pytestmark = pytest.mark.django_db
 
