@@ -129,4 +129,5 @@ def rebuild_day(store: Store, day: date) -> int:
             "INSERT INTO payments_daysummary (store_id, day, lane_id, terminal_id, status, card_brand, batch_num, "
             "attempts, amount, tip, refunds, refunded) SELECT * FROM payments_day_summary_recomputed(%s, %s, %s)",
             [store.pk, start, end])
-        return cursor.rowcount
+        written: int = cursor.rowcount
+        return written
