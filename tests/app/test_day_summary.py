@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from backoffice.selectors import possible_duplicates
 from backoffice.totals import day_totals, day_totals_from_attempts
 from gateways.base import NoAnswer, OrderState, Outcome, RefundOutcome, RefundResult, Refused
 from gateways.cards import CardDetails
@@ -249,3 +250,35 @@ def test_sqlite_keeps_no_summary_and_the_dashboard_sums_the_attempts(store, lane
     with pytest.raises(CommandError, match="PostgreSQL only"):
         call_command("rebuild_day_summary", stdout=io.StringIO())
 
+
+
+@pytest.mark.parametrize("minutes", [5, 10, 90])
+def test_possible_duplicates_read_from_repeated_cards_are_those_of_the_whole_day(store, lanes, settings, monkeypatch,
+                                                                                 minutes):
+    """The duplicates' query reads only the approvals of cards and totals repeated that day (DayCard) and of the
+    day's first window; it finds the pairs the query over every approval of the day finds (SQLite's path)."""
+    settings.CONSOLE_DUPLICATE_WINDOW_MINUTES = minutes
+    day = date(2026, 3, 10)
+    start = datetime(2026, 3, 10, tzinfo=TORONTO)
+    made = 0
+    for n in range(160):  # pairs (2m, 2m + 1): same card and total, 3 or 45 minutes apart
+        m = n // 2
+        attempt = pay(lanes[n % 3], 1000 + (m % 3) * 100, tip=(m % 2) * 50)
+        apply_order(attempt, order(attempt, Outcome.PAID if n % 9 else Outcome.DECLINED,
+                                   card=card(last4=f"{m % 5:04d}")), source="charge", from_statuses=["SENT"])
+        gap = timedelta(minutes=(3 if m % 2 else 45) * (n % 2))
+        at = start + timedelta(minutes=(m * 97) % (26 * 60) - 60) + gap  # 23:00 the day before to 01:00 after
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(created_at=at)
+        made += 1
+    for n, at in enumerate([start - timedelta(minutes=2), start + timedelta(minutes=2)]):  # across midnight
+        attempt = pay(lanes[n], 4321)
+        apply_order(attempt, order(attempt, Outcome.PAID, card=card(last4="9999")), source="charge",
+                    from_statuses=["SENT"])
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(created_at=at)
+    assert_agrees(store)
+    kept = possible_duplicates(store, day)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    everything = possible_duplicates(store, day)
+    monkeypatch.undo()
+    assert sorted((a["id"], b["id"]) for a, b in kept) == sorted((a["id"], b["id"]) for a, b in everything)
+    assert made == 160 and any(a["card_last4"] == "9999" for a, _ in everything)
