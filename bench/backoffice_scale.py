@@ -1,8 +1,9 @@
 """The back office at scale: the reconciliation dashboard and the CSV export on a million attempts.
 
-Claim: with 1,000,000 attempts of one store over 90 days in PostgreSQL, the reconciliation dashboard of one
-day renders in ≤ 300 ms (median of warm requests), and the CSV export of a day of 100,000 attempts streams
-at ≥ 20,000 rows per second.
+Claim: with 1,000,000 attempts of one store over 90 days in PostgreSQL, the reconciliation dashboard of the
+busiest of the 90 days renders in ≤ 30 ms and that of a day of 100,000 attempts in ≤ 50 ms (median of warm
+requests: its totals come from the day summary the database keeps, its exceptions from partial indexes), and
+the CSV export of the 100,000-attempt day streams at ≥ 150,000 rows per second (PostgreSQL's COPY).
 
 How: a throw-away PostgreSQL database, migrated; `seed_attempts` writes the 1,000,000 attempts over the 90
 days that end yesterday (store "Main Street", America/Toronto, 12 lanes), then 100,000 more on one day
@@ -51,8 +52,9 @@ from store_console import processes
 BENCH = "backoffice_scale"
 STORE = "Main Street"
 TIME_ZONE = "America/Toronto"
-DASHBOARD_TARGET_MS = 300.0
-EXPORT_TARGET_ROWS_S = 20_000.0
+BUSY_DASHBOARD_TARGET_MS = 30.0  # the busiest of the 90 days
+BIG_DASHBOARD_TARGET_MS = 50.0  # the 100,000-attempt day
+EXPORT_TARGET_ROWS_S = 150_000.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -250,11 +252,11 @@ def report(args: argparse.Namespace, env: dict[str, str], started: tuple[str, st
     big_day, big_n, big_s, big_page = dash["big"]
     rate = [(d.lines - 1) / d.total for d in downloads]
     rows = [
-        summarize(BENCH, f"dashboard, busiest of 90 days ({busy_n:,} attempts)", busy_s, DASHBOARD_TARGET_MS),
-        summarize(BENCH, f"dashboard, the {big_n:,}-attempt day", big_s, DASHBOARD_TARGET_MS),
-        summarize(BENCH, f"CSV export {big_n:,} rows: whole download (≥ 20,000 rows/s = ≤ "
-                         f"{big_n / EXPORT_TARGET_ROWS_S:.0f} s)", [d.total for d in downloads],
-                  big_n / EXPORT_TARGET_ROWS_S * 1000),
+        summarize(BENCH, f"dashboard, busiest of 90 days ({busy_n:,} attempts)", busy_s, BUSY_DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"dashboard, the {big_n:,}-attempt day", big_s, BIG_DASHBOARD_TARGET_MS),
+        summarize(BENCH, f"CSV export {big_n:,} rows: whole download (≥ {EXPORT_TARGET_ROWS_S:,.0f} rows/s = ≤ "
+                         f"{big_n / EXPORT_TARGET_ROWS_S * 1000:.0f} ms; median {statistics.median(rate):,.0f} rows/s)",
+                  [d.total for d in downloads], big_n / EXPORT_TARGET_ROWS_S * 1000),
         summarize(BENCH, f"CSV export {big_n:,} rows: time to first byte", [d.first_byte for d in downloads]),
     ]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -334,13 +336,14 @@ def target_table(busy_s: list[float], big_s: list[float], busy_n: int, big_n: in
     lines = [
         "| what | median / p95 / max | target | met |",
         "|---|---|---|---|",
-        f"| dashboard, busiest of the 90 days ({busy_n:,} attempts) | {ms(busy_s)} | ≤ 300 ms (median) | "
-        f"{verdict(busy_med <= DASHBOARD_TARGET_MS)} |",
-        f"| dashboard, the {big_n:,}-attempt day | {ms(big_s)} | ≤ 300 ms (median) | "
-        f"{verdict(big_med <= DASHBOARD_TARGET_MS)} |",
+        f"| dashboard, busiest of the 90 days ({busy_n:,} attempts) | {ms(busy_s)} | "
+        f"≤ {BUSY_DASHBOARD_TARGET_MS:.0f} ms (median) | {verdict(busy_med <= BUSY_DASHBOARD_TARGET_MS)} |",
+        f"| dashboard, the {big_n:,}-attempt day | {ms(big_s)} | ≤ {BIG_DASHBOARD_TARGET_MS:.0f} ms (median) | "
+        f"{verdict(big_med <= BIG_DASHBOARD_TARGET_MS)} |",
         f"| CSV export of the {big_n:,}-attempt day | {statistics.median(rate):,.0f} rows/s median, slowest "
         f"{slowest:,.0f} (n={len(rate)}); {statistics.median([d.total for d in downloads]):.2f} s, "
-        f"{downloads[0].size / 1024**2:.1f} MB | ≥ 20,000 rows/s | {verdict(slowest >= EXPORT_TARGET_ROWS_S)} |",
+        f"{downloads[0].size / 1024**2:.1f} MB | ≥ {EXPORT_TARGET_ROWS_S:,.0f} rows/s | "
+        f"{verdict(slowest >= EXPORT_TARGET_ROWS_S)} |",
         f"| CSV export: time to first byte | {ms([d.first_byte for d in downloads])} | - | - |",
     ]
     return "\n".join(lines)

@@ -170,6 +170,13 @@ class PaymentAttempt(models.Model):
             models.Index(fields=["lane", "-created_at"], name="attempt_lane_created"),
             models.Index(fields=["store", "created_at"], name="attempt_store_created"),
             models.Index(fields=["store", "reference"], name="attempt_store_reference"),
+            # The dashboard's exceptions read only these: a busy day's other attempts are never scanned.
+            models.Index(fields=["store", "created_at"], name="attempt_open_created",
+                         condition=Q(status__in=["UNKNOWN", "NEEDS_REVIEW"])),
+            models.Index(fields=["store", "created_at"], name="attempt_card_missing",
+                         condition=Q(status="APPROVED") & (Q(card_brand="") | Q(card_last4="") | Q(auth_num=""))),
+            models.Index(fields=["store", "card_last4", "created_at"], name="attempt_approved_card",
+                         condition=Q(status="APPROVED") & ~Q(card_last4="")),
         ]
 
     def __str__(self) -> str:
@@ -295,3 +302,63 @@ class PaymentEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("payment events are append-only")
+
+
+class DaySummary(models.Model):
+    """The day's totals of a store, kept by PostgreSQL as attempts and refunds change (``payments.day_summary``).
+
+    One row per (store, business day in the store's time zone, lane, terminal, status, card brand, batch): the
+    attempts there, their amounts and tips, and their approved refunds. Triggers on the attempts, the refunds and
+    the stores' time zones keep it in the same transaction as every change, whichever code made it; the
+    references are plain columns (no foreign-key checks on every payment's write).
+    """
+
+    store = models.ForeignKey("lanes.Store", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                              related_name="+")
+    day = models.DateField()
+    lane = models.ForeignKey("lanes.Lane", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                             related_name="+")
+    terminal = models.ForeignKey("lanes.Terminal", on_delete=models.DO_NOTHING, db_constraint=False,
+                                 db_index=False, related_name="+")
+    status = models.CharField(max_length=16)
+    card_brand = models.CharField(max_length=40)
+    batch_num = models.CharField(max_length=10)
+    attempts = models.IntegerField(default=0)
+    amount = models.BigIntegerField(default=0, help_text="Cents, tips excluded.")
+    tip = models.BigIntegerField(default=0, help_text="Cents.")
+    refunds = models.IntegerField(default=0, help_text="Approved refunds of these attempts.")
+    refunded = models.BigIntegerField(default=0, help_text="Cents refunded (approved refunds).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day", "lane", "terminal", "status", "card_brand", "batch_num"],
+                name="day_summary_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.lane_id}/{self.terminal_id} {self.status} {self.attempts}"
+
+
+class DayCard(models.Model):
+    """The approvals of a store's business day per card (last 4 digits) and total, kept by PostgreSQL like
+    ``DaySummary``: the day's possible duplicates are looked for only where a card and total come back."""
+
+    store = models.ForeignKey("lanes.Store", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                              related_name="+")
+    day = models.DateField()
+    card_last4 = models.CharField(max_length=4)
+    total = models.BigIntegerField(help_text="Cents, tip included.")
+    approvals = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day", "card_last4", "total"], name="day_card_key"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "day"], name="day_card_repeated", condition=Q(approvals__gte=2)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.card_last4} {self.total} x{self.approvals}"

@@ -1,10 +1,7 @@
-"""The reconciliation dashboard of a store's business day, and its streaming CSV export."""
+"""The reconciliation dashboard of a store's business day, and its streaming CSV export (``backoffice.export``)."""
 
 from __future__ import annotations
 
-import csv
-import itertools
-import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,9 +25,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
+from backoffice.export import day_csv
 from backoffice.selectors import (
     day_exception_report,
-    day_export_values,
     duplicate_window,
     latest_run,
     store_today,
@@ -40,7 +37,6 @@ from backoffice.totals import DayTotals, Line, day_totals, sorting_memory
 from backoffice.views.reconciliation_progress import run_progress
 from lanes import access
 from lanes.models import Store
-from payments.contract import EXPORT_HEADER
 from payments.money import format_money
 
 
@@ -139,48 +135,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------------------------------- export
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+def _streamed_async(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Under Daphne a sync iterator would be read to the end before the first byte goes out: pull it a chunk (a
+    few thousand rows) at a time on the request's own thread (its database connection, in COPY, lives there)."""
 
-class _Echo:
-    """csv.writer's file: hands each written row back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: object) -> object:
-    # Text from the gateway could start a spreadsheet formula: make it plain text.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_lines(store: Store, day: date) -> Iterator[str]:
-    """The header, then one line per attempt of the day, read 2000 rows at a time (values, no models)."""
-    tz = zoneinfo.ZoneInfo(store.time_zone)
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_HEADER)
-    for created_at, *middle, finalized_at, reference in day_export_values(store, day).iterator(chunk_size=2000):
-        yield writer.writerow([
-            created_at.astimezone(tz).isoformat(), *(_cell(v) for v in middle),
-            finalized_at.astimezone(tz).isoformat() if finalized_at else "", _cell(reference),
-        ])
-
-
-def _streamed_async(lines: Iterator[str], batch: int = 2000) -> AsyncIterator[str]:
-    """Under Daphne a sync iterator would be read to the end before the first byte goes out: pull it in
-    batches on the request's own thread (its database cursor lives there) and send each batch."""
-
-    def next_batch() -> str:
-        return "".join(itertools.islice(lines, batch))
+    def next_chunk() -> bytes:
+        return next(chunks, b"")
 
     def close() -> None:
-        lines.close()  # type: ignore[attr-defined]
+        chunks.close()  # type: ignore[attr-defined]
 
-    async def stream() -> AsyncIterator[str]:
+    async def stream() -> AsyncIterator[bytes]:
         try:
-            while chunk := await sync_to_async(next_batch, thread_sensitive=True)():
+            while chunk := await sync_to_async(next_chunk, thread_sensitive=True)():
                 yield chunk
         finally:
             await sync_to_async(close, thread_sensitive=True)()
@@ -198,8 +166,8 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
             day=repr(request.GET.get("day", ""))), content_type="text/plain")
     if choice.store is None:
         raise Http404(gettext("No store."))
-    lines = csv_lines(choice.store, choice.day)
-    content = _streamed_async(lines) if isinstance(request, ASGIRequest) else lines
+    chunks = day_csv(choice.store, choice.day)
+    content = _streamed_async(chunks) if isinstance(request, ASGIRequest) else chunks
     response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
     name = f"reconciliation-{slugify(choice.store.name) or choice.store.pk}-{choice.day.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

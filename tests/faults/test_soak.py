@@ -15,7 +15,7 @@ from django.db import connection
 from payments.models import PaymentAttempt
 from tests.conftest import login_session
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
-from tests.faults.invariants import check
+from tests.faults.invariants import check, summary_differences
 from tests.processes import ARTIFACTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -80,20 +80,30 @@ def test_soak_with_random_faults(live, embedded_redis, capsys):
             connection.close()
 
     faults: list[str] = []
+    summary_after_faults: list[str] = []
     stop = threading.Event()
 
     def inject() -> None:
-        while not stop.wait(rng.uniform(2, 6)):
-            fault = rng.choice(["kill gateway worker", "kill default worker", "restart redis", "kill beat"])
-            faults.append(fault)
-            if fault == "restart redis":
-                embedded_redis.restart()
-            else:
-                name = fault.split()[1]
-                live.procs[name].kill()
-                time.sleep(rng.uniform(0.2, 2))
-                live.procs[name].start()
-                live.procs[name].wait_ready()
+        try:
+            while not stop.wait(rng.uniform(2, 6)):
+                inject_one()
+                # Payments keep changing meanwhile: the summary must agree with the attempts at every moment.
+                summary_after_faults.extend(f"after {faults[-1]} #{len(faults)}: {d}"
+                                            for d in summary_differences({store.pk}))
+        finally:
+            connection.close()
+
+    def inject_one() -> None:
+        fault = rng.choice(["kill gateway worker", "kill default worker", "restart redis", "kill beat"])
+        faults.append(fault)
+        if fault == "restart redis":
+            embedded_redis.restart()
+        else:
+            name = fault.split()[1]
+            live.procs[name].kill()
+            time.sleep(rng.uniform(0.2, 2))
+            live.procs[name].start()
+            live.procs[name].wait_ready()
 
     started = time.monotonic()
     threads = [threading.Thread(target=run_lane, args=item) for item in plan.items()]
@@ -111,7 +121,8 @@ def test_soak_with_random_faults(live, embedded_redis, capsys):
     elapsed = time.monotonic() - started
 
     report = check(live.sandbox_url, list(PaymentAttempt.objects.filter(pk__in=created)))
-    line = f"SOAK seed={SEED} {report.line(len(faults))} refused_requests={len(errors)} seconds={elapsed:.0f}"
+    line = (f"SOAK seed={SEED} {report.line(len(faults))} refused_requests={len(errors)} seconds={elapsed:.0f}"
+            f" summary_checked_after_faults={len(faults)} summary_differences_after_faults={len(summary_after_faults)}")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "soak.txt").write_text(line + "\nfaults: " + ", ".join(faults) + "\n")
     with capsys.disabled():
@@ -120,3 +131,4 @@ def test_soak_with_random_faults(live, embedded_redis, capsys):
     assert len(created) == PAYMENTS
     assert report.ok, report
     assert faults, "no fault was injected"
+    assert not summary_after_faults, summary_after_faults
