@@ -56,10 +56,11 @@ def _local(value: datetime, zone: str | tzinfo | None) -> datetime:
     return value.astimezone(where)
 
 
-def _time_pattern(locale: Locale) -> str:
-    """CLDR's short time; French hours without a leading zero ("9 h 05", "0 h 00") as Quebec writes them
-    (the Office québécois de la langue française), where CLDR's fr-CA pattern has "HH"."""
-    pattern = str(locale.time_formats["short"].pattern)
+def _time_pattern(locale: Locale, *, seconds: bool = False) -> str:
+    """CLDR's short time (medium, with the seconds, when asked); French hours without a leading zero ("9 h 05",
+    "0 h 00") as Quebec writes them (the Office québécois de la langue française), where CLDR's fr-CA pattern
+    has "HH"."""
+    pattern = str(locale.time_formats["medium" if seconds else "short"].pattern)
     return pattern.replace("HH", "H") if locale.language == "fr" else pattern
 
 
@@ -70,20 +71,23 @@ def day(value: date | datetime, language: str | None = None, *, zone: str | tzin
     return format_date(value, "long", locale=_DATE_LOCALES[_language(language)])
 
 
-def clock(value: datetime, language: str | None = None, *, zone: str | tzinfo | None = None) -> str:
-    """``"14 h 05"`` / ``"2:05 PM"`` in the time zone (default: the active one, ``settings.TIME_ZONE``)."""
+def clock(value: datetime, language: str | None = None, *, zone: str | tzinfo | None = None,
+          seconds: bool = False) -> str:
+    """``"14 h 05"`` / ``"2:05 PM"`` in the time zone (default: the active one, ``settings.TIME_ZONE``); with
+    ``seconds``, ``"14 h 05 min 09 s"`` / ``"2:05:09 PM"``."""
     locale = Locale.parse(_DATE_LOCALES[_language(language)])
-    return format_time(_local(value, zone), _time_pattern(locale), locale=locale)
+    return format_time(_local(value, zone), _time_pattern(locale, seconds=seconds), locale=locale)
 
 
-def moment(value: datetime, language: str | None = None, *, zone: str | tzinfo | None = None) -> str:
+def moment(value: datetime, language: str | None = None, *, zone: str | tzinfo | None = None,
+           seconds: bool = False) -> str:
     """``"27 novembre 2026, 14 h 05"`` / ``"November 27, 2026, 2:05 PM"``: the long date and the short time
     joined by CLDR's own pattern. A naive datetime raises ValueError: it is a programming error."""
     local = _local(value, zone)
     locale = Locale.parse(_DATE_LOCALES[_language(language)])
     glue = str(locale.datetime_formats["medium"])
-    return glue.replace("{1}", day(local, language, zone=local.tzinfo)).replace("{0}", clock(local, language,
-                                                                                            zone=local.tzinfo))
+    return glue.replace("{1}", day(local, language, zone=local.tzinfo)).replace(
+        "{0}", clock(local, language, zone=local.tzinfo, seconds=seconds))
 
 
 def wall_clock(value: datetime, on_day: date, language: str | None = None, *,

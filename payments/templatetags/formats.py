@@ -1,4 +1,4 @@
-"""``{% load formats %}``: ``{{ cents|money:currency }}`` and ``{{ when|moment }}`` in the page's language, and
+"""``{% load formats %}``: ``{{ cents|money:currency }}`` and ``{{ when|moment }}`` (``{{ when|instant }}`` to the second) in the page's language, and
 the date or the time alone (``{{ when|day }}``, ``{{ when|clock }}``).
 
 The date and time filters take an optional time zone (``{{ when|moment:store.time_zone }}``); without one, the
@@ -28,6 +28,14 @@ def moment(value: datetime | None, zone: str = "") -> str:
     if not value:
         return ""
     return formats.moment(value, zone=zone or None)
+
+
+@register.filter
+def instant(value: datetime | None, zone: str = "") -> str:
+    """A moment to the second (a payment's facts): ``"4 décembre 2026, 15 h 57 min 55 s"``."""
+    if not value:
+        return ""
+    return formats.moment(value, zone=zone or None, seconds=True)
 
 
 @register.filter
