@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -151,7 +152,10 @@ def _streamed_async(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
             while chunk := await sync_to_async(next_chunk, thread_sensitive=True)():
                 yield chunk
         finally:
-            await sync_to_async(close, thread_sensitive=True)()
+            # Shielded: when the client goes away the response's task is cancelled, and may be cancelled again while
+            # it waits here; the COPY must still be ended, or PostgreSQL keeps it open, blocked on a full socket,
+            # holding its locks and a connection (tests/integration/test_csv_disconnect.py).
+            await asyncio.shield(sync_to_async(close, thread_sensitive=True)())
 
     return stream()
 
