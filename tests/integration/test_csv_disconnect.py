@@ -23,13 +23,14 @@ def seed_day(lane, day: str) -> None:
         store=lane.store, lane=lane, terminal=lane.terminal, amount=1250, tip=0, currency="CAD", status="APPROVED",
         terminal_text="=HYPERLINK(\"x\"), with a comma")
     values = {"order_reference": "'SEED' || g::text", "sale_id": "gen_random_uuid()", "idempotency_key": "NULL",
-              "created_at": f"(%s::date + interval '12 hours') AT TIME ZONE '{lane.store.time_zone}'"
-                            " + g * interval '100 microseconds'"}
+              "created_at": "(%s::date + interval '12 hours') AT TIME ZONE %s + g * interval '100 microseconds'"}
     columns = ", ".join(f'"{f.column}"' for f in fields)
     select = ", ".join(values.get(f.column, f'"{f.column}"') for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO payments_paymentattempt ({columns}) SELECT {select} "
-                       f"FROM payments_paymentattempt, generate_series(1, {ROWS}) g WHERE id = %s", [day, made.pk])
+        # the model's own column names, never input
+        cursor.execute(f"INSERT INTO payments_paymentattempt ({columns}) SELECT {select} "  # noqa: S608
+                       "FROM payments_paymentattempt, generate_series(1, %s) g WHERE id = %s",
+                       [day, lane.store.time_zone, ROWS, made.pk])
 
 
 def stuck_transactions() -> list[str]:
