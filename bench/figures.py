@@ -1,7 +1,8 @@
 """The figures every benchmark prints: latencies summarised as median, p95 and max, in one table.
 
-Milliseconds throughout. A row with a target is judged on its max (the worst case counts for a
-cashier); one without a target is reported for context. Nothing here asserts anything about time.
+Milliseconds unless a row names another unit (CPU milliseconds per payment, megabytes resident). A row with a
+target is judged on its max (the worst case counts for a cashier); one without a target is reported for context.
+Nothing here asserts anything about time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: latencies in milliseconds; target None means reported, not judged."""
+    """One line of the table: latencies in milliseconds (or ``unit``; the fields keep their ``_ms`` names, as
+    the rows' JSON does); target None means reported, not judged."""
 
     bench: str
     scenario: str
@@ -25,6 +27,7 @@ class Row:
     p95_ms: float
     max_ms: float
     target_ms: float | None = None
+    unit: str = "ms"
 
     @property
     def within(self) -> str:
@@ -47,14 +50,14 @@ def summarize(bench: str, scenario: str, seconds: Sequence[float], target_ms: fl
 
 
 def format_table(rows: Iterable[Row]) -> str:
-    header = ("bench", "scenario", "n", "median ms", "p95 ms", "max ms", "target", "max within target")
+    header = ("bench", "scenario", "n", "unit", "median", "p95", "max", "target", "max within target")
     lines = [
-        (r.bench, r.scenario, str(r.n), f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.max_ms:.1f}",
-         f"≤ {r.target_ms:.0f} ms" if r.target_ms is not None else "-", r.within)
+        (r.bench, r.scenario, str(r.n), r.unit, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.max_ms:.1f}",
+         f"≤ {r.target_ms:g} {r.unit}" if r.target_ms is not None else "-", r.within)
         for r in rows
     ]
     widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
-    numeric = {2, 3, 4, 5}
+    numeric = {2, 4, 5, 6}
 
     def fmt(cells: Sequence[str]) -> str:
         return "| " + " | ".join(

@@ -224,6 +224,7 @@ class Held:
     new_answer: float  # the new payment's POST → 201
     new_to_gateway: float  # the new payment's POST → create_order at the sandbox
     ok: bool  # every payment ended APPROVED
+    peak_rss: int = 0  # bytes: the console's processes together, at their peak
 
 
 def sampled_notes(rss: measure.RssSampler, pg: databases.ConnectionSampler, max_connections: str) -> list[str]:
@@ -243,7 +244,7 @@ def hold_and_probe(console: Console, session: requests.Session, args: argparse.N
                    begun: harness.BenchStart, notes: list[str]) -> Held:
     """Hold `args.lanes` payments open at the gateway, time a new one meanwhile, then wait for all to end."""
     sandbox_port, probe_lane = begun.sandbox_port, args.lanes + 1
-    pids = {name: console.procs[name].pid for name in ("daphne", "gateway", "default", "beat")}
+    pids = {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}  # every console process
     idle = measure.RssSampler(pids)
     idle.sample()
     notes.append(f"console processes idle: {idle.peak / MIB:.0f} MiB resident ({by_name(idle.at_peak, MIB, ' MiB')})")
@@ -275,7 +276,7 @@ def hold_and_probe(console: Console, session: requests.Session, args: argparse.N
     notes.append(f"all {len(ids)} payments final {ended:.1f} s after the first POST: {counts}; failures {failures}")
     notes += sampled_notes(rss, pg, begun.max_connections)
     return Held(post_answers, arrival_times(sandbox_port, posted_at), probe_open, new_answer, new_to_gateway,
-                failures == 0)
+                failures == 0, rss.peak)
 
 
 def report(args: argparse.Namespace, begun: harness.BenchStart, held: Held, notes: list[str]) -> list[Row]:
@@ -287,6 +288,8 @@ def report(args: argparse.Namespace, begun: harness.BenchStart, held: Held, note
                   TARGET_MS),
         summarize(BENCH, f"new payment, {held.probe_open} calls open: POST → create_order at IOTPay",
                   [held.new_to_gateway], TARGET_MS),
+        Row(BENCH, f"peak RSS of all console processes together, {held.probe_open} calls open", 1,
+            held.peak_rss / 1e6, held.peak_rss / 1e6, held.peak_rss / 1e6, TARGET_RSS / 1e6, unit="MB"),
     ]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n{BENCH}: {args.lanes} payments held open at the gateway (cardholder think time {args.think_time:g} s), "

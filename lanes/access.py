@@ -148,7 +148,8 @@ def can_operate(user: Principal, lane: Lane) -> bool:
                 and (user.lane_ids is None or lane.pk in user.lane_ids))
     if not _active(user):
         return False
-    if lane.store_id in store_roles(user) and lane.cashiers.filter(pk=user.pk).exists():
+    # one query: assigned to the lane and a member of its store (what ``store_roles`` would have read)
+    if lane.cashiers.filter(pk=user.pk, store_memberships__store_id=lane.store_id).exists():
         return True
     return everywhere(user, OPERATE_ANY_LANE)
 

@@ -7,6 +7,7 @@ the role or the lane the socket needs, it is closed (4401: the session ended; 44
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
@@ -104,16 +105,21 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    @property
+    @cached_property
     def language(self) -> str:
+        """Read from the socket's opening request once (its query, cookie and headers do not change), not on
+        every push."""
         return scope_language(self.scope)
 
     async def attempt_changed(self, event: dict[str, Any]) -> None:
         """The snapshot was made once for every socket, in the source language: its message is said in this
-        page's language."""
+        page's language (most changes carry none: nothing to translate)."""
         attempt = dict(event["attempt"])
-        with translation.override(self.language):
-            attempt["message"] = said(attempt.get("message") or "")
+        if message := attempt.get("message"):
+            with translation.override(self.language):
+                attempt["message"] = said(message)
+        else:
+            attempt["message"] = ""
         await self.send_json({"type": "attempt", "attempt": attempt})
 
     async def access_changed(self, event: dict[str, Any]) -> None:

@@ -84,15 +84,18 @@ class SessionIdleTimeout:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    REFRESH_EVERY = 60  # seconds: the session is written at most this often to push its end back
+    # seconds: the session is written at most this often to push its end back, and the user's roles are read
+    # again as often (a role given or taken is reflected in the idle time within this). Not on every request:
+    # the roles cost three queries (Django's permissions, the memberships), a third of a payment's request.
+    REFRESH_EVERY = 60
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            idle = int(settings.SESSION_IDLE_BACKOFFICE if access.in_back_office(user) or user.is_staff
-                       else settings.SESSION_IDLE_CASHIER)
             session, now = request.session, int(time.time())
-            if session.get("_idle_limit") != idle or now - session.get("_idle_seen", 0) >= self.REFRESH_EVERY:
+            if "_idle_limit" not in session or not 0 <= now - session.get("_idle_seen", 0) < self.REFRESH_EVERY:
+                idle = int(settings.SESSION_IDLE_BACKOFFICE if access.in_back_office(user) or user.is_staff
+                           else settings.SESSION_IDLE_CASHIER)
                 session.set_expiry(idle)
                 session["_idle_limit"], session["_idle_seen"] = idle, now
         return self.get_response(request)

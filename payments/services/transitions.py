@@ -70,7 +70,6 @@ def transition(
     the database, not by this process's clock.
     """
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
-    now = timezone.now()
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
     with transaction.atomic(savepoint=False):
         rows = _locked(model, obj_id, allowed_from, where, clock=any(callable(v) for v in fields.values()))
@@ -78,35 +77,46 @@ def transition(
             row = rows.get()  # get(), not first(): no ORDER BY for a primary key
         except model.DoesNotExist:
             return None
-        previous = row.status
-        for name, value in fields.items():
-            # db_now: the annotation above, there whenever a value is a callable
-            setattr(row, name, value(getattr(row, "db_now", None)) if callable(value) else value)
-        row.status = to
-        changed = [*fields, "status", "updated_at"]  # only what changed: the row has some 40 columns
-        if to in FINAL_STATUSES:
-            row.finalized_at = now
-            changed.append("finalized_at")
-        row.save(update_fields=changed)
-        refund: Refund | None
-        if isinstance(row, Refund):
-            refund, attempt = row, PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
-        else:
-            refund, attempt = None, row
-        _observed(attempt, to, final=refund is None and to in FINAL_STATUSES)
-        PaymentEvent.objects.create(
-            attempt=attempt,
-            refund=refund,
-            kind=PaymentEvent.Kind.STATE,
-            from_status=previous,
-            to_status=to,
-            cause=cause[:255],
-            data=data or {},
-            actor=actor,
-        )
-        notify_status_changed(attempt=attempt, refund=refund, previous=previous, status=to)
-        notify_attempt_changed(attempt)
+        change_locked(row, to=to, cause=cause, actor=actor, data=data, allowed=allowed, **fields)
     return row
+
+
+def change_locked(row: PaymentAttempt | Refund, *, to: str, cause: str, actor: User | None = None,
+                  data: dict[str, Any] | None = None, allowed: Allowed = ALLOWED, **fields: Any) -> None:
+    """The second half of ``transition``: ``row`` was read locked (``select_for_update``) in the transaction
+    still open, and its status checked; for a caller that decides ``to`` from the locked row itself (one
+    locked read instead of one per possible change)."""
+    if to not in allowed.get(S(row.status), set()):
+        raise ValueError(f"{row.status} → {to} is not allowed")
+    now = timezone.now()
+    previous = row.status
+    for name, value in fields.items():
+        # db_now: annotated by the locked read whenever a value is a callable
+        setattr(row, name, value(getattr(row, "db_now", None)) if callable(value) else value)
+    row.status = to
+    changed = [*fields, "status", "updated_at"]  # only what changed: the row has some 40 columns
+    if to in FINAL_STATUSES:
+        row.finalized_at = now
+        changed.append("finalized_at")
+    row.save(update_fields=changed)
+    refund: Refund | None
+    if isinstance(row, Refund):
+        refund, attempt = row, PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)
+    else:
+        refund, attempt = None, row
+    _observed(attempt, to, final=refund is None and to in FINAL_STATUSES)
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        refund=refund,
+        kind=PaymentEvent.Kind.STATE,
+        from_status=previous,
+        to_status=to,
+        cause=cause[:255],
+        data=data or {},
+        actor=actor,
+    )
+    notify_status_changed(attempt=attempt, refund=refund, previous=previous, status=to)
+    notify_attempt_changed(attempt)
 
 
 def _observed(attempt: PaymentAttempt, to: str, *, final: bool) -> None:
