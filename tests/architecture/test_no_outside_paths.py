@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUTSIDE = re.compile(r"/work/(?!main\b)|\.\./shared\b|\bIOTPAY\.md\b|shared/STYLE\.md|shared/SERVICES\.md")
 SUFFIXES = {".py", ".md", ".html", ".js", ".css", ".toml", ".yml", ".yaml", ".conf", ".service", ""}
-SKIP = {".git", ".venv", "node_modules", "var", "test-artifacts", "__pycache__", ".mypy_cache", ".ruff_cache"}
+SKIP = {".git", ".venv", "node_modules", "var", "test-artifacts", "__pycache__", ".mypy_cache", ".ruff_cache",
+        ".hypothesis", ".pytest_cache"}  # caches the tools write, not the repository's files
 
 
 def _files() -> list[Path]:
