@@ -64,6 +64,12 @@ REFUND_NOT_SENT = gettext_noop("refund not sent")
 REFUND_NOT_DONE = gettext_noop("the gateway did not refund it ({reason})")
 REFUND_UNCLEAR = gettext_noop("the gateway's refund answer is not clear ({problems})")
 REFUND_AMOUNT_DIFFERS = gettext_noop("amount {amount} instead of {asked}")
+# What in the gateway's order differs from ours: the items of a list ({problems}, {differences}), ", " between.
+DIFF_REFERENCE = gettext_noop("order reference {reference}")
+DIFF_NO_AMOUNT = gettext_noop("no amount")
+DIFF_AMOUNT = REFUND_AMOUNT_DIFFERS
+DIFF_TIP = gettext_noop("tip {amount} instead of {asked}")
+DIFF_CURRENCY = gettext_noop("currency {currency}")
 NO_CLEAR_REFUND = gettext_noop("no clear refund")
 REFUND_CHECK_NO_ORDER = gettext_noop("refund check: no such order")
 REFUND_CHECK_BY = gettext_noop("refund check by {user}: look-up of the payment")
@@ -116,6 +122,11 @@ TEMPLATES: tuple[str, ...] = tuple(
 # The parts of a sentence that are themselves our sentences (a step, an outcome...); the others are data (a
 # person's reason, the gateway's error, a name, an amount) and stay as written.
 _OURS = frozenset({"source", "summary", "step", "found", "what", "outcome", "finding", "gateway", "applied"})
+# Lists of our sentences, ", " between (order_differences), each item said on its own.
+_LISTS = frozenset({"problems", "differences"})
+# Amounts, written in English when stored ("$12.50", stored_money): written again in the reader's language.
+_AMOUNTS = frozenset({"amount", "asked", "left"})
+_STORED_CAD = re.compile(r"(?P<sign>-?)\$(?P<dollars>\d{1,3}(?:,\d{3})*)\.(?P<cents>\d{2})")
 
 
 def stored_money(cents: int, currency: str) -> str:
@@ -143,8 +154,18 @@ def said(text: str, extra: tuple[str, ...] = ()) -> str:
     if found is None:
         return text
     template, match = found
-    parts = {name: said(value, extra) if name in _OURS else value for name, value in match.groupdict().items()}
-    return gettext(template).format(**parts)
+    return gettext(template).format(**{name: _part(name, value, extra) for name, value in match.groupdict().items()})
+
+
+def _part(name: str, value: str, extra: tuple[str, ...]) -> str:
+    if name in _OURS:
+        return said(value, extra)
+    if name in _LISTS:
+        return ", ".join(said(item, extra) for item in value.split(", "))
+    if name in _AMOUNTS and (money := _STORED_CAD.fullmatch(value)) is not None:
+        cents = int(money["dollars"].replace(",", "")) * 100 + int(money["cents"])
+        return format_money(-cents if money["sign"] else cents, "CAD")
+    return value
 
 
 def _recognised(text: str, extra: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:

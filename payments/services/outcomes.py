@@ -47,17 +47,17 @@ def order_differences(attempt: PaymentAttempt, order: OrderState) -> str:
     missing tip does not (a look-up need not carry one)."""
     problems = []
     if order.order_reference != attempt.order_reference:
-        problems.append(f"order reference {order.order_reference!r}")
+        problems.append(causes.DIFF_REFERENCE.format(reference=repr(order.order_reference)))
     if order.amount is None:
-        problems.append("no amount")
+        problems.append(causes.DIFF_NO_AMOUNT)
     elif order.amount != attempt.amount:
-        problems.append(f"amount {causes.stored_money(order.amount, attempt.currency)} instead of "
-                        f"{causes.stored_money(attempt.amount, attempt.currency)}")
+        problems.append(causes.DIFF_AMOUNT.format(amount=causes.stored_money(order.amount, attempt.currency),
+                                                  asked=causes.stored_money(attempt.amount, attempt.currency)))
     if order.tip is not None and order.tip != attempt.tip:
-        problems.append(f"tip {causes.stored_money(order.tip, attempt.currency)} instead of "
-                        f"{causes.stored_money(attempt.tip, attempt.currency)}")
+        problems.append(causes.DIFF_TIP.format(amount=causes.stored_money(order.tip, attempt.currency),
+                                               asked=causes.stored_money(attempt.tip, attempt.currency)))
     if (order.currency or "").upper() != attempt.currency.upper():
-        problems.append(f"currency {order.currency!r}")
+        problems.append(causes.DIFF_CURRENCY.format(currency=repr(order.currency)))
     return ", ".join(problems)
 
 

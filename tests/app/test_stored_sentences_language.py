@@ -53,11 +53,31 @@ def test_each_stored_sentence_is_recognised_by_its_own_template(template):
     ("settled by marie as not refunded: client parti", f"réglé par marie comme non remboursé{NB}: client parti"),
     ("Closed by hand: checked the terminal's batch", f"Fermé manuellement{NB}: checked the terminal's batch"),
     ("IOTPay's record differs from this sale: amount $5.00 instead of $6.00",
-     f"Le dossier de IOTPay diffère de cette vente{NB}: amount $5.00 instead of $6.00"),
+     f"Le dossier de IOTPay diffère de cette vente{NB}: montant de 5,00{NB}$ au lieu de 6,00{NB}$"),
 ])
 def test_stored_english_is_shown_in_french(stored, french):
     with translation.override("fr"):
         assert said(stored) == french
+
+
+def test_the_differences_an_order_has_are_said_item_by_item_with_french_amounts():
+    stored = sentences.ORDER_DIFFERS.format(name="IOTPay", differences=", ".join([
+        causes.DIFF_AMOUNT.format(amount="$1,240.12", asked="$40.11"), causes.DIFF_TIP.format(amount="$1.00",
+                                                                                              asked="$0.00"),
+        causes.DIFF_NO_AMOUNT, causes.DIFF_CURRENCY.format(currency="'USD'"),
+        causes.DIFF_REFERENCE.format(reference="'SC12'")]))
+    with translation.override("fr"):
+        french = sentences.said(stored)
+    assert french == ("La commande de IOTPay diffère de la nôtre\u00a0: montant de 1\u00a0240,12\u00a0$ au lieu de "
+                      "40,11\u00a0$, pourboire de 1,00\u00a0$ au lieu de 0,00\u00a0$, aucun montant, devise 'USD', "
+                      "référence de commande 'SC12'.")
+    assert not re.search(r"\b(instead|amount|tip|currency|reference)\b", french)
+    with translation.override("en"):
+        assert sentences.said(stored) == stored
+    message = causes.MSG_DIFFERS.format(name="IOTPay", problems=causes.DIFF_AMOUNT.format(amount="$5.00",
+                                                                                         asked="$6.00"))
+    with translation.override("fr"):
+        assert said(message).endswith("montant de 5,00\u00a0$ au lieu de 6,00\u00a0$")
 
 
 @pytest.mark.parametrize("theirs", ["DECLINED 05 DO NOT HONOUR", "Approuvee 00 Merci", "", "card: declined: 51"])
