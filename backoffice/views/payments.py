@@ -58,6 +58,27 @@ REFUND_LABELS: dict[str, StrOrPromise] = {
     S.NEEDS_REVIEW: gettext_lazy("Needs review")}
 
 
+# How the card was read and which account it paid from, as people read them (the stored values are machine words).
+ENTRY_LABELS: dict[str, StrOrPromise] = {
+    "CHIP": pgettext_lazy("card entry", "Chip"), "TAP": pgettext_lazy("card entry", "Tap"),
+    "SWIPE": pgettext_lazy("card entry", "Swipe"), "MANUAL": pgettext_lazy("card entry", "Keyed in")}
+ACCOUNT_LABELS: dict[str, StrOrPromise] = {
+    "CHEQUING": pgettext_lazy("bank account", "Chequing"), "SAVINGS": pgettext_lazy("bank account", "Savings")}
+
+
+def _account_kind(raw: str) -> str:
+    upper = raw.upper()
+    if upper in ("C", "CHQ") or upper.startswith(("CHEQ", "CHECK")):
+        return "CHEQUING"
+    if upper in ("S", "SAV") or upper.startswith("SAVING"):
+        return "SAVINGS"
+    return raw
+
+
+def _label(labels: dict[str, StrOrPromise], value: str) -> str:
+    return str(labels.get(value, value))
+
+
 def parse_dollars(text: str, language: str | None = None) -> int | None:
     """ "5", "5.5", "5.00", "$1,234.56" (in French also "5,00", "1 234,56 $") → cents, with integer arithmetic
     only; None when not money. ``language`` None: the active language."""
@@ -177,8 +198,8 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "amount": money(attempt.amount),
         "tip": money(attempt.tip),
         "total": money(attempt.total),
-        "entry_method": ENTRY_METHODS.get(str(card.get("trx_method", "")), ""),
-        "account_type": str(card.get("account_type", "")),
+        "entry_method": _label(ENTRY_LABELS, ENTRY_METHODS.get(str(card.get("trx_method", "")), "")),
+        "account_type": _label(ACCOUNT_LABELS, _account_kind(str(card.get("account_type", "")))),
         "refunds": _refund_rows(attempt, money, focus=request.GET.get("refund", ""), can_refund=can_refund),
         "in_flight": in_flight,
         "in_flight_amount": money(in_flight.amount) if in_flight is not None else "",

@@ -214,3 +214,16 @@ def test_a_receipts_amounts_are_in_the_receipts_language_whatever_the_page_speak
     with translation.override("fr"):
         english_copy = render_text(build_receipt(attempt, copy="customer"))
     assert "AMOUNT" in english_copy and "$12.50" in english_copy
+
+
+def test_the_payment_page_says_how_the_card_was_read_and_its_account_in_the_readers_language(attempt):
+    attempt.status, attempt.card = "APPROVED", {"card_num": "************1234", "trx_method": "T",
+                                                "account_type": "CHQ"}
+    attempt.save()
+    client = Client()
+    client.force_login(staff("manager", attempt.store))
+    french = client.get(f"/backoffice/payments/{attempt.pk}/", headers={"Accept-Language": "fr"})
+    english = client.get(f"/backoffice/payments/{attempt.pk}/", headers={"Accept-Language": "en"})
+    assert (french.context["entry_method"], french.context["account_type"]) == ("Sans contact", "Chèques")
+    assert (english.context["entry_method"], english.context["account_type"]) == ("Tap", "Chequing")
+    assert "Sans contact · Chèques" in french.content.decode()
