@@ -67,7 +67,7 @@ def test_a_visitor_gets_the_browsers_language_else_english():
 def test_the_switch_on_the_login_page_sets_the_cookie_for_a_visitor():
     client = Client(enforce_csrf_checks=True)
     html = client.get(LOGIN).content.decode()
-    assert 'action="/language/"' in html and 'value="fr"' in html and 'aria-pressed="true">English' in html
+    assert 'action="/language/"' in html and 'value="fr"' in html and 'aria-pressed="true"\n            title="English"' in html
     token = client.cookies["csrftoken"].value
     response = client.post("/language/", {"language": "fr", "next": LOGIN, "csrfmiddlewaretoken": token})
     assert response.status_code == 303 and response["Location"] == LOGIN
