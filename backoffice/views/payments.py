@@ -36,6 +36,7 @@ from lanes import access
 from payments.contract import ENTRY_METHODS, receipt_available
 from payments.models import AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.money import format_money
+from payments.receipts.parts import account_kind
 from payments.services import (
     RefundInProgress,
     RefundNotAllowed,
@@ -64,15 +65,6 @@ ENTRY_LABELS: dict[str, StrOrPromise] = {
     "SWIPE": pgettext_lazy("card entry", "Swipe"), "MANUAL": pgettext_lazy("card entry", "Keyed in")}
 ACCOUNT_LABELS: dict[str, StrOrPromise] = {
     "CHEQUING": pgettext_lazy("bank account", "Chequing"), "SAVINGS": pgettext_lazy("bank account", "Savings")}
-
-
-def _account_kind(raw: str) -> str:
-    upper = raw.upper()
-    if upper in ("C", "CHQ") or upper.startswith(("CHEQ", "CHECK")):
-        return "CHEQUING"
-    if upper in ("S", "SAV") or upper.startswith("SAVING"):
-        return "SAVINGS"
-    return raw
 
 
 def _label(labels: dict[str, StrOrPromise], value: str) -> str:
@@ -199,7 +191,7 @@ def _page(request: HttpRequest, attempt: PaymentAttempt, *, form: RefundForm | N
         "tip": money(attempt.tip),
         "total": money(attempt.total),
         "entry_method": _label(ENTRY_LABELS, ENTRY_METHODS.get(str(card.get("trx_method", "")), "")),
-        "account_type": _label(ACCOUNT_LABELS, _account_kind(str(card.get("account_type", "")))),
+        "account_type": _label(ACCOUNT_LABELS, account_kind(str(card.get("account_type", "")))),
         "refunds": _refund_rows(attempt, money, focus=request.GET.get("refund", ""), can_refund=can_refund),
         "in_flight": in_flight,
         "in_flight_amount": money(in_flight.amount) if in_flight is not None else "",

@@ -41,15 +41,18 @@ def masked_pan(card: CardDetails | None, attempt: PaymentAttempt) -> str:
     return "*" * stars + last4
 
 
-def _account(card: CardDetails | None) -> str:
-    raw = (card.account_type if card is not None else "").upper()
-    if not raw:
-        return ""
-    if raw in ("C", "CHQ") or raw.startswith("CHEQ") or raw.startswith("CHECK"):
+def account_kind(raw: str) -> str:
+    """The account a debit card paid from, however the terminal wrote it: "CHEQUING", "SAVINGS", else as sent."""
+    upper = raw.upper()
+    if upper in ("C", "CHQ") or upper.startswith(("CHEQ", "CHECK")):
         return "CHEQUING"
-    if raw in ("S", "SAV") or raw.startswith("SAVING"):
+    if upper in ("S", "SAV") or upper.startswith("SAVING"):
         return "SAVINGS"
-    return raw
+    return upper
+
+
+def _account(card: CardDetails | None) -> str:
+    return account_kind(card.account_type if card is not None else "")
 
 
 def store_zone(attempt: PaymentAttempt) -> zoneinfo.ZoneInfo:

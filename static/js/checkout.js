@@ -27,8 +27,8 @@
   var POST_RESENDS = 2; // automatic re-sends of the same request (same Idempotency-Key) on network errors
 
   // The page's language picks the number and date formats: "12,50 $" and "14 h 05" in French.
-  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
-  var LOCALE = LANG === "fr" ? "fr-CA" : "en-CA";
+  var FORMATS = window.consoleFormats; // static/js/formats.js: the page's language and its money
+  var LANG = FORMATS.language;
   // Times as the server writes them (payments/formats.py): "2:05 PM" in English (en-CA would say "p.m."), "14 h 05".
   var CLOCK_LOCALE = LANG === "fr" ? "fr-CA" : "en-US";
 
@@ -102,31 +102,9 @@
 
   /* ------------------------------------------------------------------ money */
 
-  var moneyFormats = {};
-
-  /**
-   * 1250 -> "$12.50" in English, "12,50 $" in French. Integer cents only: Intl gets an exact decimal
-   * string ("12.50"), never a float.
-   */
+  /** 1250 -> "$12.50" in English, "12,50 $" in French (static/js/formats.js); the page's currency by default. */
   function formatMoney(cents, currency) {
-    if (typeof cents !== "number" || !Number.isSafeInteger(cents)) {
-      return "\u2014";
-    }
-    var negative = cents < 0;
-    var digits = String(negative ? -cents : cents);
-    while (digits.length < 3) {
-      digits = "0" + digits;
-    }
-    var decimal = (negative ? "-" : "") + digits.slice(0, -2) + "." + digits.slice(-2);
-    var code = String(currency || cfg.currency || "CAD").toUpperCase();
-    if (!moneyFormats[code]) {
-      try {
-        moneyFormats[code] = new Intl.NumberFormat(LOCALE, { style: "currency", currency: code });
-      } catch (e) {
-        return decimal + " " + code; // a currency code Intl does not know
-      }
-    }
-    return moneyFormats[code].format(decimal);
+    return FORMATS.money(cents, currency || cfg.currency);
   }
 
   /** 1250 -> "12.50", for putting an amount back into an input. */

@@ -28,8 +28,9 @@
   var FINAL = ["APPROVED", "DECLINED", "FAILED"];
   var IN_FLIGHT = ["CREATED", "SENT", "UNKNOWN"];
 
-  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
-  var LOCALE = LANG === "fr" ? "fr-CA" : "en-CA";
+  var FORMATS = window.consoleFormats; // static/js/formats.js: the page's language and its money
+  var LANG = FORMATS.language;
+  var LOCALE = FORMATS.locale;
 
   var STATE_LABELS = {
     IDLE: pgettext("lane state", "Idle"),
@@ -82,31 +83,9 @@
 
   /* ------------------------------------------------------------------ formatting */
 
-  var moneyFormats = {};
-
-  /**
-   * 1250 -> "$12.50" in English, "12,50 $" in French (the server's format_money, in JS). Integer cents
-   * only: Intl gets an exact decimal string, never a float.
-   */
+  /** 1250 -> "$12.50" in English, "12,50 $" in French (static/js/formats.js); the page's currency by default. */
   function formatMoney(cents, currency) {
-    if (typeof cents !== "number" || !Number.isSafeInteger(cents)) {
-      return "\u2014";
-    }
-    var negative = cents < 0;
-    var digits = String(negative ? -cents : cents);
-    while (digits.length < 3) {
-      digits = "0" + digits;
-    }
-    var decimal = (negative ? "-" : "") + digits.slice(0, -2) + "." + digits.slice(-2);
-    var code = String(currency || cfg.currency || "CAD").toUpperCase();
-    if (!moneyFormats[code]) {
-      try {
-        moneyFormats[code] = new Intl.NumberFormat(LOCALE, { style: "currency", currency: code });
-      } catch (e) {
-        return decimal + " " + code; // a currency code Intl does not know
-      }
-    }
-    return moneyFormats[code].format(decimal);
+    return FORMATS.money(cents, currency || cfg.currency);
   }
 
   /** 65 -> "1:05"; 3725 -> "1:02:05". */

@@ -24,8 +24,6 @@
     CREATED: pgettext("payment status", "Created"),
     SENT: interpolate(gettext("Sent to %(gateway_name)s"), named, true),
   };
-  var LANG = String(document.documentElement.lang || "en").toLowerCase().split("-")[0];
-  var money = new Intl.NumberFormat(LANG === "fr" ? "fr-CA" : "en-CA", { style: "currency", currency: "CAD" });
 
   /* ------------------------------------------------------------------ live refunds */
 
@@ -102,11 +100,9 @@
 
   function label() {
     var cents = dollars(amount.value);
-    // An exact decimal string for Intl, never a float.
-    var decimal = cents === null ? "" : Math.floor(cents / 100) + "." + String(cents % 100).padStart(2, "0");
     submitLabel.textContent = cents === null
       ? pgettext("verb", "Refund")
-      : interpolate(pgettext("verb", "Refund %(amount)s"), { amount: money.format(decimal) }, true);
+      : interpolate(pgettext("verb", "Refund %(amount)s"), { amount: window.consoleFormats.money(cents, "CAD") }, true);
   }
 
   Array.prototype.forEach.call(form.querySelectorAll("[data-fill-amount]"), function (button) {

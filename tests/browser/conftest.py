@@ -118,6 +118,16 @@ def browser() -> Iterator[object]:
         owner.close()
 
 
+def sign_in(page: object, user: object) -> object:
+    """Fill in and send the login page `page` shows; returns the page once the login page is left (a cashier
+    lands on a lane, others on the lane list)."""
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
+
+
 @pytest.fixture
 def login_page(browser: object, live: object) -> Iterator[object]:
     """A logged-in page: `login_page(user)` returns it."""
@@ -129,12 +139,7 @@ def login_page(browser: object, live: object) -> Iterator[object]:
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(f"{live.url}/accounts/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.keyboard.press("Enter")
-        # Logged in once the login page is left (a cashier lands on a lane, others on the lane list).
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        return page
+        return sign_in(page, user)
 
     yield login
     for context in contexts:

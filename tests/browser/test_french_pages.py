@@ -18,8 +18,8 @@ import requests
 from django.utils import timezone
 
 from payments.models import PaymentAttempt
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD, login_session, wait_for_status
+from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import login_session, wait_for_status
 from tests.factories import LaneFactory, TerminalFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -53,11 +53,7 @@ def french_page(browser: object, live: object) -> Iterator[object]:
         page.goto(f"{live.url}/accounts/login/")
         assert page.get_attribute("html", "lang") == "fr"
         assert text(page, "h1") == "Se connecter"
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        return page
+        return sign_in(page, user)
 
     yield login
     for context in contexts:

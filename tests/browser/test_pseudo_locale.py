@@ -14,8 +14,7 @@ from django.utils.translation.trans_real import all_locale_paths
 from lanes.models import LanguagePreference
 from payments.models import PaymentAttempt
 from store_console.translations import catalogs
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import screenshot, sign_in
 from tests.factories import staff
 from tests.processes import RUN_DIR, wait_http
 from tests.pseudo_locale import ENVIRONMENT, PSEUDO_LANGUAGE, build, french_catalogs, pseudo, unmarked
@@ -46,11 +45,7 @@ def _signed_in_page(browser, live, user) -> object:
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{live.url}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    return page
+    return sign_in(page, user)
 
 
 def _data(lane, *users) -> list[str]:
