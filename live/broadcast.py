@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
+from live.publisher import publisher_for
 from payments.contract import AttemptSnapshot, attempt_snapshot
 
 if TYPE_CHECKING:
@@ -65,8 +67,9 @@ def attempt_changed(attempt: PaymentAttempt) -> None:
     transaction.on_commit(lambda: _send(groups, message))
 
 
-# Pushes from sync code (workers' threads, Daphne's sync views) run on one event loop of this process that
-# lives as long as the process. async_to_sync would start a new loop per call, and channels_redis keeps its
+# Pushes from sync code (workers' threads, Daphne's sync views) go out from the calling thread through the pubsub
+# layer's Redis (live/publisher.py). Another layer's pushes run on one event loop of this process that lives as
+# long as the process. async_to_sync would start a new loop per call, and channels_redis keeps its
 # Redis connections per loop: every push would open (and drop) a connection per group. Measured by
 # bench/push_latency.py: ~7.6 ms per group that way, ~1 ms for both groups on the shared loop.
 _loop: asyncio.AbstractEventLoop | None = None
@@ -100,7 +103,10 @@ def _send(groups: tuple[str, ...], message: AttemptMessage | AccessMessage) -> N
             for group in groups:
                 async_to_sync(layer.group_send)(group, message)  # type: ignore[arg-type]  # as in _send_all
             return
-        # Waits for the send, as before: the push has left when the service returns.
+        # Waits for the send: the push has left when the service returns.
+        if isinstance(layer, RedisPubSubChannelLayer):
+            publisher_for(layer, timeout=SEND_TIMEOUT).group_send(groups, message)
+            return
         asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _push_loop()).result(SEND_TIMEOUT)
     except Exception:
         # The state is committed; a page that missed the push re-reads it on (re)connect.
