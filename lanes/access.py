@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext
 
@@ -152,6 +152,22 @@ def can_operate(user: Principal, lane: Lane) -> bool:
     if lane.cashiers.filter(pk=user.pk, store_memberships__store_id=lane.store_id).exists():
         return True
     return everywhere(user, OPERATE_ANY_LANE)
+
+
+def lane_to_operate(user: Principal, code: str) -> tuple[Lane | None, bool]:
+    """The lane ``code`` (with its store, merchant and terminal) and whether ``user`` may take payments on it:
+    ``can_operate``'s answer read in the same query as the lane for a person assigned to it (the Pay request's
+    one read before its insert)."""
+    lanes = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code)
+    if isinstance(user, KeyHolder) or not _active(user):
+        lane = lanes.first()
+        return lane, lane is not None and can_operate(user, lane)
+    assigned = Lane.cashiers.through.objects.filter(
+        lane_id=OuterRef("pk"), user_id=user.pk, user__store_memberships__store_id=OuterRef("store_id"))
+    lane = lanes.annotate(assigned=Exists(assigned)).order_by().first()
+    if lane is None:
+        return None, False
+    return lane, bool(lane.assigned) or everywhere(user, OPERATE_ANY_LANE)
 
 
 def lanes_for(user: Principal) -> QuerySet[Lane]:

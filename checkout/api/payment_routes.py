@@ -76,10 +76,10 @@ def _refusal(errors: dict[str, list[str]]) -> str:
 
 
 def _lane(who: access.Principal, code: str) -> Lane:
-    lane = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code).first()
+    lane, allowed = access.lane_to_operate(who, code)
     if lane is None:
         raise ApiError(404, gettext("Unknown lane {code}.").format(code=repr(code)), code="unknown_lane")
-    if not access.can_operate(who, lane):
+    if not allowed:
         raise ApiError(403, gettext("You are not allowed to take payments on this lane."), code="forbidden")
     return lane
 
