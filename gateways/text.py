@@ -36,6 +36,8 @@ _SPACES = re.compile(r"\s+")
 def clean_text(value: str, limit: int = TEXT_LIMIT) -> str:
     """``value`` without control characters (C0, DEL, C1: NUL, ESC, GS among them), lone surrogates or
     bidirectional overrides; runs of white space become one space; at most ``limit`` characters."""
+    if value.isprintable():  # most gateway text: none of those (they are all unprintable), only spaces to tidy
+        return _SPACES.sub(" ", value).strip()[:limit]
     kept = []
     for char in value:
         if char in "\t\n\r\v\f":

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateways.exchange import Exchange
 from gateways.iotpay import (
@@ -32,6 +36,19 @@ KEY = "TESTKEY123"
 ])
 def test_gateway_text_is_cleaned(raw, clean):
     assert clean_text(raw) == clean
+
+
+def _character_walk(value: str, limit: int = 255) -> str:
+    """clean_text as it was before its shortcut for printable text: every character looked at."""
+    kept = [" " if c in "\t\n\r\v\f" else c for c in value
+            if c in "\t\n\r\v\f" or (unicodedata.category(c) not in ("Cc", "Cs")
+                                       and c not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
+    return re.sub(r"\s+", " ", "".join(kept)).strip()[:limit]
+
+
+@given(st.text(alphabet=st.characters(codec=None), max_size=300) | st.from_regex(r"[ -~\u00a0\u2028\u202e\x85]{0,40}"))
+def test_the_shortcut_for_printable_text_cleans_as_the_character_walk_does(value):
+    assert clean_text(value) == _character_walk(value)
 
 
 def test_gateway_text_is_capped():
