@@ -220,6 +220,11 @@ CELERY_TASK_IGNORE_RESULT = True
 # attempt whose task died within seconds (a redelivery would come after the one-hour visibility time-out).
 # Acknowledging late would also crash a worker whose long charge call ends after Redis restarted.
 CELERY_TASK_ACKS_LATE = False
+# For the same reason the Redis transport keeps no copy of each message taken (its "ack emulation": a hash and a
+# sorted set written when a task is taken and cleared when it is acknowledged, three more Redis commands per task
+# in the gateway worker's busiest moments, for a redelivery an hour later that nothing relies on). A worker that
+# stops gracefully still puts back the messages it had taken and not started.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
