@@ -30,6 +30,7 @@ import pstats
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,7 +161,9 @@ def _pay_into(created: list[int], client: Client, lane: int, amount: int) -> Non
 
 
 def _pay(client: Client, lane: int, amount: int) -> int:
-    response = client.post(f"/api/lanes/{lane}/payments", {"amount": amount}, content_type="application/json")
+    # with an Idempotency-Key, as the checkout page and push_latency send it
+    response = client.post(f"/api/lanes/{lane}/payments", {"amount": amount}, content_type="application/json",
+                           headers={"Idempotency-Key": str(uuid.uuid4())})
     if response.status_code != 201:
         raise SystemExit(f"Pay answered {response.status_code}: {response.content[:300]!r}")
     attempt_id: int = response.json()["id"]

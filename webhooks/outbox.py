@@ -74,7 +74,9 @@ def on_status_changed(sender: Any, *, attempt: PaymentAttempt, refund: Refund | 
     event_type = event_type_for(status, refund=refund is not None)
     if event_type is None:
         return
-    endpoints = [e for e in Endpoint.objects.filter(store_id=attempt.store_id, active=True) if e.wants(event_type)]
+    # unordered: the model's ordering (by store name) would join the stores on every payment's final change
+    endpoints = [e for e in Endpoint.objects.filter(store_id=attempt.store_id, active=True).order_by("pk")
+                 if e.wants(event_type)]
     if not endpoints:
         return
     try:
