@@ -150,7 +150,7 @@ def exceptions_page(request: HttpRequest, exceptions: Sequence[DayException]) ->
         return paginator.page(raw)
     except PageNotAnInteger:
         messages.warning(request, gettext("{page} is not a page number; showing the first page of exceptions.").format(
-            page=repr(raw)))
+            page=repr(raw[:20])))
         return paginator.page(1)
     except EmptyPage:
         shown = 1 if int(raw) < 1 else paginator.num_pages

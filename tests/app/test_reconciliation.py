@@ -405,6 +405,7 @@ def test_the_exceptions_are_paged_most_serious_first(store, day, settings):
     ("-2", 1, "There is no page -2 of exceptions; showing page 1 of 3."),
     ("two", 1, "&#x27;two&#x27; is not a page number; showing the first page of exceptions."),
     ("2.5", 1, "&#x27;2.5&#x27; is not a page number; showing the first page of exceptions."),
+    pytest.param("9" * 5000, 1, f"&#x27;{'9' * 20}&#x27; is not a page number", id="5000 digits"),
 ])
 def test_a_page_of_exceptions_that_does_not_exist_says_so(store, day, settings, asked, shown, message):
     settings.CONSOLE_EXCEPTIONS_SHOWN = 2
