@@ -259,12 +259,14 @@ def test_reconciliation_pages_in_french(french_page, live, lane):
     screenshot(page, "fr-reconciliation-second-page")
     item = page.locator("#exceptions [data-kind=missing_card_data]").first
     item.locator("summary").click()
+    item.locator("form.bo-close__form").wait_for()
     assert item.locator("label[for=close-reason]").inner_text() == "Motif"
     assert english_left(page, "#exceptions", ["Showing", "of", "Previous", "Next", "Re-query", "Close", "Reason",
                                               "Missing card data", "Approved"]) == []
     page.click("#exceptions-pager a[rel=prev]")
     first = page.locator(f"[data-attempt='{review.pk}']")
     first.locator("summary").click()
+    first.locator("form.bo-close__form").wait_for()
     assert first.locator("label[for=close-outcome]").inner_text() == "Résultat que vous avez établi"
     assert page.script_errors == []
 

@@ -160,7 +160,9 @@ def test_a_manager_pages_through_the_exceptions_and_acts_on_either_page(login_pa
     # One close form for the page: opening a row's Close… moves it there, filled in for that row.
     first, second = page.locator(rows).nth(0), page.locator(rows).nth(1)
     second.locator("summary").click()
+    second.locator("form.bo-close__form").wait_for()  # moved there when the row's details opened
     first.locator("summary").click()
+    first.locator("form.bo-close__form").wait_for()
     assert page.locator("form.bo-close__form").count() == 1
     assert first.locator("form.bo-close__form").count() == 1 and second.locator("details[open]").count() == 0
     assert first.locator("select[name=outcome]").is_hidden()  # a missing brand is closed with a reason only
@@ -184,6 +186,7 @@ def test_a_manager_pages_through_the_exceptions_and_acts_on_either_page(login_pa
     page.wait_for_url("**exceptions_page=1#exceptions")
     item = page.locator(f"[data-attempt='{review.pk}']")
     item.locator("summary").click()
+    item.locator("form.bo-close__form").wait_for()
     item.locator("select[name=outcome]").select_option("DECLINED")
     item.locator("input[name=evidence]").fill("terminal batch 0042 report")
     item.locator("textarea[name=reason]").fill("terminal journal shows it cancelled")
