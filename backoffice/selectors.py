@@ -7,11 +7,12 @@ Every figure is computed by PostgreSQL (or SQLite) over the day's range of `crea
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.db import connection
@@ -141,13 +142,51 @@ _EXCEPTION_FIELDS = ("id", "created_at", "status", "lane__code", "terminal__devi
                      "order_reference", "card_last4", "card_brand", "auth_num", "message")
 
 
-def _exception(kind: str, row: dict[str, Any], detail: str, related_id: int | None = None) -> DayException:
+@dataclass(frozen=True)
+class _Found:
+    """An exception found, before its detail is written: what sorting, counting and closing it need."""
+
+    kind: str
+    row: dict[str, Any]
+    describe: Callable[[], str]  # its detail in the active language, written only when it is shown
+    related_id: int | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.row["id"], self.kind
+
+
+def _exception(found: _Found) -> DayException:
+    row = found.row
     return DayException(
-        kind=kind, attempt_id=row["id"], created_at=row["created_at"], status=row["status"],
+        kind=found.kind, attempt_id=row["id"], created_at=row["created_at"], status=row["status"],
         lane=row["lane__code"], device=row["terminal__device"], total=row["amount"] + row["tip"],
         currency=row["currency"], order_reference=row["order_reference"], card_last4=row["card_last4"],
-        detail=detail, related_id=related_id,
+        detail=found.describe(), related_id=found.related_id,
+        past_window=found.kind == ExceptionKind.UNKNOWN and bool(row["past_window"]),
     )
+
+
+class OpenExceptions(Sequence[DayException]):
+    """The day's open exceptions, most serious first. Counting and slicing them is cheap: an exception is built
+    (its detail written in the reader's language) only when it is read, so showing a page of them costs a page."""
+
+    def __init__(self, found: list[_Found]) -> None:
+        self._found = found
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    @overload
+    def __getitem__(self, index: int) -> DayException: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[DayException]: ...
+
+    def __getitem__(self, index: int | slice) -> DayException | list[DayException]:
+        if isinstance(index, slice):
+            return [_exception(found) for found in self._found[index]]
+        return _exception(self._found[index])
 
 
 def _missing(row: dict[str, Any]) -> str:
@@ -222,59 +261,87 @@ def closed_exceptions(attempt_ids: Iterable[int]) -> dict[tuple[int, str], Payme
     return {(n.attempt_id, str(n.data.get("exception", ""))): n for n in notes}
 
 
-def day_exception_report(store: Store, day: date) -> tuple[list[DayException], list[ClosedException]]:
-    """The day's open exceptions, most serious first, and those a person closed with a note (newest first).
+def _unknown_detail(past_window: bool) -> str:
+    if past_window:
+        return gettext("The gateway has not given a final outcome, and the console's polling window has ended: check "
+                       "the gateway's portal and close it by hand.")
+    return gettext("The gateway has not given a final outcome yet; the console is still asking. Do not charge the "
+                   "customer again.")
 
-    Closing notes are looked up only for the attempts found, never over the day's whole event history."""
+
+def _review_detail(message: str) -> str:
+    return said(message) or gettext("No final outcome from the gateway. Check the terminal's own record.")
+
+
+def _duplicate_detail(later: dict[str, Any], earlier: dict[str, Any], local_time: zoneinfo.ZoneInfo) -> str:
+    seconds = round((later["created_at"] - earlier["created_at"]).total_seconds())
+    gap = f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+    when = earlier["created_at"].astimezone(local_time).strftime("%H:%M:%S")
+    return gettext("Same card ••••{last4} and total as #{id} on {lane} at {when}, {gap} earlier. Check it was not "
+                   "charged twice.").format(last4=later["card_last4"], id=earlier["id"], lane=earlier["lane__code"],
+                                            when=when, gap=gap)
+
+
+def _found(store: Store, day: date, run: VerificationRun | None) -> list[_Found]:
+    """Every exception of the day, open or closed, unsorted, their details not written yet; the mismatches are
+    those of ``run``, the day's latest finished verification."""
     base = day_attempts(store, day).order_by()
-    found: list[DayException] = []
-    local_time = zoneinfo.ZoneInfo(store.time_zone)
+    found: list[_Found] = []
+    # Many rows share a sentence ("no final outcome..."): each is recognised and translated once per report.
+    review, finding = functools.cache(_review_detail), functools.cache(said)
     open_rows = base.filter(status__in=[S.UNKNOWN, S.NEEDS_REVIEW]).annotate(
         past_window=ExpressionWrapper(Q(poll_deadline__lte=Now()), output_field=BooleanField()))
     for row in open_rows.values(*_EXCEPTION_FIELDS, "past_window"):
         if row["status"] == S.UNKNOWN:
-            detail = (gettext("The gateway has not given a final outcome, and the console's polling window has "
-                              "ended: check the gateway's portal and close it by hand.") if row["past_window"] else
-                      gettext("The gateway has not given a final outcome yet; the console is still asking. Do not "
-                              "charge the customer again."))
-            exception = _exception(ExceptionKind.UNKNOWN, row, detail)
-            exception.past_window = bool(row["past_window"])
-            found.append(exception)
+            found.append(_Found(ExceptionKind.UNKNOWN, row, functools.partial(_unknown_detail, bool(row["past_window"]))))
         else:
-            found.append(_exception(ExceptionKind.NEEDS_REVIEW, row, said(row["message"]) or
-                                    gettext("No final outcome from the gateway. Check the terminal's own record.")))
+            found.append(_Found(ExceptionKind.NEEDS_REVIEW, row, functools.partial(review, row["message"])))
     for row in base.filter(Q(card_brand="") | Q(card_last4="") | Q(auth_num=""), status=S.APPROVED).values(
             *_EXCEPTION_FIELDS):
-        found.append(_exception(ExceptionKind.MISSING_CARD_DATA, row, _missing(row)))
+        found.append(_Found(ExceptionKind.MISSING_CARD_DATA, row, functools.partial(_missing, row)))
+    local_time = zoneinfo.ZoneInfo(store.time_zone)
     for later, earlier in possible_duplicates(store, day):
-        seconds = round((later["created_at"] - earlier["created_at"]).total_seconds())
-        gap = f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
-        when = earlier["created_at"].astimezone(local_time).strftime("%H:%M:%S")
-        found.append(_exception(
-            ExceptionKind.POSSIBLE_DUPLICATE, later,
-            gettext("Same card ••••{last4} and total as #{id} on {lane} at {when}, {gap} earlier. Check it was not "
-                    "charged twice.").format(last4=later["card_last4"], id=earlier["id"], lane=earlier["lane__code"],
-                                             when=when, gap=gap), related_id=earlier["id"]))
-    run = latest_run(store, day, finished=True)
+        found.append(_Found(ExceptionKind.POSSIBLE_DUPLICATE, later, functools.partial(_duplicate_detail, later, earlier,
+                                                                             local_time), related_id=earlier["id"]))
     if run is not None:
         findings = (VerificationFinding.objects.filter(run=run, kind=VerificationFinding.Kind.MISMATCH,
                                                        cleared_at__isnull=True)
                     .values("attempt_id", "detail"))
-        details = {f["attempt_id"]: said(f["detail"]) for f in findings}
+        details = {f["attempt_id"]: f["detail"] for f in findings}
         for row in PaymentAttempt.objects.filter(pk__in=details).values(*_EXCEPTION_FIELDS):
-            found.append(_exception(ExceptionKind.MISMATCH, row, details[row["id"]]))
-    closed = closed_exceptions({e.attempt_id for e in found})
+            found.append(_Found(ExceptionKind.MISMATCH, row, functools.partial(finding, details[row["id"]])))
+    return found
+
+
+@dataclass(frozen=True)
+class ExceptionReport:
+    open: OpenExceptions  # most serious first
+    closed: list[ClosedException]  # newest first
+    run: VerificationRun | None  # the day's latest verification, finished or not
+
+
+def day_exception_report(store: Store, day: date) -> ExceptionReport:
+    """The day's open exceptions, most serious first, those a person closed with a note (newest first), and the
+    day's latest verification run (its mismatches are among the exceptions once it has finished).
+
+    Closing notes are looked up only for the attempts found, never over the day's whole event history. The open
+    ones are counted and sorted on the rows the queries read; each is built only when read (a page of them)."""
+    run = latest_run(store, day)
+    finished = run if run is None or run.status == VerificationRun.Status.FINISHED else latest_run(
+        store, day, finished=True)
+    found = _found(store, day, finished)
+    closed = closed_exceptions({f.row["id"] for f in found})
     order = {kind: i for i, kind in enumerate(ExceptionKind.ORDER)}
-    still_open = sorted((e for e in found if (e.attempt_id, e.kind) not in closed),
-                        key=lambda e: (order[e.kind], e.created_at, e.attempt_id))
-    done = sorted((ClosedException(e, closed[(e.attempt_id, e.kind)]) for e in found
-                   if (e.attempt_id, e.kind) in closed), key=lambda c: -c.note.pk)
-    return still_open, done
+    still_open = sorted((f for f in found if f.key not in closed),
+                        key=lambda f: (order[f.kind], f.row["created_at"], f.row["id"]))
+    done = sorted((ClosedException(_exception(f), closed[f.key]) for f in found if f.key in closed),
+                  key=lambda c: -c.note.pk)
+    return ExceptionReport(OpenExceptions(still_open), done, run)
 
 
 def day_exceptions(store: Store, day: date) -> list[DayException]:
     """Open exceptions of the day, most serious first; those closed by a person's note are left out."""
-    return day_exception_report(store, day)[0]
+    return list(day_exception_report(store, day).open)
 
 
 # ----------------------------------------------------------------------------------- verification runs

@@ -376,7 +376,7 @@ CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
 CONSOLE_DUPLICATE_WINDOW_MINUTES: float = env.float("CONSOLE_DUPLICATE_WINDOW_MINUTES", default=10.0)
 # "Verify the day" makes at most this many look-ups per second at the gateway.
 CONSOLE_VERIFY_RATE: float = env.float("CONSOLE_VERIFY_RATE", default=5.0)
-# The dashboard lists at most this many open exceptions, most serious first (the CSV has the whole day).
-CONSOLE_EXCEPTIONS_SHOWN: int = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=200)
+# The dashboard lists the open exceptions this many to a page, most serious first (the CSV has the whole day).
+CONSOLE_EXCEPTIONS_SHOWN: int = env.int("CONSOLE_EXCEPTIONS_SHOWN", default=50)
 # PostgreSQL memory for the dashboard's sorts (one transaction at a time): a busy day sorts in memory.
 CONSOLE_DASHBOARD_WORK_MEM: str = env.str("CONSOLE_DASHBOARD_WORK_MEM", default="64MB")

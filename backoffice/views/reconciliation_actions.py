@@ -1,7 +1,8 @@
 """What a manager does from the dashboard: verify the day, re-query or close an exception.
 
 Every POST is CSRF-protected and answers with a redirect back to the dashboard of the attempt's day
-and a message (Post/Redirect/Get); "verify the day" also answers JSON to the page's script.
+and a message (Post/Redirect/Get), on the page of exceptions it was sent from (the form's optional
+``exceptions_page``); "verify the day" also answers JSON to the page's script.
 """
 
 from __future__ import annotations
@@ -19,16 +20,25 @@ from django.views.decorators.http import require_GET, require_POST
 from backoffice import services
 from backoffice.models import VerificationRun
 from backoffice.selectors import local_day, stores_for_user
-from backoffice.views.reconciliation import choose_day
+from backoffice.views.reconciliation import EXCEPTIONS_PAGE, choose_day
 from backoffice.views.reconciliation_progress import run_progress
 from lanes import access
 from lanes.models import Store
 from payments.models import PaymentAttempt
 
 
-def dashboard_url(store: Store, day: object, anchor: str = "") -> str:
-    query = urlencode({"store": store.pk, "day": str(day)})
-    return f"{reverse('reconciliation')}?{query}{'#' + anchor if anchor else ''}"
+def dashboard_url(store: Store, day: object, anchor: str = "", exceptions_page: int = 1) -> str:
+    params: dict[str, object] = {"store": store.pk, "day": str(day)}
+    if exceptions_page > 1:
+        params[EXCEPTIONS_PAGE] = exceptions_page
+    return f"{reverse('reconciliation')}?{urlencode(params)}{'#' + anchor if anchor else ''}"
+
+
+def _back_to_exceptions(request: HttpRequest, attempt: PaymentAttempt) -> HttpResponse:
+    """The dashboard of the attempt's day, on the page of exceptions the form was sent from."""
+    raw = request.POST.get(EXCEPTIONS_PAGE, "")
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+    return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions", page))
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -80,7 +90,7 @@ def _attempt(request: HttpRequest, attempt_id: int) -> PaymentAttempt:
 def requery(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
     attempt = _attempt(request, attempt_id)
     messages.info(request, services.exception_requery(attempt_id=attempt.pk, user=request.user))
-    return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))
+    return _back_to_exceptions(request, attempt)
 
 
 @login_required
@@ -98,4 +108,4 @@ def close(request: access.SignedInRequest, attempt_id: int) -> HttpResponse:
     else:
         messages.success(request, gettext("#{id}: exception closed and recorded with your reason.").format(
             id=attempt.pk))
-    return redirect(dashboard_url(attempt.store, local_day(attempt.store, attempt.created_at), "exceptions"))
+    return _back_to_exceptions(request, attempt)

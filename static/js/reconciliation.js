@@ -1,9 +1,14 @@
-/* Reconciliation dashboard: start "verify the day" without leaving the page and follow its progress.
+/* Reconciliation dashboard: start "verify the day" without leaving the page and follow its progress; close an
+ * exception with the page's one close form.
  *
- * The page works without this script (the Verify form posts and redirects back). With it, the POST is
- * sent with fetch, the run's small JSON progress is read once a second, and when the run finishes the
- * day's figures and exceptions are re-read from the server and swapped in. Its few words come from Django's
- * JavaScript catalog (gettext, from /jsi18n/); the run's label is the server's, already translated.
+ * The page works without this script (the Verify form posts and redirects back, Re-query posts), except for
+ * closing an exception, whose Close… buttons stay hidden without it. With it, the POST is sent with fetch, the
+ * run's small JSON progress is read once a second, and when the run finishes the day's figures and exceptions are
+ * re-read from the server and swapped in. Its few words come from Django's JavaScript catalog (gettext, from
+ * /jsi18n/); the run's label is the server's, already translated.
+ *
+ * The server draws the close form once, in a <template>, not once per exception: opening a row's Close… moves
+ * that form into the row, its action the row's close URL and its kind the row's.
  */
 (function () {
   "use strict";
@@ -48,7 +53,10 @@
         if (!html) return;
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("day-data");
         var current = $("day-data");
-        if (fresh && current) current.replaceWith(fresh);
+        if (fresh && current) {
+          current.replaceWith(fresh);
+          showCloseButtons(fresh);
+        }
       })
       .catch(function () { /* the figures stay as they were; a reload shows them */ });
   }
@@ -111,6 +119,53 @@
   }
 
   document.addEventListener("submit", startVerify);
+
+  function showCloseButtons(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".bo-close[hidden]"), function (details) {
+      details.hidden = false;
+    });
+  }
+  showCloseButtons(document);
+
+  function closeForm() {
+    var form = $("close-form");
+    if (form) return form;
+    var template = $("close-form-template");
+    return template ? template.content.firstElementChild.cloneNode(true) : null;
+  }
+
+  function openClose(details) {
+    Array.prototype.forEach.call(document.querySelectorAll(".bo-close[open]"), function (other) {
+      if (other !== details) other.open = false;
+    });
+    var form = closeForm();
+    var row = details.closest("[data-kind]");
+    if (!form || !row) return;
+    if (form.parentNode !== details) {
+      form.reset();  // what was typed for another exception
+      details.appendChild(form);
+    }
+    form.action = details.dataset.url;
+    form.elements.kind.value = row.dataset.kind;
+    var needsOutcome = details.hasAttribute("data-needs-outcome");
+    var outcome = form.querySelector(".bo-close__outcome");
+    outcome.hidden = !needsOutcome;
+    outcome.disabled = !needsOutcome;  // a disabled fieldset's fields are neither required nor sent
+    (needsOutcome ? form.elements.outcome : form.elements.reason).focus();
+  }
+
+  // "toggle" does not bubble: it is caught on its way down.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.classList && details.classList.contains("bo-close") && details.open) openClose(details);
+  }, true);
+
+  document.addEventListener("keydown", function (event) {
+    var open = event.key === "Escape" ? document.querySelector(".bo-close[open]") : null;
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
 
   // Choosing another store or day shows it at once.
   ["store-select", "day-input"].forEach(function (id) {

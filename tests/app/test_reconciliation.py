@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 import zoneinfo
 from datetime import date, datetime, timedelta
@@ -19,8 +20,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice import selectors
 from backoffice.models import VerificationFinding, VerificationRun
-from backoffice.selectors import day_bounds, day_exceptions
+from backoffice.selectors import day_bounds, day_exception_report, day_exceptions
 from backoffice.services import compare_with_gateway
 from backoffice.totals import day_totals
 from gateways.base import OrderState, Outcome
@@ -200,6 +202,7 @@ def test_a_supervisor_reads_the_day_without_actions(store, day, django_assert_ma
     assert "Possible duplicate" in html and "The gateway disagrees" in html
     assert f'/backoffice/payments/{day["a3"].pk}/' in html
     assert "Re-query" not in html and "Close…" not in html and 'id="verify-form"' not in html
+    assert 'id="requery-form"' not in html and 'id="close-form-template"' not in html and 'name="reason"' not in html
     assert reverse("reconciliation-export") in html
 
 
@@ -208,7 +211,15 @@ def test_a_manager_sees_the_actions(store, day):
     assert 'id="verify-form"' in html
     assert html.count('data-action="requery"') == 6
     assert html.count('data-action="close"') == 5  # all but the UNKNOWN one, which is still being polled
-    assert 'name="outcome"' in html  # for the attempt needing review
+    # One Re-query form and one close form for the page (the script moves it into the row being closed), each
+    # button naming its payment's URL: the same endpoints as before.
+    for e in day_exceptions(store, DAY):
+        assert f'formaction="{reverse("payment-requery", args=[e.attempt_id])}"' in html
+    assert f'data-url="{reverse("payment-close", args=[day["a8"].pk])}" data-needs-outcome hidden' in html
+    assert f'data-url="{reverse("payment-close", args=[day["a3"].pk])}" hidden' in html
+    assert html.count('name="reason"') == 1 and html.count('name="outcome"') == 1 and html.count('name="kind"') == 1
+    exceptions = html[html.index('id="exceptions"'):html.index('id="by-lane-title"')]
+    assert exceptions.count('name="csrfmiddlewaretoken"') == 2  # re-query's and close's, whatever the rows
 
 
 def test_defaults_bad_days_and_unknown_stores(store, day):
@@ -308,6 +319,19 @@ def test_requery_of_an_unknown_attempt_queues_one_more_poll(store, day, enqueued
     assert "asking IOTPay again" in response.content.decode()
 
 
+def test_the_actions_come_back_to_the_page_of_exceptions_they_were_sent_from(store, day, enqueued):
+    client = client_for(user_in("manager", store))
+    response = client.post(reverse("payment-requery", args=[day["a9"].pk]), {"exceptions_page": "2"})
+    assert response["Location"] == f"{page_url(store)}&exceptions_page=2#exceptions"
+    response = client.post(reverse("payment-close", args=[day["a10"].pk]),
+                           {"kind": "missing_card_data", "reason": "brand on the batch report", "exceptions_page": "3"})
+    assert response["Location"] == f"{page_url(store)}&exceptions_page=3#exceptions"
+    assert PaymentEvent.objects.filter(attempt=day["a10"], kind="note").exists()
+    for junk in ("", "1", "x", "-1", "99999999999"):  # the first page, as before
+        response = client.post(reverse("payment-requery", args=[day["a9"].pk]), {"exceptions_page": junk})
+        assert response["Location"] == f"{page_url(store)}#exceptions"
+
+
 # --------------------------------------------------------------------------------- verify the day
 
 
@@ -345,12 +369,73 @@ def test_a_run_whose_task_died_is_resumed_where_it_stopped(store, day, enqueued,
     assert enqueued() == [("backoffice.tasks.verify_day_step", f"({run.pk}, {day['a5'].pk})")]
 
 
-def test_a_day_with_very_many_exceptions_shows_the_first_ones(store, day, settings):
+def rows(html: str) -> list[tuple[str, int]]:
+    """(kind, attempt id) of the exceptions' rows, in the page's order."""
+    return [(kind, int(pk)) for kind, pk in re.findall(r'<li class="bo-exception [^"]*" data-kind="(\w+)" '
+                                                        r'data-attempt="(\d+)"', html)]
+
+
+def test_the_exceptions_are_paged_most_serious_first(store, day, settings):
     settings.CONSOLE_EXCEPTIONS_SHOWN = 2
-    html = client_for(user_in("supervisor", store)).get(page_url(store)).content.decode()
-    assert html.count('class="bo-exception ') == 2
-    assert "4 more not shown" in html
-    assert '<span class="bo-count bo-count--alert" id="exception-count">6</span>' in html
+    every = [(e.kind, e.attempt_id) for e in day_exceptions(store, DAY)]
+    assert len(every) == 6
+    client = client_for(user_in("supervisor", store))
+    pages = [client.get(f"{page_url(store)}&exceptions_page={n}").content.decode() for n in (1, 2, 3)]
+    assert [row for html in pages for row in rows(html)] == every  # each once, in the same order
+    first, second, last = pages
+    assert rows(client.get(page_url(store)).content.decode()) == every[:2]  # page 1 when none is asked for
+    assert every[0][0] == "mismatch"
+    assert '<span class="bo-count bo-count--alert" id="exception-count">6</span>' in second
+    assert "Showing 3\u20134 of 6, most serious first" in second and "Page 2 of 3" in second
+    # The links keep the store and the day.
+    query = f"?store={store.pk}&amp;day={DAY.isoformat()}&amp;exceptions_page="
+    assert f'rel="prev" href="{query}1#exceptions"' in second and f'rel="next" href="{query}3#exceptions"' in second
+    assert 'rel="prev"' not in first and f'rel="next" href="{query}2#exceptions"' in first
+    assert "Showing 5\u20136 of 6" in last and 'rel="next"' not in last and f'rel="prev" href="{query}2#exceptions"' in last
+    assert "more not shown" not in first
+    # One page: no pager.
+    settings.CONSOLE_EXCEPTIONS_SHOWN = 6
+    html = client.get(page_url(store)).content.decode()
+    assert len(rows(html)) == 6 and 'id="exceptions-pager"' not in html and "Showing" not in html
+
+
+@pytest.mark.parametrize(("asked", "shown", "message"), [
+    ("99", 3, "There is no page 99 of exceptions; showing page 3 of 3."),
+    ("0", 1, "There is no page 0 of exceptions; showing page 1 of 3."),
+    ("-2", 1, "There is no page -2 of exceptions; showing page 1 of 3."),
+    ("two", 1, "&#x27;two&#x27; is not a page number; showing the first page of exceptions."),
+    ("2.5", 1, "&#x27;2.5&#x27; is not a page number; showing the first page of exceptions."),
+    pytest.param("9" * 5000, 1, f"&#x27;{'9' * 20}&#x27; is not a page number", id="5000 digits"),
+])
+def test_a_page_of_exceptions_that_does_not_exist_says_so(store, day, settings, asked, shown, message):
+    settings.CONSOLE_EXCEPTIONS_SHOWN = 2
+    every = [(e.kind, e.attempt_id) for e in day_exceptions(store, DAY)]
+    response = client_for(user_in("supervisor", store)).get(page_url(store), {"store": store.pk, "day": DAY.isoformat(), "exceptions_page": asked})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    assert rows(html) == every[(shown - 1) * 2:shown * 2]
+    assert f"Page {shown} of 3" in html
+
+
+def test_the_pager_in_french(store, day, settings):
+    settings.CONSOLE_EXCEPTIONS_SHOWN = 2
+    client = client_for(user_in("manager", store))
+    html = client.get(f"{page_url(store)}&exceptions_page=2", headers={"Accept-Language": "fr-CA"}).content.decode()
+    assert '<html lang="fr' in html
+    assert "Affichage de 3 à 4 sur 6, les plus graves d\u2019abord" in html and "Page 2 sur 3" in html
+    assert "Précédente" in html and "Suivante" in html
+    assert "Interroger de nouveau" in html and "Motif" in html  # the actions' words, drawn once
+
+
+def test_only_the_page_shown_is_written_out(store, day, monkeypatch):
+    """Counting and slicing the open exceptions writes no detail: only the rows read are built."""
+    written = []
+    monkeypatch.setattr(selectors, "said", lambda text: written.append(text) or text)
+    report = day_exception_report(store, DAY)
+    assert len(report.open) == 6 and written == []
+    first = report.open[:1]
+    assert [e.kind for e in first] == ["mismatch"] and len(written) == 1
 
 
 @pytest.mark.parametrize(("local", "outcome", "amount", "problem"), [

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from payments.models import PaymentAttempt
 from tests.browser.conftest import screenshot, sign_in
+from tests.browser.test_reconciliation_page import more_than_a_page_of_exceptions
 from tests.conftest import login_session, wait_for_status
 from tests.factories import LaneFactory, TerminalFactory, staff
 
@@ -244,6 +245,30 @@ def test_reconciliation_in_french(french_page, live, lane, cashier_session):
     page.wait_for_function("() => document.querySelector('#verify-progress').textContent.includes('terminée')")
     assert page.script_errors == []
     screenshot(page, "fr-reconciliation")
+
+
+def test_reconciliation_pages_in_french(french_page, live, lane):
+    review = more_than_a_page_of_exceptions(lane)
+    page = french_page(staff("owner", username="julien", first_name="Julien", last_name="Gagnon"))
+    page.goto(f"{live.url}/backoffice/reconciliation/?store={lane.store.pk}&exceptions_page=2")
+    page.wait_for_selector("#exceptions-pager")
+    assert text(page, "#exceptions-range") == "Affichage de 51 à 55 sur 55, les plus graves d\u2019abord"
+    assert "Page 2 sur 2" in text(page, "#exceptions-pager")
+    assert "Précédente" in text(page, "#exceptions-pager a[rel=prev]")
+    assert text(page, "#exceptions [data-action=requery]") == "Interroger de nouveau"
+    screenshot(page, "fr-reconciliation-second-page")
+    item = page.locator("#exceptions [data-kind=missing_card_data]").first
+    item.locator("summary").click()
+    item.locator("form.bo-close__form").wait_for()
+    assert item.locator("label[for=close-reason]").inner_text() == "Motif"
+    assert english_left(page, "#exceptions", ["Showing", "of", "Previous", "Next", "Re-query", "Close", "Reason",
+                                              "Missing card data", "Approved"]) == []
+    page.click("#exceptions-pager a[rel=prev]")
+    first = page.locator(f"[data-attempt='{review.pk}']")
+    first.locator("summary").click()
+    first.locator("form.bo-close__form").wait_for()
+    assert first.locator("label[for=close-outcome]").inner_text() == "Résultat que vous avez établi"
+    assert page.script_errors == []
 
 
 # ------------------------------------------------------------------ the payment page

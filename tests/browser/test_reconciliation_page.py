@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from payments.models import PaymentAttempt, Refund
+from payments.models import PaymentAttempt, PaymentEvent, Refund
 from tests.browser.conftest import screenshot
 from tests.conftest import wait_for_status
 from tests.factories import LaneFactory, TerminalFactory, assign_cashier, staff
@@ -117,3 +117,81 @@ def test_a_supervisor_reads_the_dashboard_without_actions(login_page, live, busy
     assert page.locator("[data-action=requery]").count() == 0
     assert page.locator("#export-link").count() == 1
     screenshot(page, "reconciliation-supervisor")
+
+
+def more_than_a_page_of_exceptions(lane, missing: int = 54):
+    """Today on the lane: a payment needing review (the most serious, shown first) and ``missing`` approvals
+    without a card brand: 55 open exceptions, one page of 50 (the console's default) and a second of 5."""
+    store = lane.store
+    common = {"merchant": store.merchant, "store": store, "lane": lane, "terminal": lane.terminal, "currency": "CAD"}
+    review = PaymentAttempt.objects.create(order_reference=f"SC{uuid.uuid4().hex[:16].upper()}", sale_id=uuid.uuid4(),
+                                           amount=4011, status="NEEDS_REVIEW", message="no final outcome", **common)
+    PaymentAttempt.objects.bulk_create(
+        PaymentAttempt(order_reference=f"SC{uuid.uuid4().hex[:16].upper()}", sale_id=uuid.uuid4(), amount=1000 + n,
+                       status="APPROVED", card_last4=f"{n:04d}", auth_num=f"A{n:05d}", batch_num="0042",
+                       gateway_reference=f"CP{uuid.uuid4().hex[:20]}", terminal_text="000 Approved",
+                       finalized_at=timezone.now(), **common)
+        for n in range(missing))
+    return review
+
+
+def test_a_manager_pages_through_the_exceptions_and_acts_on_either_page(login_page, live, lane):
+    store = lane.store
+    review = more_than_a_page_of_exceptions(lane)
+    page = login_page(staff("owner", username=f"owner-{uuid.uuid4().hex[:6]}", first_name="Julien",
+                            last_name="Gagnon"))
+    day = datetime.now(zoneinfo.ZoneInfo(store.time_zone)).date().isoformat()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live.url}/backoffice/reconciliation/?store={store.pk}&day={day}")
+    rows = "#exceptions [data-kind]"
+    assert page.locator(rows).count() == 50
+    assert page.inner_text("#exception-count") == "55"
+    assert page.inner_text("#exceptions-range") == "Showing 1\u201350 of 55, most serious first"
+    assert page.get_attribute(rows, "data-attempt") == str(review.pk)  # the first row: the most serious
+
+    page.click("#exceptions-pager a[rel=next]")
+    page.wait_for_url(f"**/backoffice/reconciliation/?store={store.pk}&day={day}&exceptions_page=2#exceptions")
+    assert page.locator(rows).count() == 5
+    assert page.inner_text("#exceptions-range") == "Showing 51\u201355 of 55, most serious first"
+    assert "Page 2 of 2" in page.inner_text("#exceptions-pager")
+    screenshot(page, "reconciliation-second-page")
+
+    # One close form for the page: opening a row's Close… moves it there, filled in for that row.
+    first, second = page.locator(rows).nth(0), page.locator(rows).nth(1)
+    second.locator("summary").click()
+    second.locator("form.bo-close__form").wait_for()  # moved there when the row's details opened
+    first.locator("summary").click()
+    first.locator("form.bo-close__form").wait_for()
+    assert page.locator("form.bo-close__form").count() == 1
+    assert first.locator("form.bo-close__form").count() == 1 and second.locator("details[open]").count() == 0
+    assert first.locator("select[name=outcome]").is_hidden()  # a missing brand is closed with a reason only
+    first.locator("textarea[name=reason]").fill("Brand on the terminal's batch report: VISA")
+    screenshot(page, "reconciliation-closing-on-second-page")
+    closed = int(first.get_attribute("data-attempt"))
+    first.locator("button[type=submit]", has_text="Close exception").click()
+    page.wait_for_selector(".bo-message--success")
+    assert "exceptions_page=2" in page.url  # back where it was closed
+    assert page.locator(rows).count() == 4 and page.inner_text("#exception-count") == "54"
+    note = PaymentEvent.objects.get(attempt_id=closed, kind="note")
+    assert note.data == {"exception": "missing_card_data", "reason": "Brand on the terminal's batch report: VISA"}
+
+    # Re-query from the second page: the answer is shown on the same page.
+    page.locator("#exceptions [data-action=requery]").first.click()
+    page.wait_for_selector(".bo-message--info")
+    assert "exceptions_page=2" in page.url
+
+    # Back on the first page, the payment needing review is closed with the outcome established.
+    page.click("#exceptions-pager a[rel=prev]")
+    page.wait_for_url("**exceptions_page=1#exceptions")
+    item = page.locator(f"[data-attempt='{review.pk}']")
+    item.locator("summary").click()
+    item.locator("form.bo-close__form").wait_for()
+    item.locator("select[name=outcome]").select_option("DECLINED")
+    item.locator("input[name=evidence]").fill("terminal batch 0042 report")
+    item.locator("textarea[name=reason]").fill("terminal journal shows it cancelled")
+    item.locator("button[type=submit]", has_text="Close exception").click()
+    page.wait_for_selector(".bo-message--success")
+    assert PaymentAttempt.objects.get(pk=review.pk).status == "DECLINED"
+    assert page.locator(f"[data-attempt='{review.pk}']").count() == 0
+    assert errors == []
