@@ -191,10 +191,9 @@ def test_a_possible_duplicate_is_within_the_configured_window(store, settings, m
 
 def test_a_supervisor_reads_the_day_without_actions(store, day, django_assert_max_num_queries):
     client = client_for(user_in("supervisor", store))
-    # Whatever the number of attempts, lanes and exceptions (one more on PostgreSQL: SET LOCAL work_mem). Of
-    # these, 4 read the user's roles, 1 their language (their choice and their stores') and 3 write the session's
-    # idle time-out (a first request after log-in).
-    with django_assert_max_num_queries(27):
+    # Whatever the number of attempts, lanes and exceptions. Of these, 4 read the user's roles, 1 their language
+    # (their choice and their stores') and 3 write the session's idle time-out (a first request after log-in).
+    with django_assert_max_num_queries(24):
         response = client.get(page_url(store))
     assert response.status_code == 200
     html = response.content.decode()
