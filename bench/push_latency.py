@@ -14,7 +14,8 @@ before each POST. The think time (20 s) is longer than the console takes to acce
 of a round is waiting on its cardholder when the first answer comes: N lanes paying concurrently, and the
 answers come back as close together as the POSTs went in. The round says how many were waiting. A last
 *burst* round runs the largest N again with a 1 s cardholder (`--burst-think-time`): the answers then come
-back while the POSTs are still arriving, and both compete for the two cores. Clocks, all this machine's:
+back while the POSTs are still arriving, and both compete for the two cores; its target is p99 ≤ 250 ms
+(issue 16). Clocks, all this machine's:
 
 - answered: the sandbox's `answeredAt` (the create_order answer handed to its HTTP server, after its own
   writes; iotpay_sandbox/store.py `order_times`, read from its data file);
@@ -50,6 +51,7 @@ from bench.lane_client import LaneWatcher
 
 BENCH = "push_latency"
 TARGET_MS = 100.0
+BURST_TARGET_MS = 250.0  # the burst round: answers overlapping the intake (issue 16)
 CPU_TARGET_MS = 5.0  # CPU of all console processes per payment, Pay request → last push (issue 16)
 IDLE_SECONDS = 5.0  # the console's idle CPU is measured this long after the warm-up, with no payment
 NOT_CONSOLE = ("sandbox", "bench (this process)")  # stand-ins for IOTPay and the lanes: not the console's CPU
@@ -231,9 +233,10 @@ def table(rounds: list[Round]) -> list[Row]:
         tag = (f"[{r.n} lanes{f', {r.think_time:g} s cardholder, burst' if burst else ''}"
                f"{f', run {r.run}' if r.run else ''}"
                f"{f', {len(r.lost)} finals never received' if r.lost else ''}]")
-        # The target is for N lanes paying concurrently: every one waiting on its cardholder at once.
+        # TARGET_MS is for N lanes paying concurrently, every one waiting on its cardholder at once; a burst round
+        # (answers while the POSTs still arrive) has its own.
         rows.append(summarize(BENCH, f"answer → final on websocket {tag} ({p99_text(r.answer_to_received)})",
-                              r.answer_to_received, None if burst else TARGET_MS))
+                              r.answer_to_received, BURST_TARGET_MS if burst else TARGET_MS))
         rows.append(summarize(BENCH, f"  answer → final committed {tag} ({p99_text(r.answer_to_commit)})",
                               r.answer_to_commit))
         rows.append(summarize(BENCH, f"  committed → websocket {tag} ({p99_text(r.commit_to_received)})",
