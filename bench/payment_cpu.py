@@ -65,9 +65,16 @@ class Step:
         self.profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
 
     def run(self, step: Callable[[], object]) -> None:
-        queries = CaptureQueriesContext(connection) if self.count_queries else None
-        if queries is not None:
-            queries.__enter__()
+        if not self.count_queries:
+            self._timed(step)
+            return
+        with CaptureQueriesContext(connection) as queries:
+            self._timed(step)
+        self.statements += len(queries)
+        if not self.first_sql:
+            self.first_sql = [q["sql"][:300] for q in queries.captured_queries]
+
+    def _timed(self, step: Callable[[], object]) -> None:
         start = time.process_time()
         if self.profiler:
             self.profiler.enable()
@@ -76,11 +83,6 @@ class Step:
             self.profiler.disable()
         self.seconds += time.process_time() - start
         self.calls += 1
-        if queries is not None:
-            queries.__exit__(None, None, None)
-            self.statements += len(queries)
-            if not self.first_sql:
-                self.first_sql = [q["sql"][:300] for q in queries.captured_queries]
 
     @property
     def ms(self) -> float:

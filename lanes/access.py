@@ -140,34 +140,39 @@ def in_back_office(user: User) -> bool:
     return any(STORE_ROLES[role] for role in store_roles(user).values())
 
 
-def can_operate(user: Principal, lane: Lane) -> bool:
+def _assignment(user: Account, lane: Any, store: Any) -> QuerySet[Any]:
+    """The user's assignment to ``lane``, while they are a member of ``store`` (the lane's): ids, or ``OuterRef``s
+    when the lane is read in the same query."""
+    return Lane.cashiers.through.objects.filter(lane_id=lane, user_id=user.pk,
+                                                user__store_memberships__store_id=store)
+
+
+def can_operate(user: Principal, lane: Lane, *, assigned: bool | None = None) -> bool:
     """Take payments on the lane: its assigned cashiers who belong to its store, or anyone allowed any lane;
-    a key of its store with ``payments:write``, unless the key is kept to other lanes."""
+    a key of its store with ``payments:write``, unless the key is kept to other lanes. ``assigned``: the person's
+    assignment already read with the lane (``lane_to_operate``)."""
     if isinstance(user, KeyHolder):
         return (PAYMENTS_WRITE in user.scopes and lane.store_id == user.store_id
                 and (user.lane_ids is None or lane.pk in user.lane_ids))
     if not _active(user):
         return False
-    # one query: assigned to the lane and a member of its store (what ``store_roles`` would have read)
-    if lane.cashiers.filter(pk=user.pk, store_memberships__store_id=lane.store_id).exists():
-        return True
-    return everywhere(user, OPERATE_ANY_LANE)
+    if assigned is None:  # one query (what ``store_roles`` would have read for the membership)
+        assigned = _assignment(user, lane.pk, lane.store_id).exists()
+    return assigned or everywhere(user, OPERATE_ANY_LANE)
 
 
 def lane_to_operate(user: Principal, code: str) -> tuple[Lane | None, bool]:
     """The lane ``code`` (with its store, merchant and terminal) and whether ``user`` may take payments on it:
-    ``can_operate``'s answer read in the same query as the lane for a person assigned to it (the Pay request's
-    one read before its insert)."""
+    ``can_operate``'s answer, a person's assignment read in the same query as the lane (the Pay request's one
+    read before its insert)."""
     lanes = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code)
     if isinstance(user, KeyHolder) or not _active(user):
         lane = lanes.first()
         return lane, lane is not None and can_operate(user, lane)
-    assigned = Lane.cashiers.through.objects.filter(
-        lane_id=OuterRef("pk"), user_id=user.pk, user__store_memberships__store_id=OuterRef("store_id"))
-    lane = lanes.annotate(assigned=Exists(assigned)).order_by().first()
+    lane = lanes.annotate(assigned=Exists(_assignment(user, OuterRef("pk"), OuterRef("store_id")))).order_by().first()
     if lane is None:
         return None, False
-    return lane, bool(lane.assigned) or everywhere(user, OPERATE_ANY_LANE)
+    return lane, can_operate(user, lane, assigned=bool(lane.assigned))
 
 
 def lanes_for(user: Principal) -> QuerySet[Lane]:

@@ -6,14 +6,11 @@ Driven by the payments services' ``attempt_changed`` signal (payments never impo
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import threading
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
@@ -67,31 +64,10 @@ def attempt_changed(attempt: PaymentAttempt) -> None:
     transaction.on_commit(lambda: _send(groups, message))
 
 
-# Pushes from sync code (workers' threads, Daphne's sync views) go out from the calling thread through the pubsub
-# layer's Redis (live/publisher.py). Another layer's pushes run on one event loop of this process that lives as
-# long as the process. async_to_sync would start a new loop per call, and channels_redis keeps its
-# Redis connections per loop: every push would open (and drop) a connection per group. Measured by
-# bench/push_latency.py: ~7.6 ms per group that way, ~1 ms for both groups on the shared loop.
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid = 0  # a forked child (prefork pool) does not inherit the loop's thread: it starts its own
-_loop_lock = threading.Lock()
+# Pushes from sync code (workers' threads, Daphne's sync views) go out from the calling thread: through the pubsub
+# layer's Redis in one round trip (live/publisher.py), which is what the console runs; any other layer (the
+# in-memory one of some tests) through its own group_send.
 SEND_TIMEOUT = 5.0
-
-
-def _push_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
-    with _loop_lock:
-        if _loop is None or _loop.is_closed() or _loop_pid != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="broadcast-loop", daemon=True).start()
-            _loop, _loop_pid = loop, os.getpid()
-        return _loop
-
-
-async def _send_all(layer: BaseChannelLayer, groups: tuple[str, ...],
-                    message: AttemptMessage | AccessMessage) -> None:
-    # The channels stubs take dict[str, Any], which mypy never matches with a TypedDict (a dict at run time).
-    await asyncio.gather(*(layer.group_send(group, message) for group in groups))  # type: ignore[arg-type]
 
 
 def _send(groups: tuple[str, ...], message: AttemptMessage | AccessMessage) -> None:
@@ -99,15 +75,13 @@ def _send(groups: tuple[str, ...], message: AttemptMessage | AccessMessage) -> N
     if layer is None:
         return
     try:
-        if isinstance(layer, InMemoryChannelLayer):  # its queues belong to the caller's loop
-            for group in groups:
-                async_to_sync(layer.group_send)(group, message)  # type: ignore[arg-type]  # as in _send_all
-            return
         # Waits for the send: the push has left when the service returns.
         if isinstance(layer, RedisPubSubChannelLayer):
             publisher_for(layer, timeout=SEND_TIMEOUT).group_send(groups, message)
             return
-        asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), _push_loop()).result(SEND_TIMEOUT)
+        for group in groups:  # e.g. InMemoryChannelLayer, whose queues belong to the caller's loop
+            # The channels stubs take dict[str, Any], which mypy never matches with a TypedDict (a dict at run time).
+            async_to_sync(layer.group_send)(group, message)  # type: ignore[arg-type]
     except Exception:
         # The state is committed; a page that missed the push re-reads it on (re)connect.
         log.exception("could not push %s to %s", message["type"], ", ".join(groups))
