@@ -17,7 +17,7 @@ How: a throw-away PostgreSQL database (BENCH_DATABASE_URL) and Redis database (B
 Each step's process time per payment (median of `--rounds` rounds, and their spread) and its SQL statements.
 `--profile pay|send` prints the step's cProfile (top functions by cumulative and by own time).
 
-    .venv/bin/python -m bench.payment_cpu [--payments 200] [--rounds 5] [--profile send]
+    .venv/bin/python -m bench.payment_cpu [--payments 200] [--rounds 5] [--profile send [--profile-out FILE]]
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="rounds (5; the first is a warm-up)")
     parser.add_argument("--lanes", type=int, default=20, help="lanes the payments go round (20)")
     parser.add_argument("--profile", choices=("pay", "send"), help="print this step's cProfile, last round")
+    parser.add_argument("--profile-out", help="with --profile: also dump the profile to this file (pstats)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of the first payment's steps")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     return parser.parse_args(argv)
@@ -151,7 +152,10 @@ def _run(args: argparse.Namespace, start: harness.BenchStart) -> int:
                 pays.append(pay.ms)
                 sends.append(send.ms)
             if last and args.profile:
-                print((pay if args.profile == "pay" else send).profile_text())
+                step = pay if args.profile == "pay" else send
+                print(step.profile_text())
+                if args.profile_out and step.profiler is not None:
+                    step.profiler.dump_stats(args.profile_out)
     rows = [_row("Pay request (test client: middleware, view, inserts, publish)", pays, statements[0]),
             _row("gateway send (claim, 2 calls, answer, events, outbox, push)", sends, statements[1])]
     _print(rows, args)

@@ -28,12 +28,17 @@ _EXPIRY_IN_TEXT = re.compile(
 
 # ---------------------------------------------------------------------------------------------- redaction
 
+# Exact types with nothing inside to redact (a subclass of str still goes the long way).
+_LEAVES = frozenset({int, float, bool, type(None)})
+
 
 def _mapping_without_expiry(value: Mapping[Any, Any]) -> dict[str, Any]:
     return {str(k): _without_expiry(v) for k, v in value.items() if str(k).lower() != "expiredate"}
 
 
 def _without_expiry(value: Any) -> Any:
+    if type(value) in _LEAVES:  # most values: checked before the (slower) abstract Mapping
+        return value
     if isinstance(value, Mapping):
         return _mapping_without_expiry(value)
     if isinstance(value, (list, tuple)):
@@ -67,6 +72,11 @@ def redact_extra(extra: str | Mapping[str, Any] | None) -> str | dict[str, Any] 
 
 def redact(value: Any) -> Any:
     """Expiry dates removed at any depth (also inside JSON strings), any field named ``key`` masked."""
+    kind = type(value)
+    if kind is str:
+        return redact_extra(value) if "expiredate" in value.lower() else value
+    if kind in _LEAVES:
+        return value
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():

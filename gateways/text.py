@@ -124,6 +124,11 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     """
     if depth > MAX_DEPTH:
         raise ValueError("nested too deep to store")
+    kind = type(value)
+    if kind is str:
+        return value if value.isprintable() else _UNSAFE.sub("\ufffd", value)  # NUL, surrogates: unprintable
+    if kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, str):
         return _UNSAFE.sub("\ufffd", value)
     if isinstance(value, Mapping):

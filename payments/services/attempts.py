@@ -116,6 +116,14 @@ def _existing_for_key(lane: Lane, idempotency_key: str | None) -> PaymentAttempt
     return PaymentAttempt.objects.filter(lane=lane, idempotency_key=idempotency_key).first()
 
 
+def _replay(lane: Lane, idempotency_key: str | None, fingerprint: str) -> AttemptCreation | None:
+    """The attempt made earlier with this key (``IdempotencyConflict`` when its request differed), or None."""
+    if (existing := _existing_for_key(lane, idempotency_key)) is None:
+        return None
+    check_replay(existing, fingerprint)
+    return AttemptCreation(existing, created=False)
+
+
 def attempt_create(
     *,
     lane: Lane,
@@ -138,10 +146,16 @@ def attempt_create(
     (checked by the caller) comes with it; the override is recorded on the new attempt. ``reference`` is the
     register's own (validated by the caller); ``actor_key`` names the API key that asked, when no person did.
     """
-    if (existing := _existing_for_key(lane, idempotency_key)) is not None:
-        check_replay(existing, fingerprint)
-        return AttemptCreation(existing, created=False)
-    terminal = _usable_terminal(lane)
+    # A repeated key is found by the unique index refusing the insert (no look-up before every new payment),
+    # except where an earlier check would answer first: a sale's blocking attempt (often the key's own).
+    if sale_id is not None and (replay := _replay(lane, idempotency_key, fingerprint)) is not None:
+        return replay
+    try:
+        terminal = _usable_terminal(lane)
+    except TerminalUnavailable:
+        if (replay := _replay(lane, idempotency_key, fingerprint)) is not None:
+            return replay
+        raise
     try:
         with transaction.atomic():
             blocked = None
@@ -158,9 +172,8 @@ def attempt_create(
             notify_attempt_changed(attempt)
             transaction.on_commit(lambda: _enqueue_send(attempt.pk))
     except IntegrityError:
-        if (existing := _existing_for_key(lane, idempotency_key)) is not None:
-            check_replay(existing, fingerprint)
-            return AttemptCreation(existing, created=False)
+        if (replay := _replay(lane, idempotency_key, fingerprint)) is not None:
+            return replay
         busy = PaymentAttempt.objects.filter(terminal=terminal, status__in=IN_FLIGHT_STATUSES).first()
         raise TerminalBusy(busy) from None
     return AttemptCreation(attempt, created=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from payments.models import PaymentAttempt
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier
@@ -117,6 +120,51 @@ def test_created_attempt_and_idempotent_replay(client_for, cashier, lane):
     assert busy.status_code == 409
     assert busy.json()["code"] == "terminal_busy"
     assert PaymentAttempt.objects.count() == 1
+
+
+def test_a_replay_after_the_payment_ended_returns_it(client_for, cashier, lane):
+    """The key's unique index finds the replay (no look-up before each new payment): also once it is final."""
+    client = client_for(cashier)
+    first = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-final"}).json()
+    PaymentAttempt.objects.filter(pk=first["id"]).update(status="APPROVED")
+    again = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-final"})
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first["id"] and again.json()["status"] == "APPROVED"
+    other = post(client, lane.code, {"amount": 999}, **{"Idempotency-Key": "k-final"})
+    assert other.status_code == 422
+    assert PaymentAttempt.objects.count() == 1
+
+
+def test_a_replay_after_the_terminal_was_disabled_returns_the_payment(client_for, cashier, lane):
+    client = client_for(cashier)
+    first = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-disabled"}).json()
+    lane.terminal.enabled = False
+    lane.terminal.save()
+    again = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-disabled"})
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    refused = post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-new"})
+    assert refused.status_code != 201
+    assert PaymentAttempt.objects.count() == 1
+
+
+def test_a_replay_of_a_paid_sale_returns_the_payment_not_the_sale_refusal(client_for, cashier, lane):
+    client = client_for(cashier)
+    body = {"amount": 1250, "sale_id": str(uuid.uuid4())}
+    first = post(client, lane.code, body, **{"Idempotency-Key": "k-sale"}).json()
+    PaymentAttempt.objects.filter(pk=first["id"]).update(status="APPROVED")
+    again = post(client, lane.code, body, **{"Idempotency-Key": "k-sale"})
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    charged_again = post(client, lane.code, body, **{"Idempotency-Key": "k-sale-2"})
+    assert charged_again.status_code == 409
+    assert PaymentAttempt.objects.count() == 1
+
+
+def test_a_new_payment_is_not_looked_up_by_its_key_first(client_for, cashier, lane):
+    client = client_for(cashier)
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, lane.code, {"amount": 1250}, **{"Idempotency-Key": "k-new"}).status_code == 201
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if "idempotency_key" in sql.split(" WHERE ")[-1]]
 
 
 def test_payment_detail_is_only_for_the_lane_users(client_for, cashier, lane):
