@@ -20,10 +20,11 @@ from typing import Any, TypeGuard
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext
 
+from lanes import rows
 from lanes.models import Lane, Store, StoreMembership
 from lanes.roles import STORE_ROLES
 
@@ -141,8 +142,9 @@ def in_back_office(user: User) -> bool:
 
 
 def _assignment(user: Account, lane: Any, store: Any) -> QuerySet[Any]:
-    """The user's assignment to ``lane``, while they are a member of ``store`` (the lane's): ids, or ``OuterRef``s
-    when the lane is read in the same query."""
+    """The user's assignment to ``lane``, while they are a member of ``store`` (the lane's). The Pay request's
+    read (``rows.lane_for_payment``) writes the same rule in SQL; tests/app/test_lane_to_operate.py holds the two
+    to the same answers."""
     return Lane.cashiers.through.objects.filter(lane_id=lane, user_id=user.pk,
                                                 user__store_memberships__store_id=store)
 
@@ -165,14 +167,12 @@ def lane_to_operate(user: Principal, code: str) -> tuple[Lane | None, bool]:
     """The lane ``code`` (with its store, merchant and terminal) and whether ``user`` may take payments on it:
     ``can_operate``'s answer, a person's assignment read in the same query as the lane (the Pay request's one
     read before its insert)."""
-    lanes = Lane.objects.select_related("store", "store__merchant", "terminal").filter(code=code)
-    if isinstance(user, KeyHolder) or not _active(user):
-        lane = lanes.first()
-        return lane, lane is not None and can_operate(user, lane)
-    lane = lanes.annotate(assigned=Exists(_assignment(user, OuterRef("pk"), OuterRef("store_id")))).order_by().first()
-    if lane is None:
+    person = None if isinstance(user, KeyHolder) or not _active(user) else user.pk
+    found = rows.lane_for_payment(code, user_id=person)  # the same rule as _assignment, in SQL
+    if found is None:
         return None, False
-    return lane, can_operate(user, lane, assigned=bool(lane.assigned))
+    lane, assigned = found
+    return lane, can_operate(user, lane, assigned=assigned)
 
 
 def lanes_for(user: Principal) -> QuerySet[Lane]:

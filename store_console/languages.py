@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -29,6 +28,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_POST
 
+from lanes import rows as lane_rows
 from lanes.models import Lane, Language, LanguagePreference, store_default_language
 
 API_PREFIX = "/api/"
@@ -58,9 +58,7 @@ def from_accept_language(header: str) -> str | None:
 
 def user_languages(user: Any) -> tuple[str, str]:
     """The user's own choice and their stores' agreed default ("" for none), read in one query."""
-    rows = (get_user_model().objects.filter(pk=user.pk)
-            .values_list("language_preference__language", "store_memberships__store__language",
-                         "store_memberships__store__province"))
+    rows = lane_rows.languages_of(user.pk)
     own = ""
     stores: set[str] = set()
     has_store = False

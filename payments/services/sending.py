@@ -21,7 +21,14 @@ from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.services.door import gateway_door, record_safely
 from payments.services.outcomes import apply_order, card_fields, go_unknown
-from payments.services.transitions import change_locked, exchange_causes, record_exchanges, transition
+from payments.services.statements import claim_in_time
+from payments.services.transitions import (
+    change_locked,
+    changed_in_database,
+    exchange_causes,
+    record_exchanges,
+    transition,
+)
 
 S = AttemptStatus
 log = logging.getLogger(__name__)
@@ -49,7 +56,10 @@ def attempt_claim(attempt_id: int) -> PaymentAttempt | None:
     in one short transaction instead of two, and no reload after it.
     """
     with transaction.atomic():
-        try:
+        if (attempt := claim_in_time(attempt_id)) is not None:  # the usual case, in one statement
+            changed_in_database(attempt, previous=S.CREATED, to=S.SENT, cause=causes.SENT)
+            return attempt
+        try:  # too old, or no longer CREATED: the locked read decides which
             attempt = (PaymentAttempt.objects.select_for_update(of=("self",))
                        .select_related("merchant", "terminal", "lane", "store")
                        .annotate(stale=ExpressionWrapper(too_old(), output_field=BooleanField()))

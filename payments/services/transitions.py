@@ -16,6 +16,7 @@ from gateways.base import Exchange
 from payments import causes, logcontext
 from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
+from payments.services.statements import change_in_one_statement
 from payments.signals import notify_attempt_changed, notify_status_changed
 
 S = AttemptStatus
@@ -71,8 +72,16 @@ def transition(
     """
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
+    clock = any(callable(v) for v in fields.values())
     with transaction.atomic(savepoint=False):
-        rows = _locked(model, obj_id, allowed_from, where, clock=any(callable(v) for v in fields.values()))
+        if issubclass(model, PaymentAttempt) and where is None and not clock:  # most changes: one statement
+            changed = change_in_one_statement(obj_id, allowed_from, to, fields)
+            if changed is None:
+                return None
+            attempt, previous = changed
+            changed_in_database(attempt, previous=previous, to=to, cause=cause, actor=actor, data=data)
+            return attempt
+        rows = _locked(model, obj_id, allowed_from, where, clock=clock)
         try:
             row = rows.get()  # get(), not first(): no ORDER BY for a primary key
         except model.DoesNotExist:
@@ -99,6 +108,14 @@ def change_locked(row: PaymentAttempt | Refund, *, to: str, cause: str, actor: U
         row.finalized_at = now
         changed.append("finalized_at")
     row.save(update_fields=changed)
+    changed_in_database(row, previous=previous, to=to, cause=cause, actor=actor, data=data)
+
+
+def changed_in_database(row: PaymentAttempt | Refund, *, previous: str, to: str, cause: str,
+                        actor: User | None = None, data: dict[str, Any] | None = None) -> None:
+    """What follows a change already written to ``row`` (locked, in the transaction still open): its event, the
+    logs' and metrics' view of it, and the signals (the webhooks' outbox, the push after commit). For a caller
+    that made the change by its own statement (``attempt_claim``); ``change_locked`` ends here too."""
     refund: Refund | None
     if isinstance(row, Refund):
         refund, attempt = row, PaymentAttempt.objects.select_related("lane").get(pk=row.attempt_id)

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from lanes import access
-from lanes.models import StoreMembership
+from lanes.models import Lane, StoreMembership, Terminal
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory, assign_cashier, staff
 
 
@@ -66,3 +66,26 @@ def test_an_assigned_cashier_costs_one_query(lanes):
         assert (found.store.merchant.pk, found.terminal.device, allowed) == (
             lane.store.merchant_id, lane.terminal.device, True)
     assert len(queries) == 1
+
+
+def test_the_lane_and_what_comes_with_it_are_read_as_the_orm_reads_them(lanes):
+    lane = lanes[0]
+    found, _ = access.lane_to_operate(staff("admin"), lane.code)
+    fresh = Lane.objects.select_related("store__merchant", "terminal").get(pk=lane.pk)
+
+    def values(instance):
+        return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+    for a, b in ((found, fresh), (found.store, fresh.store), (found.store.merchant, fresh.store.merchant),
+                 (found.terminal, fresh.terminal)):
+        assert values(a) == values(b), type(a).__name__
+    assert found.terminal.lane is found
+
+
+def test_a_lane_without_a_terminal_says_so_as_after_select_related(lanes):
+    bare = LaneFactory(store=lanes[0].store)
+    found, _ = access.lane_to_operate(staff("admin"), bare.code)
+    assert found == bare
+    with CaptureQueriesContext(connection) as queries, pytest.raises(Terminal.DoesNotExist):
+        found.terminal  # noqa: B018
+    assert len(queries) == 0
