@@ -1,5 +1,5 @@
-"""The claim and the status change in one hand-written statement each (payments/services/statements.py) read
-and write what the ORM's locked read and save did: the same values, the same refusals, one claim among
+"""The hand-written statements of the hot paths (payments/services/statements.py, lanes/rows.py, the webhooks
+outbox's endpoints) read and write what the ORM did: the same values, the same refusals, one claim among
 concurrent ones."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from payments.models import Merchant, PaymentAttempt, PaymentEvent
 from payments.services import transitions
 from payments.services.sending import attempt_claim
 from tests.factories import LaneFactory, StoreFactory, TerminalFactory
+from webhooks.models import Endpoint
+from webhooks.outbox import active_endpoints
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,3 +127,22 @@ def test_a_change_that_is_not_final_keeps_finalized_at_empty():
                                      message="check it")
     assert changed is not None and changed.finalized_at is None
     assert PaymentAttempt.objects.get(pk=attempt.pk).message == "check it"
+
+
+def test_a_stores_active_endpoints_are_read_as_the_orm_reads_them():
+    store, other = StoreFactory(), StoreFactory()
+
+    def endpoint(store_: Store, url: str, *, active: bool = True) -> Endpoint:
+        made = Endpoint(store=store_, url=url, events=["payment.approved"], active=active)
+        made.set_secret(f"secret of {url}")
+        made.save()
+        return made
+
+    second, first = endpoint(store, "https://b.example.com/"), endpoint(store, "https://a.example.com/")
+    endpoint(store, "https://off.example.com/", active=False)
+    endpoint(other, "https://other.example.com/")
+    found = active_endpoints(store.pk)
+    assert [e.pk for e in found] == [second.pk, first.pk]  # by id
+    assert [values(e) for e in found] == [values(Endpoint.objects.get(pk=e.pk)) for e in found]
+    assert found[0].events == ["payment.approved"] and found[0].wants("payment.approved")
+    assert found[1].get_secret() == "secret of https://a.example.com/"
