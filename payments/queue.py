@@ -17,7 +17,8 @@ SEND_REFUND = "payments.tasks.send_refund"
 
 
 def enqueue(task: str, *args: object, countdown: float | None = None) -> None:
-    current_app.send_task(task, args=args, countdown=countdown)
+    # ignore_result: no result backend is asked for one (Celery would make a backend object per calling thread)
+    current_app.send_task(task, args=args, countdown=countdown, ignore_result=True)
 
 
 def enqueue_on_commit(task: str, *args: object, countdown: float | None = None) -> None:

@@ -14,7 +14,7 @@ RESUME_DELIVERIES = "webhooks.tasks.resume_deliveries"
 
 
 def enqueue_delivery(delivery_id: int, *, countdown: float | None = None) -> None:
-    current_app.send_task(DELIVER, args=(delivery_id,), countdown=countdown)
+    current_app.send_task(DELIVER, args=(delivery_id,), countdown=countdown, ignore_result=True)
 
 
 def enqueue_delivery_on_commit(delivery_id: int) -> None:

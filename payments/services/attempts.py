@@ -18,6 +18,7 @@ from payments import causes, logcontext
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.queue import SEND_ATTEMPT, enqueue
 from payments.services.idempotency import check_replay
+from payments.services.statements import insert_events
 from payments.services.transitions import transition
 from payments.signals import notify_attempt_changed
 
@@ -212,7 +213,7 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
     data: dict[str, object] = {"amount": amount, "tip": tip, "device": terminal.device}
     if reference:
         data["reference"] = reference
-    PaymentEvent.objects.create(
+    insert_events([PaymentEvent(
         attempt=attempt,
         kind=PaymentEvent.Kind.STATE,
         to_status=S.CREATED,
@@ -220,7 +221,7 @@ def _new_attempt(lane: Lane, terminal: Terminal, *, amount: int, tip: int, user:
         actor=attempt.created_by,
         actor_key=actor_key if attempt.created_by is None else "",
         data=data,
-    )
+    )])
     logcontext.bind_payment(attempt_id=attempt.pk, lane_id=lane.pk, store_id=lane.store_id,
                             order_reference=attempt.order_reference)
     return attempt

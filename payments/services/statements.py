@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from lanes.models import Lane, Store, Terminal
 from lanes.rows import Columns, split
-from payments.models import FINAL_STATUSES, AttemptStatus, Merchant, PaymentAttempt
+from payments.models import FINAL_STATUSES, AttemptStatus, Merchant, PaymentAttempt, PaymentEvent
 
-__all__ = ["change_in_one_statement", "claim_in_time"]
+__all__ = ["change_in_one_statement", "claim_in_time", "insert_events"]
 
 S = AttemptStatus
 _ATTEMPTS = PaymentAttempt._meta.db_table
@@ -110,3 +110,24 @@ def change_in_one_statement(attempt_id: int, statuses: Sequence[str], to: str,
     changed, its_lane = split(row[1:], attempt, lane)
     changed.lane = its_lane
     return cast(PaymentAttempt, changed), row[0]
+
+
+@functools.cache
+def _event_insert() -> tuple[str, str, tuple[Field[Any, Any], ...]]:
+    fields = tuple(f for f in PaymentEvent._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(cast(str, f.column)) for f in fields)
+    head = f"INSERT INTO {PaymentEvent._meta.db_table} ({columns}) VALUES "  # noqa: S608 (names from the model)
+    return head, f"({', '.join(['%s'] * len(fields))})", fields
+
+
+def insert_events(events: Sequence[PaymentEvent]) -> None:
+    """Insert new events (one statement, no id read back: no caller uses it), each value prepared as the ORM's
+    insert prepares it (``pre_save``: ``created_at``; ``get_db_prep_save``: the JSON ``data``); the model's
+    defaults were applied when the event was made (``correlation_id``)."""
+    if not events:
+        return
+    head, row, fields = _event_insert()
+    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for event in events for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(head + ", ".join([row] * len(events)), params)

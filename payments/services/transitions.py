@@ -16,7 +16,7 @@ from gateways.base import Exchange
 from payments import causes, logcontext
 from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
-from payments.services.statements import change_in_one_statement
+from payments.services.statements import change_in_one_statement, insert_events
 from payments.signals import notify_attempt_changed, notify_status_changed
 
 S = AttemptStatus
@@ -122,7 +122,7 @@ def changed_in_database(row: PaymentAttempt | Refund, *, previous: str, to: str,
     else:
         refund, attempt = None, row
     _observed(attempt, to, final=refund is None and to in FINAL_STATUSES)
-    PaymentEvent.objects.create(
+    insert_events([PaymentEvent(
         attempt=attempt,
         refund=refund,
         kind=PaymentEvent.Kind.STATE,
@@ -131,7 +131,7 @@ def changed_in_database(row: PaymentAttempt | Refund, *, previous: str, to: str,
         cause=cause[:255],
         data=data or {},
         actor=actor,
-    )
+    )])
     notify_status_changed(attempt=attempt, refund=refund, previous=previous, status=to)
     notify_attempt_changed(attempt)
 
@@ -182,7 +182,7 @@ def record_exchange(attempt_id: int, exchange: Exchange | None, *, cause: str, r
 def record_exchanges(attempt_id: int, exchanges: Sequence[tuple[Exchange | None, str]], *,
                      refund: Refund | None = None) -> None:
     """Several gateway calls (exchange, cause), in this order, in one INSERT."""
-    PaymentEvent.objects.bulk_create([
+    insert_events([
         PaymentEvent(attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.GATEWAY, cause=cause[:255],
                      data=exchange.as_log() if exchange is not None else {})
         for exchange, cause in exchanges

@@ -14,10 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lanes.models import Lane, Store, Terminal
+from payments import logcontext
 from payments.models import Merchant, PaymentAttempt, PaymentEvent
 from payments.services import transitions
 from payments.services.sending import attempt_claim
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory
+from payments.services.statements import insert_events
+from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
 from webhooks.models import Endpoint
 from webhooks.outbox import active_endpoints
 
@@ -146,3 +148,27 @@ def test_a_stores_active_endpoints_are_read_as_the_orm_reads_them():
     assert [values(e) for e in found] == [values(Endpoint.objects.get(pk=e.pk)) for e in found]
     assert found[0].events == ["payment.approved"] and found[0].wants("payment.approved")
     assert found[1].get_secret() == "secret of https://a.example.com/"
+
+
+def test_events_are_inserted_with_the_values_the_orm_would_write():
+    attempt = make_attempt()
+    user = UserFactory()
+    logcontext.start("corr-123")
+    try:
+        before = timezone.now()
+        insert_events([
+            PaymentEvent(attempt=attempt, kind=PaymentEvent.Kind.STATE, from_status="CREATED", to_status="SENT",
+                         cause="sent", actor=user),
+            PaymentEvent(attempt_id=attempt.pk, kind=PaymentEvent.Kind.GATEWAY, cause="create_order: success",
+                         data={"request": {"amount": "100"}, "text": "l'été \"quoted\"", "n": [1, None, True]}),
+        ])
+        reference = PaymentEvent.objects.create(attempt=attempt, kind=PaymentEvent.Kind.NOTE, cause="by the ORM")
+    finally:
+        logcontext.clear()
+    first, second, orm = PaymentEvent.objects.filter(attempt=attempt).order_by("pk")
+    assert (first.kind, first.from_status, first.to_status, first.cause, first.actor_id, first.data) == (
+        "state", "CREATED", "SENT", "sent", user.pk, {})
+    assert second.data == {"request": {"amount": "100"}, "text": "l'été \"quoted\"", "n": [1, None, True]}
+    assert first.correlation_id == second.correlation_id == orm.correlation_id == "corr-123"
+    assert before <= first.created_at <= second.created_at <= reference.created_at
+    assert (first.refund_id, first.actor_key, second.actor_id) == (None, "", None)
