@@ -12,6 +12,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -81,6 +82,16 @@ class _GroupConsumer(AsyncJsonWebsocketConsumer):
 
     groups_joined: tuple[str, ...] = ()
     counted = False
+    # Channels closes the thread's stale database connections before every message, a hop to a worker thread
+    # (a quarter of this process's CPU under a burst of pushes, docs/performance.md). These handlers never touch
+    # the database; those that do go through database_sync_to_async, which closes them around its own call.
+    WITHOUT_DATABASE = frozenset({"attempt.changed", "websocket.receive"})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("type") in self.WITHOUT_DATABASE:
+            await getattr(self, get_handler_name(message))(message)
+            return
+        await super().dispatch(message)
 
     async def follow(self, group: str, snapshot: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         user = self.scope["user"]
