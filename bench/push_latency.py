@@ -24,7 +24,7 @@ back while the POSTs are still arriving, and both compete for the two cores; its
 - received: `time.time()` when the websocket client read the message.
 
     .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
-                                           [--gateway-processes 2] [--gateway-concurrency 300] [--jitter 0] [--no-websocket-daphne]
+                                           [--gateway-processes 4] [--gateway-concurrency 150] [--jitter 0] [--no-websocket-daphne]
 
 Prints figures, asserts nothing about time; exits 1 when a payment did not end APPROVED or a step broke.
 """
@@ -63,10 +63,10 @@ FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.push_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--lanes", default="10,100,500", help="lanes paying together, one round each (10,100,500)")
-    parser.add_argument("--gateway-concurrency", type=int, default=300,
-                        help="threads of each gateway worker process (300)")
-    parser.add_argument("--gateway-processes", type=int, default=2,
-                        help="gateway worker processes, each with --gateway-concurrency threads (2: one per core, "
+    parser.add_argument("--gateway-concurrency", type=int, default=150,
+                        help="threads of each gateway worker process (150)")
+    parser.add_argument("--gateway-processes", type=int, default=4,
+                        help="gateway worker processes, each with --gateway-concurrency threads (4: two per core, "
                              "as docs/running.md advises)")
     parser.add_argument("--default-concurrency", type=int, default=8)
     parser.add_argument("--think-time", type=float, default=20.0,
