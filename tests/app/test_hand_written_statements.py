@@ -5,7 +5,6 @@ concurrent ones."""
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,19 +18,12 @@ from payments.models import Merchant, PaymentAttempt, PaymentEvent
 from payments.services import transitions
 from payments.services.sending import attempt_claim
 from payments.services.statements import insert_events
-from tests.factories import LaneFactory, StoreFactory, TerminalFactory, UserFactory
+from tests.app.test_stale_and_doubled_work import make_attempt
+from tests.factories import StoreFactory, UserFactory
 from webhooks.models import Endpoint
 from webhooks.outbox import active_endpoints
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def make_attempt(status: str = "CREATED", **fields: object) -> PaymentAttempt:
-    lane = TerminalFactory(lane=LaneFactory(store=StoreFactory())).lane
-    return PaymentAttempt.objects.create(
-        order_reference=f"T{uuid.uuid4().hex[:20]}", sale_id=uuid.uuid4(), merchant=lane.store.merchant,
-        store=lane.store, lane=lane, terminal=lane.terminal, amount=1000, currency="CAD", status=status, **fields,
-    )
 
 
 def values(instance: object) -> dict[str, object]:
