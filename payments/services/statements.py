@@ -22,7 +22,7 @@ from lanes.models import Lane, Store, Terminal
 from lanes.rows import Columns, split
 from payments.models import FINAL_STATUSES, AttemptStatus, Merchant, PaymentAttempt, PaymentEvent
 
-__all__ = ["change_in_one_statement", "claim_in_time", "insert_events"]
+__all__ = ["change_in_one_statement", "claim_in_time", "insert_events", "one_statement_changes"]
 
 S = AttemptStatus
 _ATTEMPTS = PaymentAttempt._meta.db_table
@@ -47,9 +47,18 @@ def _claim_statement() -> tuple[str, tuple[Columns[Any], ...]]:
     return sql, columns
 
 
+def one_statement_changes() -> bool:
+    """The claim's and the status change's statements are PostgreSQL's (row locks, arrays, intervals); on SQLite
+    (``make run``'s embedded default) the callers keep the ORM's locked read, which does the same."""
+    return connection.vendor == "postgresql"
+
+
 def claim_in_time(attempt_id: int) -> PaymentAttempt | None:
     """The attempt moved CREATED → SENT (as ``change_locked`` would have written it), or None when it is not
-    CREATED or is too old by the database's clock (``too_old``)."""
+    CREATED, is too old by the database's clock (``too_old``), or the database is not PostgreSQL: the caller's
+    locked read then decides."""
+    if not one_statement_changes():
+        return None
     sql, columns = _claim_statement()
     now = timezone.now()
     with connection.cursor() as cursor:

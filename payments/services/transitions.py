@@ -16,7 +16,7 @@ from gateways.base import Exchange
 from payments import causes, logcontext
 from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
-from payments.services.statements import change_in_one_statement, insert_events
+from payments.services.statements import change_in_one_statement, insert_events, one_statement_changes
 from payments.signals import notify_attempt_changed, notify_status_changed
 
 S = AttemptStatus
@@ -74,7 +74,8 @@ def transition(
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
     clock = any(callable(v) for v in fields.values())
     with transaction.atomic(savepoint=False):
-        if issubclass(model, PaymentAttempt) and where is None and not clock:  # most changes: one statement
+        # most changes of an attempt, on PostgreSQL: one statement
+        if issubclass(model, PaymentAttempt) and where is None and not clock and one_statement_changes():
             changed = change_in_one_statement(obj_id, allowed_from, to, fields)
             if changed is None:
                 return None

@@ -67,6 +67,18 @@ def test_run_serves_login_and_sandbox_and_ctrl_c_stops_everything(tmp_path):
                                   "csrfmiddlewaretoken": session.cookies["csrftoken"]})
         assert page.status_code == 200
         assert all(f"/lanes/{n}/" in page.text for n in range(1, 5))
+
+        # A payment on the embedded default (SQLite) goes through to the sandbox and back: the claim and the status
+        # changes take the ORM's path there (their one-statement forms are PostgreSQL's).
+        paid = session.post(f"{base}/api/lanes/1/payments", json={"amount": 1250}, timeout=10,
+                            headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{base}/",
+                                     "Idempotency-Key": "runner-test-1"})
+        assert paid.status_code == 201, paid.text
+        status, deadline = paid.json()["status"], time.monotonic() + 90
+        while status in {"CREATED", "SENT"} and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status = session.get(f"{base}/api/payments/{paid.json()['id']}", timeout=5).json()["status"]
+        assert status == "APPROVED", (tmp_path / "run.log").read_text()[-3000:]
         assert key not in (tmp_path / "run.log").read_text()
 
         children = psutil.Process(runner.pid).children(recursive=True)
