@@ -28,7 +28,8 @@ def _ago(seconds: float) -> CombinedExpression:
 def attempts_resume_stalled() -> dict[str, int]:
     """CREATED ones are sent (the CREATED → SENT claim keeps that to one send), or failed when too old to
     send; SENT ones older than the charge time-out are moved to polling; UNKNOWN ones whose polling
-    stopped are polled; NEEDS_REVIEW ones of the last day are re-queried now and then (a late result)."""
+    stopped are polled; NEEDS_REVIEW ones of the last day are re-queried now and then (a late result), unless the
+    terminal's own answer is what is unconfirmed."""
     counts = {"sent": 0, "too_old": 0, "to_polling": 0, "polled": 0, "requeried": 0}
     created = PaymentAttempt.objects.filter(status=S.CREATED, created_at__lt=_ago(settings.CONSOLE_STALE_CREATED_AFTER))
     for attempt_id in created.filter(too_old()).values_list("pk", flat=True)[:500]:
@@ -48,10 +49,14 @@ def attempts_resume_stalled() -> dict[str, int]:
         enqueue(POLL_ATTEMPT, attempt_id)
         counts["polled"] += 1
     every = settings.CONSOLE_REVIEW_REQUERY_INTERVAL
+    # Not those where the terminal's own answer is still unconfirmed (``terminal_outcome``: create_order said
+    # paid and query_order did not, or the window ended before a confirmation): another query_order would settle
+    # them by the very source that disagreed with the terminal. A person decides (Re-query, Close by hand).
     for attempt_id in PaymentAttempt.objects.filter(
         Q(last_polled_at__lt=_ago(every)) | Q(last_polled_at__isnull=True),
         free,
         status=S.NEEDS_REVIEW,
+        terminal_outcome="",
         created_at__gt=_ago(86400),
     ).values_list("pk", flat=True)[:100]:
         enqueue(REQUERY_ATTEMPT, attempt_id)

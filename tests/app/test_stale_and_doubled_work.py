@@ -79,3 +79,14 @@ def test_the_polling_deadline_is_set_by_the_databases_clock(settings, enqueued):
     deadline, db_now = PaymentAttempt.objects.annotate(db_now=Now()).values_list("poll_deadline", "db_now").get(
         pk=attempt.pk)
     assert abs((deadline - db_now).total_seconds() - 120) < 5
+
+
+def test_the_resume_job_leaves_a_terminals_unconfirmed_answer_to_a_person(enqueued):
+    """create_order (signed) said paid and query_order said unpaid: NEEDS_REVIEW, with what the terminal said.
+    Another query_order would settle it by the answer that disagreed; the job re-queries only the others."""
+    disagreed = make_attempt("NEEDS_REVIEW", terminal_outcome="APPROVED")
+    differs = make_attempt("NEEDS_REVIEW")
+    counts = attempts_resume_stalled()
+    assert counts["requeried"] == 1
+    assert ("payments.tasks.requery_attempt", f"({differs.pk},)") in enqueued()
+    assert ("payments.tasks.requery_attempt", f"({disagreed.pk},)") not in enqueued()
