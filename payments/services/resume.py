@@ -49,9 +49,10 @@ def attempts_resume_stalled() -> dict[str, int]:
         enqueue(POLL_ATTEMPT, attempt_id)
         counts["polled"] += 1
     every = settings.CONSOLE_REVIEW_REQUERY_INTERVAL
-    # Not those where the terminal's own answer is still unconfirmed (``terminal_outcome``: create_order said
-    # paid and query_order did not, or the window ended before a confirmation): another query_order would settle
-    # them by the very source that disagreed with the terminal. A person decides (Re-query, Close by hand).
+    # Not those where the terminal's own answer is still unconfirmed (``terminal_outcome``: the charge's answer
+    # said paid and the gateway's look-up did not, or the window ended before a confirmation): another look-up
+    # would settle them by the very source that disagreed with the terminal. A person decides (Re-query, Close
+    # by hand).
     for attempt_id in PaymentAttempt.objects.filter(
         Q(last_polled_at__lt=_ago(every)) | Q(last_polled_at__isnull=True),
         free,
