@@ -192,10 +192,10 @@ def record_exchanges(attempt_id: int, exchanges: Sequence[tuple[Exchange | None,
 
 def record_note(attempt_id: int, *, cause: str, data: dict[str, Any] | None = None,
                 actor: User | None = None, refund: Refund | None = None) -> None:
-    PaymentEvent.objects.create(
+    insert_events([PaymentEvent(
         attempt_id=attempt_id, refund=refund, kind=PaymentEvent.Kind.NOTE, cause=cause[:255], data=data or {},
         actor=actor,
-    )
+    )])
 
 
 def exchange_causes(exchanges: Sequence[Exchange], summary: str) -> list[tuple[Exchange | None, str]]:
