@@ -4,7 +4,9 @@ Triggers (migration ``0012_triggers_day_summary``) add each change of an attempt
 change's own statement, so in its transaction: the services, the admin, ``seed_attempts``' COPY and a test's
 factories all keep it alike. A late result (an attempt created on Monday and approved on Tuesday) moves Monday's
 counts: a row's day is its attempt's ``created_at`` in the store's time zone. SQLite keeps no summary (no time
-zones in its SQL): ``kept()`` is False there and the back office sums the attempts.
+zones in its SQL): ``kept()`` is False there and the back office sums the attempts. ``DayCard`` counts an
+attempt's update at its transaction's commit instead (migration ``0015_day_cards_at_commit``): still in its
+transaction, without holding the row every approval of that card and total shares until then.
 
 The rebuild recomputes one store-day in one transaction holding a SHARE ROW EXCLUSIVE lock on the summary, rather
 than recomputing aside and swapping: a change committed between a recompute's read and its swap would be lost,

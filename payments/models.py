@@ -357,7 +357,9 @@ class DaySummary(models.Model):
 
 class DayCard(models.Model):
     """The approvals of a store's business day per card (last 4 digits) and total, kept by PostgreSQL like
-    ``DaySummary``: the day's possible duplicates are looked for only where a card and total come back."""
+    ``DaySummary``: the day's possible duplicates are looked for only where a card and total come back. A changed
+    approval is counted when its transaction commits (migration 0015): the row is shared by every approval of the
+    card and total, and is locked only while PostgreSQL commits."""
 
     store = models.ForeignKey("lanes.Store", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
                               related_name="+")

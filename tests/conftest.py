@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import requests
+from django.db import connection
 from django.utils import translation
 
 from tests.factories import (
@@ -33,6 +34,23 @@ def english_to_begin_with() -> None:
     """Each test starts in English (LANGUAGE_CODE): a request the test client made in French leaves its thread
     in French, as Django's LocaleMiddleware does, and the next test must not inherit that."""
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def day_cards_counted_at_each_statement(request: pytest.FixtureRequest) -> None:
+    """A test in a rolled-back transaction (pytest-django's `db`) never commits, and PostgreSQL counts a changed
+    approval into DayCard at commit (payments migration 0015): in such a test it counts at each statement
+    instead. Tests with committed transactions (`transaction=True`, the console's processes) count at commit, as
+    the console does: tests/app/test_day_summary.py holds both to the same totals."""
+    marker = request.node.get_closest_marker("django_db")
+    rolled_back = "db" in request.fixturenames or (
+        marker is not None and not marker.kwargs.get("transaction") and not (marker.args and marker.args[0]))
+    if not rolled_back or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        return
+    request.getfixturevalue("db")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS day_cards_updated IMMEDIATE")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,12 +10,13 @@ are handed to the services that apply them (on_commit never runs in these `db` t
 from __future__ import annotations
 
 import io
+import threading
 import zoneinfo
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backoffice.selectors import possible_duplicates
@@ -24,7 +25,7 @@ from gateways.base import NoAnswer, OrderState, Outcome, RefundOutcome, RefundRe
 from gateways.cards import CardDetails
 from lanes.models import Store
 from payments import day_summary
-from payments.models import DaySummary, PaymentAttempt, Refund
+from payments.models import DayCard, DaySummary, PaymentAttempt, Refund
 from payments.services import attempt_create, attempt_resolve, refund_create, refund_settle
 from payments.services.outcomes import apply_order, go_unknown
 from payments.services.refund_steps import _apply, _record_safely, _transition
@@ -282,3 +283,53 @@ def test_possible_duplicates_read_from_repeated_cards_are_those_of_the_whole_day
     monkeypatch.undo()
     assert sorted((a["id"], b["id"]) for a, b in kept) == sorted((a["id"], b["id"]) for a, b in everything)
     assert made == 160 and any(a["card_last4"] == "9999" for a, _ in everything)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_approval_is_counted_at_commit_and_holds_no_card_row_until_then(store, lanes):
+    """A store's approvals of one card and total share one DayCard row. The change is counted into it when its
+    transaction commits (payments migration 0015), not at the attempt's UPDATE: an answer being recorded holds
+    no lock another lane's approval of the same card and total waits on. Committed transactions here, as in the
+    console (the `db` tests count at each statement: tests/conftest.py)."""
+
+    def approve(lane) -> PaymentAttempt:
+        attempt = pay(lane, 1250)
+        apply_order(attempt, order(attempt, Outcome.PAID), source="charge", from_statuses=["SENT"])
+        return attempt
+
+    def approvals() -> int:
+        return sum(DayCard.objects.filter(store=store, card_last4="4021", total=1250).values_list("approvals",
+                                                                                                 flat=True))
+
+    approve(lanes[0])
+    assert approvals() == 1
+    recording, other_lane_done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def other_lane() -> None:
+        try:
+            recording.wait(10)
+            with connection.cursor() as cursor:  # a wait on a locked row fails the test instead of hanging it
+                cursor.execute("SET lock_timeout = '3s'")
+            approve(lanes[1])
+        except BaseException as exc:  # reported by the test, in its own thread
+            failures.append(exc)
+        finally:
+            other_lane_done.set()
+            connection.close()
+
+    thread = threading.Thread(target=other_lane)
+    thread.start()
+    with transaction.atomic():
+        attempt = pay(lanes[2], 1250)
+        apply_order(attempt, order(attempt, Outcome.PAID), source="charge", from_statuses=["SENT"])
+        recording.set()  # this answer is recorded, not committed: the other lane approves meanwhile
+        assert other_lane_done.wait(15)
+        assert not failures, failures
+        assert approvals() == 2  # the other lane's, committed; not yet this one
+    thread.join()
+    assert approvals() == 3
+    assert_agrees(store)
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(status="NEEDS_REVIEW")  # a bulk UPDATE is counted too
+    assert approvals() == 2
+    assert_agrees(store)
