@@ -2,13 +2,12 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
-
+from store_console.asgi_http import get_http_application
 from store_console.error_reports import init_error_reports
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
 init_error_reports("daphne")  # before Django handles anything, as the Django integration asks
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_http_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
