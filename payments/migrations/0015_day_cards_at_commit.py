@@ -8,14 +8,16 @@ waited on each other (measured in docs/performance.md: the burst round's push p9
 commits. It still counts each change in the same transaction as the change.
 
 Only updates move to commit time: an attempt is inserted CREATED, so the insert and delete triggers of 0013 (bulk
-loads, deletions) stay statement-level. Inside a transaction that is never committed (a test's), the pending
-count runs at ``SET CONSTRAINTS ALL IMMEDIATE`` (Django's ``connection.check_constraints()``).
+loads, deletions) stay statement-level. Inside a transaction that is never committed (a test's), the count runs
+at each statement once ``SET CONSTRAINTS day_cards_updated IMMEDIATE`` is set (tests/conftest.py), and any count
+still pending runs when that is set (or at ``SET CONSTRAINTS ALL IMMEDIATE``).
 """
 
 from django.db import migrations
 
 # One changed attempt's deltas (-1 for what it was, +1 for what it is, approvals with a card only), the same upsert
-# as 0013's statement-level functions, in key order. The table lock is the one every attempt change takes through
+# as 0013's statement-level functions, in key order: written out rather than imported from 0013, as a migration's
+# SQL is frozen with it. The table lock is the one every attempt change takes through
 # the day summary's triggers: it orders this count after a store's time-zone recount (0011, 0013).
 ROW_FUNCTION = """
 CREATE OR REPLACE FUNCTION payments_day_cards_row_updated() RETURNS trigger LANGUAGE plpgsql AS $$
