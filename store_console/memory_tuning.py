@@ -13,7 +13,6 @@ An operator's own `MALLOC_ARENA_MAX` (glibc reads it when the process starts) is
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 
@@ -29,8 +28,8 @@ def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    except (OSError, AttributeError):  # no C library found, or one without mallopt (musl)
+        mallopt = ctypes.CDLL(None).mallopt  # the C library Python itself runs on
+    except (OSError, AttributeError):  # one without mallopt (musl)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     done = bool(mallopt(_M_ARENA_MAX, arenas))
