@@ -10,19 +10,29 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 
 _SALT = b"store-console merchant keys v2"
+_derived_keys: dict[str, Fernet] = {}
+_deriving = threading.Lock()
 
 
-@functools.cache
 def _derived(secret: str) -> Fernet:
-    """scrypt (2^14, 8, 1): ~50 ms once per process and key, and costly for anyone guessing a weak secret."""
-    key = Scrypt(salt=_SALT, length=32, n=2**14, r=8, p=1).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    """scrypt (2^14, 8, 1): ~50 ms and 16 MiB once per process and key, and costly for anyone guessing a weak
+    secret. Once: the first payments of a burst reach a fresh worker together, and threads that each derived the
+    key (``functools.cache`` lets them) took 16 MiB apiece at the same moment (tests/unit/test_memory_tuning.py)."""
+    fernet = _derived_keys.get(secret)
+    if fernet is None:
+        with _deriving:
+            fernet = _derived_keys.get(secret)
+            if fernet is None:
+                key = Scrypt(salt=_SALT, length=32, n=2**14, r=8, p=1).derive(secret.encode())
+                fernet = _derived_keys[secret] = Fernet(base64.urlsafe_b64encode(key))
+    return fernet
 
 
 @functools.cache

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from payments import crypto
 from tests.processes import ROOT
 
 # Eight threads alive at once, each allocating from C: glibc gives each its own arena unless capped (its
@@ -72,3 +73,36 @@ def test_no_process_loads_sentry_without_a_dsn():
                           env={k: v for k, v in os.environ.items() if k != "SENTRY_DSN"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# The first payments of a burst reach a fresh worker together, and each decrypts its merchant's key. The key's
+# derivation (scrypt, 16 MiB of memory and ~50 ms) must run once per process, not once per thread that asks
+# before the first has finished: measured before this was fixed, 20-odd threads took 250 MiB at once.
+FIRST_DECRYPTS = """
+import os, resource, threading
+import django
+django.setup()
+from payments import crypto
+token = os.environ["TEST_TOKEN"]  # encrypted by the test's process: nothing derived in this one yet
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+together = threading.Barrier(24)
+def decrypt():
+    together.wait()
+    assert crypto.decrypt(token) == "merchant-key"
+threads = [threading.Thread(target=decrypt) for _ in range(24)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_burst_of_first_decrypts_derives_the_key_once():
+    # The same FIELD_ENCRYPTION_KEYS here and in the child: tests.settings put them in the environment.
+    token = crypto.encrypt("merchant-key")
+    done = subprocess.run([sys.executable, "-c", FIRST_DECRYPTS], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "TEST_TOKEN": token})
+    assert done.returncode == 0, done.stderr
+    grown_mib = int(done.stdout.strip().splitlines()[-1])
+    assert grown_mib < 40, f"the process grew {grown_mib} MiB: the key was derived by several threads at once"
