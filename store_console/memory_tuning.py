@@ -3,9 +3,9 @@
 glibc gives threads that allocate at the same time arenas of their own, up to eight per core, and memory
 freed in an arena mostly stays with the process. The gateway worker runs a thread per waiting cardholder
 (1,100 in the capacity benchmark): with 1,000 calls open it peaked at 337 MiB resident with glibc's default
-and at 253 MiB with two arenas, at the same speed (docs/performance.md, "Memory"). Python allocates its
-small objects from its own pools under the GIL; the arenas serve the larger buffers of sockets and
-PostgreSQL's results, for which two are enough.
+and at 250 MiB with two arenas, at the same speed (docs/performance.md, "Memory with 1,000 calls open").
+Python allocates its small objects from its own pools under the GIL; the arenas serve the larger buffers of
+sockets and PostgreSQL's results, for which two are enough.
 
 An operator's own `MALLOC_ARENA_MAX` (glibc reads it when the process starts) is left as it is.
 """
