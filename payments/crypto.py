@@ -24,7 +24,7 @@ _deriving = threading.Lock()
 def _derived(secret: str) -> Fernet:
     """scrypt (2^14, 8, 1): ~50 ms and 16 MiB once per process and key, and costly for anyone guessing a weak
     secret. Once: the first payments of a burst reach a fresh worker together, and threads that each derived the
-    key (``functools.cache`` lets them) took 16 MiB apiece at the same moment (tests/unit/test_memory_tuning.py)."""
+    key (``functools.cache`` lets them) took 16 MiB apiece at the same moment (tests/unit/test_process_memory.py)."""
     fernet = _derived_keys.get(secret)
     if fernet is None:
         with _deriving:

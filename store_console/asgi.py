@@ -4,10 +4,8 @@ import os
 
 from store_console.asgi_http import get_http_application
 from store_console.error_reports import init_error_reports
-from store_console.memory_tuning import limit_malloc_arenas
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
-limit_malloc_arenas()  # before Daphne's threads start: store_console/memory_tuning.py
 init_error_reports("daphne")  # before Django handles anything, as the Django integration asks
 django_asgi_app = get_http_application()
 

@@ -21,7 +21,6 @@ from payments import logcontext
 from store_console.error_reports import init_error_reports
 from store_console.gc_tuning import freeze_startup_objects
 from store_console.heartbeats import BEAT, Heartbeat
-from store_console.memory_tuning import limit_malloc_arenas
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
 
@@ -30,14 +29,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 @celeryd_init.connect
-def _worker_init(sender: str, **_: object) -> None:
-    limit_malloc_arenas()  # before the pool's threads start: store_console/memory_tuning.py
+def _report_worker_errors(sender: str, **_: object) -> None:
     init_error_reports(f"worker {sender}")  # SENTRY_DSN set: this worker's failures go to Sentry
 
 
 @beat_init.connect
-def _beat_start(sender: object, **_: object) -> None:
-    limit_malloc_arenas()
+def _report_beat_errors(sender: object, **_: object) -> None:
     init_error_reports("beat")
 
 

@@ -1,6 +1,6 @@
-"""The console's processes cap glibc's malloc arenas (store_console/memory_tuning.py) and load no Sentry SDK
-unless a DSN is set (store_console/error_reports.py): the two changes that keep the waiting gateway worker's
-memory down. Each check runs in a fresh interpreter, where glibc's arenas and Python's modules start empty."""
+"""What a console process holds in memory: the merchant key's encryption key derived once however many threads
+ask for it first (payments/crypto.py), and no Sentry SDK unless a DSN is set (store_console/error_reports.py).
+Each check runs in a fresh interpreter, where nothing is derived or imported yet."""
 
 from __future__ import annotations
 
@@ -8,63 +8,15 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from payments import crypto
 from tests.processes import ROOT
 
-# Eight threads alive at once, each allocating from C: glibc gives each its own arena unless capped (its
-# default cap is eight per core). malloc_stats() writes one "Arena n:" block per arena to stderr.
-ARENAS = """
-import ctypes, ctypes.util, os, threading
-{setup}
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-together = threading.Barrier(9)
-def allocate():
-    together.wait()
-    kept = [libc.malloc(512) for _ in range(64)]
-    together.wait()
-threads = [threading.Thread(target=allocate) for _ in range(8)]
-for thread in threads:
-    thread.start()
-together.wait()
-together.wait()
-libc.malloc_stats()
-"""
-
+# A worker as it starts (its start-up signal, where error reports begin); the test adds Daphne's application.
 WORKER = """
 from celery.signals import celeryd_init
 from store_console.celery import app
 celeryd_init.send(sender="gateway@test", instance=None, conf=app.conf, options={})
 """
-
-
-def arenas(setup: str, **env: str) -> int:
-    done = subprocess.run([sys.executable, "-c", ARENAS.format(setup=setup)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={**{k: v for k, v in os.environ.items()
-                                                        if k not in ("MALLOC_ARENA_MAX", "SENTRY_DSN")}, **env})
-    assert done.returncode == 0, done.stderr
-    return done.stderr.count("Arena ")
-
-
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's arenas")
-
-
-def test_threads_get_an_arena_each_without_the_cap():
-    assert arenas("") >= 8  # what the cap is for: the measurement below can tell the two apart
-
-
-def test_a_worker_caps_its_arenas_when_it_starts():
-    assert arenas(WORKER) <= 2
-
-
-def test_daphne_caps_its_arenas_when_it_loads_the_application():
-    assert arenas("import store_console.asgi") <= 2
-
-
-def test_an_operators_own_setting_is_left_to_glibc():
-    assert arenas(WORKER, MALLOC_ARENA_MAX="4") == 4
 
 
 def test_no_process_loads_sentry_without_a_dsn():
