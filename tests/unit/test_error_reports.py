@@ -85,3 +85,20 @@ def test_an_error_is_reported_with_keys_signatures_and_card_data_scrubbed():
 
 def test_nothing_is_sent_without_a_dsn():
     assert run({"SENTRY_DSN": ""}) == "off"
+
+
+# A worker as it starts (its start-up signal, where error reports begin); the test adds Daphne's application. The SDK
+# and its integrations cost each process about 3 MiB and 80 modules (store_console/error_reports.py).
+WORKER = """
+from celery.signals import celeryd_init
+from store_console.celery import app
+celeryd_init.send(sender="gateway@test", instance=None, conf=app.conf, options={})
+"""
+
+
+def test_no_process_loads_sentry_without_a_dsn():
+    script = WORKER + "import store_console.asgi, sys\nprint(sorted(m for m in sys.modules if m.startswith('sentry')))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != "SENTRY_DSN"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

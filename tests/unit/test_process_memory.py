@@ -1,6 +1,6 @@
 """What a console process holds in memory: the merchant key's encryption key derived once however many threads
-ask for it first (payments/crypto.py), and no Sentry SDK unless a DSN is set (store_console/error_reports.py).
-Each check runs in a fresh interpreter, where nothing is derived or imported yet."""
+ask for it first (payments/crypto.py), checked in a fresh interpreter where nothing is derived yet. That no
+process loads the Sentry SDK without a DSN is checked beside the error reports (tests/unit/test_error_reports.py)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,6 @@ import sys
 
 from payments import crypto
 from tests.processes import ROOT
-
-# A worker as it starts (its start-up signal, where error reports begin); the test adds Daphne's application.
-WORKER = """
-from celery.signals import celeryd_init
-from store_console.celery import app
-celeryd_init.send(sender="gateway@test", instance=None, conf=app.conf, options={})
-"""
-
-
-def test_no_process_loads_sentry_without_a_dsn():
-    script = WORKER + "import store_console.asgi, sys\nprint(sorted(m for m in sys.modules if m.startswith('sentry')))"
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in os.environ.items() if k != "SENTRY_DSN"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
-
 
 # The first payments of a burst reach a fresh worker together, and each decrypts its merchant's key. The key's
 # derivation (scrypt, 16 MiB of memory and ~50 ms) must run once per process, not once per thread that asks
