@@ -33,6 +33,8 @@ from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from backoffice.day_statements import ExceptionRow, exception_rows
+from backoffice.exception_kinds import ExceptionKind
 from backoffice.models import VerificationFinding, VerificationRun
 from backoffice.sentences import said
 from lanes import access
@@ -43,25 +45,6 @@ from payments.money import format_money
 
 S = AttemptStatus
 CLOSED_NOTE_PREFIX = "exception closed:"
-
-
-class ExceptionKind:
-    MISMATCH = "mismatch"
-    NEEDS_REVIEW = "needs_review"
-    UNKNOWN = "unknown"
-    POSSIBLE_DUPLICATE = "possible_duplicate"
-    MISSING_CARD_DATA = "missing_card_data"
-
-    LABELS = {
-        MISMATCH: gettext_lazy("The gateway disagrees"),
-        NEEDS_REVIEW: gettext_lazy("Needs review"),
-        UNKNOWN: gettext_lazy("Outcome unknown"),
-        POSSIBLE_DUPLICATE: gettext_lazy("Possible duplicate"),
-        MISSING_CARD_DATA: gettext_lazy("Missing card data"),
-    }
-    # Closed by a note; NEEDS_REVIEW is closed by resolving the attempt, UNKNOWN not at all (still polled).
-    CLOSABLE_BY_NOTE = (MISMATCH, POSSIBLE_DUPLICATE, MISSING_CARD_DATA)
-    ORDER = (MISMATCH, NEEDS_REVIEW, UNKNOWN, POSSIBLE_DUPLICATE, MISSING_CARD_DATA)
 
 
 # ------------------------------------------------------------------------------------------ the day
@@ -313,6 +296,40 @@ def _found(store: Store, day: date, run: VerificationRun | None) -> list[_Found]
     return found
 
 
+def _described(found: ExceptionRow, review: Callable[[str], str], finding: Callable[[str], str],
+               local_time: zoneinfo.ZoneInfo) -> _Found:
+    row, kind = found.row, found.kind
+    if kind == ExceptionKind.UNKNOWN:
+        return _Found(kind, row, functools.partial(_unknown_detail, bool(row["past_window"])))
+    if kind == ExceptionKind.NEEDS_REVIEW:
+        return _Found(kind, row, functools.partial(review, row["message"]))
+    if kind == ExceptionKind.MISSING_CARD_DATA:
+        return _Found(kind, row, functools.partial(_missing, row))
+    if kind == ExceptionKind.MISMATCH:
+        return _Found(kind, row, functools.partial(finding, found.finding or ""))
+    assert found.earlier is not None  # a possible duplicate has its earlier attempt
+    return _Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
+                  related_id=found.earlier["id"])
+
+
+def _found_and_closed(store: Store, day: date, run: VerificationRun | None
+                      ) -> tuple[list[_Found], dict[tuple[int, str], PaymentEvent]]:
+    """Every exception of the day (``_found``) and the notes that closed some of them: in one hand-written
+    statement where PostgreSQL keeps the day's cards (``backoffice.day_statements``), else by the ORM's reads."""
+    if not day_summary.kept():
+        found = _found(store, day, run)
+        return found, closed_exceptions({f.row["id"] for f in found})
+    start, end = day_bounds(store, day)
+    rows = exception_rows(store.pk, day, start, end, run_id=None if run is None else run.pk,
+                          window=duplicate_window(), closed_prefix=CLOSED_NOTE_PREFIX)
+    review, finding = functools.cache(_review_detail), functools.cache(said)
+    local_time = zoneinfo.ZoneInfo(store.time_zone)
+    found = [_described(r, review, finding, local_time) for r in rows]
+    closing = {r.closing_note_id: (r.row["id"], r.kind) for r in rows if r.closing_note_id is not None}
+    notes = PaymentEvent.objects.filter(pk__in=closing).select_related("actor") if closing else []
+    return found, {closing[note.pk]: note for note in notes}
+
+
 @dataclass(frozen=True)
 class ExceptionReport:
     open: OpenExceptions  # most serious first
@@ -329,8 +346,7 @@ def day_exception_report(store: Store, day: date) -> ExceptionReport:
     run = latest_run(store, day)
     finished = run if run is None or run.status == VerificationRun.Status.FINISHED else latest_run(
         store, day, finished=True)
-    found = _found(store, day, finished)
-    closed = closed_exceptions({f.row["id"] for f in found})
+    found, closed = _found_and_closed(store, day, finished)
     order = {kind: i for i, kind in enumerate(ExceptionKind.ORDER)}
     still_open = sorted((f for f in found if f.key not in closed),
                         key=lambda f: (order[f.kind], f.row["created_at"], f.row["id"]))

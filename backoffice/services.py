@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from backoffice import sentences
+from backoffice.exception_kinds import ExceptionKind
 from backoffice.models import VerificationFinding, VerificationRun
 from backoffice.selectors import (
-    ExceptionKind,
     closed_exceptions,
     day_attempts,
     day_bounds,
