@@ -1,18 +1,18 @@
-"""Waiting capacity: 1,000 payments held open at the gateway at once.
+"""Waiting capacity: 2,000 payments held open at the gateway at once (issue 16, part 4; 1,000 before it).
 
-Claim: with 1,000 lanes each waiting on a cardholder who takes 20 s (1,000 create_order calls open at
+Claim: with 2,000 lanes each waiting on a cardholder who takes 20 s (2,000 create_order calls open at
 IOTPay at once), every payment ends correctly, a new payment started meanwhile reaches IOTPay within 1 s,
-and all the console's processes together (Daphne, both Celery workers, beat) stay within 1.5 GB resident.
+and all the console's processes together (Daphne, the Celery workers, beat) stay within 1.5 GB resident.
 
 How: the real processes (IOTPay sandbox with `--think-time 20`, the gateway worker on one process with a
-threads pool of `-c 1100`, the default worker, beat, Daphne) on PostgreSQL and Redis; 1,001 lanes with a
-terminal each. Lanes 1..1,000 get an approving payment ($12.50) POSTed as fast as Daphne answers, from a
-pool of client threads sharing one logged-in session's cookie. Once the sandbox counts ~1,000 open
-create_order calls, a payment on lane 1,001 is timed from its POST to its create_order at the sandbox
-(probed every 10 ms). Then all 1,001 must end APPROVED. Meanwhile psutil sums the RSS of each console
+threads pool of `-c 2100`, the default and webhooks workers, beat, Daphne) on PostgreSQL and Redis; 2,001 lanes
+with a terminal each. Lanes 1..2,000 get an approving payment ($12.50) POSTed as fast as Daphne answers, from a
+pool of client threads sharing one logged-in session's cookie. Once the sandbox counts ~2,000 open
+create_order calls, a payment on lane 2,001 is timed from its POST to its create_order at the sandbox
+(probed every 10 ms). Then all 2,001 must end APPROVED. Meanwhile psutil sums the RSS of each console
 process and its children every 250 ms, and pg_stat_activity is sampled every 100 ms.
 
-    .venv/bin/python -m bench.waiting_capacity [--lanes 1000] [--gateway-concurrency 1100] [--clients 16]
+    .venv/bin/python -m bench.waiting_capacity [--lanes 2000] [--gateway-concurrency 2100] [--clients 16]
 
 Needs PostgreSQL and Redis (bench/harness.py: the database is dropped and re-created, the Redis database
 flushed). Prints figures and asserts nothing about time; exits 1 when a payment did not end APPROVED.
@@ -52,8 +52,8 @@ MIB = 1024**2
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.waiting_capacity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lanes", type=int, default=1000, help="payments held open at once (1000)")
-    parser.add_argument("--gateway-concurrency", type=int, default=1100, help="gateway worker threads (1100)")
+    parser.add_argument("--lanes", type=int, default=2000, help="payments held open at once (2000)")
+    parser.add_argument("--gateway-concurrency", type=int, default=2100, help="gateway worker threads (2100)")
     parser.add_argument("--default-concurrency", type=int, default=8)
     parser.add_argument("--think-time", type=float, default=20.0, help="the sandbox cardholder's think time (20)")
     parser.add_argument("--clients", type=int, default=16, help="client threads POSTing the payments (16)")
