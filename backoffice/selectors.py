@@ -314,8 +314,9 @@ def _described(found: ExceptionRow, review: Callable[[str], str], finding: Calla
 
 def _found_and_closed(store: Store, day: date, run: VerificationRun | None
                       ) -> tuple[list[_Found], dict[tuple[int, str], PaymentEvent]]:
-    """Every exception of the day (``_found``) and the notes that closed some of them: in one hand-written
-    statement where PostgreSQL keeps the day's cards (``backoffice.day_statements``), else by the ORM's reads."""
+    """Every exception of the day (``_found``) and the notes that closed some of them: by two hand-written
+    statements where PostgreSQL keeps the day's cards (``backoffice.day_statements``; a third reads the closing
+    notes' authors when a note closed one), else by the ORM's reads."""
     if not day_summary.kept():
         found = _found(store, day, run)
         return found, closed_exceptions({f.row["id"] for f in found})
