@@ -15,34 +15,18 @@ possible duplicate, and the newest note that closed it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 
+from backoffice.exception_kinds import EXCEPTION_FIELDS, ExceptionRow
 from backoffice.exception_kinds import ExceptionKind as K
 from backoffice.models import VerificationFinding
 from lanes.models import Lane, Terminal
 from payments.models import AttemptStatus, DayCard, PaymentAttempt, PaymentEvent
 
 S = AttemptStatus
-
-# The keys of a row, as the ORM's values(*_EXCEPTION_FIELDS) names them.
-ROW_KEYS = ("id", "created_at", "status", "lane__code", "terminal__device", "amount", "tip", "currency",
-            "order_reference", "card_last4", "card_brand", "auth_num", "message")
-
-
-@dataclass(frozen=True)
-class ExceptionRow:
-    """One exception of the day as the statement found it."""
-
-    kind: str
-    row: dict[str, Any]  # ROW_KEYS, and past_window
-    finding: str | None  # a mismatch's detail
-    earlier: dict[str, Any] | None  # a possible duplicate's earlier attempt: id, created_at, lane__code
-    closing_note_id: int | None  # the newest note that closed it, if one did
-
 
 @functools.cache
 def _keys_statement() -> str:
@@ -82,7 +66,7 @@ def _rows_statement() -> str:
         f" JOIN {lanes} l ON l.id = a.lane_id JOIN {Terminal._meta.db_table} t ON t.id = a.terminal_id"
         f" LEFT JOIN {attempts} e ON e.id = x.earlier_id LEFT JOIN {lanes} el ON el.id = e.lane_id"
         f" LEFT JOIN LATERAL (SELECT id FROM {events} WHERE attempt_id = a.id AND kind = %(note)s"
-        "  AND cause LIKE %(closed)s AND data ->> 'exception' = x.kind ORDER BY id DESC LIMIT 1) n ON true"
+        "  AND starts_with(cause, %(closed)s) AND data ->> 'exception' = x.kind ORDER BY id DESC LIMIT 1) n ON true"
     )
 
 
@@ -111,11 +95,11 @@ def exception_rows(store_id: int, day: date, start: datetime, end: datetime, *, 
         kinds, ids, details, earlier = (list(column) for column in zip(*keys, strict=True))
         cursor.execute(_rows_statement(), {
             "kinds": kinds, "ids": ids, "details": details, "earlier": earlier, "note": PaymentEvent.Kind.NOTE,
-            "closed": closed_prefix.replace("%", r"\%").replace("_", r"\_") + "%"})
+            "closed": closed_prefix})
         found = cursor.fetchall()
     out = []
     for kind, *values, past_window, detail, earlier_id, earlier_at, earlier_lane, note_id in found:
-        row = dict(zip(ROW_KEYS, values, strict=True))
+        row = dict(zip(EXCEPTION_FIELDS, values, strict=True))
         row["past_window"] = past_window
         earlier_row = None if earlier_id is None else {"id": earlier_id, "created_at": earlier_at,
                                                        "lane__code": earlier_lane}

@@ -1,8 +1,17 @@
-"""The kinds of exception the reconciliation dashboard lists, their labels and their order."""
+"""The kinds of exception the reconciliation dashboard lists (their labels and order), and an exception as found
+by either of the two ways of reading a day's (the ORM's in ``backoffice.selectors``, the hand-written statements
+of ``backoffice.day_statements``) before its detail is written."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.utils.translation import gettext_lazy
+
+# The columns an exception's row carries, named as the ORM's values() names them.
+EXCEPTION_FIELDS = ("id", "created_at", "status", "lane__code", "terminal__device", "amount", "tip", "currency",
+                    "order_reference", "card_last4", "card_brand", "auth_num", "message")
 
 
 class ExceptionKind:
@@ -22,3 +31,14 @@ class ExceptionKind:
     # Closed by a note; NEEDS_REVIEW is closed by resolving the attempt, UNKNOWN not at all (still polled).
     CLOSABLE_BY_NOTE = (MISMATCH, POSSIBLE_DUPLICATE, MISSING_CARD_DATA)
     ORDER = (MISMATCH, NEEDS_REVIEW, UNKNOWN, POSSIBLE_DUPLICATE, MISSING_CARD_DATA)
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    """One exception of the day as it was read."""
+
+    kind: str
+    row: dict[str, Any]  # EXCEPTION_FIELDS, and past_window for the open ones
+    finding: str | None = None  # a mismatch's detail
+    earlier: dict[str, Any] | None = None  # a possible duplicate's earlier attempt: id, created_at, lane__code
+    closing_note_id: int | None = None  # the newest note that closed it (the statements read it with the row)

@@ -33,8 +33,8 @@ from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from backoffice.day_statements import ExceptionRow, exception_rows
-from backoffice.exception_kinds import ExceptionKind
+from backoffice.day_statements import exception_rows
+from backoffice.exception_kinds import EXCEPTION_FIELDS, ExceptionKind, ExceptionRow
 from backoffice.models import VerificationFinding, VerificationRun
 from backoffice.sentences import said
 from lanes import access
@@ -120,9 +120,6 @@ class ClosedException:
     exception: DayException
     note: PaymentEvent  # who (actor), when (created_at), why (data["reason"])
 
-
-_EXCEPTION_FIELDS = ("id", "created_at", "status", "lane__code", "terminal__device", "amount", "tip", "currency",
-                     "order_reference", "card_last4", "card_brand", "auth_num", "message")
 
 
 @dataclass(frozen=True)
@@ -214,7 +211,7 @@ def possible_duplicates(store: Store, day: date) -> list[tuple[dict[str, Any], d
         if at >= start
     ]
     details = {r["id"]: r for r in PaymentAttempt.objects.filter(pk__in={i for pair in pairs for i in pair})
-               .values(*_EXCEPTION_FIELDS)}
+               .values(*EXCEPTION_FIELDS)}
     return [(details[later], details[earlier]) for later, earlier in pairs if later in details and earlier in details]
 
 
@@ -265,70 +262,73 @@ def _duplicate_detail(later: dict[str, Any], earlier: dict[str, Any], local_time
                                             when=when, gap=gap)
 
 
-def _found(store: Store, day: date, run: VerificationRun | None) -> list[_Found]:
-    """Every exception of the day, open or closed, unsorted, their details not written yet; the mismatches are
-    those of ``run``, the day's latest finished verification."""
+def _read_by_orm(store: Store, day: date, run: VerificationRun | None) -> list[ExceptionRow]:
+    """Every exception of the day, open or closed, unsorted, by the ORM's reads; the mismatches are those of
+    ``run``, the day's latest finished verification."""
     base = day_attempts(store, day).order_by()
-    found: list[_Found] = []
-    # Many rows share a sentence ("no final outcome..."): each is recognised and translated once per report.
-    review, finding = functools.cache(_review_detail), functools.cache(said)
+    found: list[ExceptionRow] = []
     open_rows = base.filter(status__in=[S.UNKNOWN, S.NEEDS_REVIEW]).annotate(
         past_window=ExpressionWrapper(Q(poll_deadline__lte=Now()), output_field=BooleanField()))
-    for row in open_rows.values(*_EXCEPTION_FIELDS, "past_window"):
-        if row["status"] == S.UNKNOWN:
-            found.append(_Found(ExceptionKind.UNKNOWN, row, functools.partial(_unknown_detail, bool(row["past_window"]))))
-        else:
-            found.append(_Found(ExceptionKind.NEEDS_REVIEW, row, functools.partial(review, row["message"])))
+    for row in open_rows.values(*EXCEPTION_FIELDS, "past_window"):
+        kind = ExceptionKind.UNKNOWN if row["status"] == S.UNKNOWN else ExceptionKind.NEEDS_REVIEW
+        found.append(ExceptionRow(kind, row))
     for row in base.filter(Q(card_brand="") | Q(card_last4="") | Q(auth_num=""), status=S.APPROVED).values(
-            *_EXCEPTION_FIELDS):
-        found.append(_Found(ExceptionKind.MISSING_CARD_DATA, row, functools.partial(_missing, row)))
-    local_time = zoneinfo.ZoneInfo(store.time_zone)
+            *EXCEPTION_FIELDS):
+        found.append(ExceptionRow(ExceptionKind.MISSING_CARD_DATA, row))
     for later, earlier in possible_duplicates(store, day):
-        found.append(_Found(ExceptionKind.POSSIBLE_DUPLICATE, later, functools.partial(_duplicate_detail, later, earlier,
-                                                                             local_time), related_id=earlier["id"]))
+        found.append(ExceptionRow(ExceptionKind.POSSIBLE_DUPLICATE, later, earlier=earlier))
     if run is not None:
         findings = (VerificationFinding.objects.filter(run=run, kind=VerificationFinding.Kind.MISMATCH,
                                                        cleared_at__isnull=True)
                     .values("attempt_id", "detail"))
         details = {f["attempt_id"]: f["detail"] for f in findings}
-        for row in PaymentAttempt.objects.filter(pk__in=details).values(*_EXCEPTION_FIELDS):
-            found.append(_Found(ExceptionKind.MISMATCH, row, functools.partial(finding, details[row["id"]])))
+        for row in PaymentAttempt.objects.filter(pk__in=details).values(*EXCEPTION_FIELDS):
+            found.append(ExceptionRow(ExceptionKind.MISMATCH, row, finding=details[row["id"]]))
     return found
 
 
-def _described(found: ExceptionRow, review: Callable[[str], str], finding: Callable[[str], str],
-               local_time: zoneinfo.ZoneInfo) -> _Found:
-    row, kind = found.row, found.kind
-    if kind == ExceptionKind.UNKNOWN:
-        return _Found(kind, row, functools.partial(_unknown_detail, bool(row["past_window"])))
-    if kind == ExceptionKind.NEEDS_REVIEW:
-        return _Found(kind, row, functools.partial(review, row["message"]))
-    if kind == ExceptionKind.MISSING_CARD_DATA:
-        return _Found(kind, row, functools.partial(_missing, row))
-    if kind == ExceptionKind.MISMATCH:
-        return _Found(kind, row, functools.partial(finding, found.finding or ""))
-    assert found.earlier is not None  # a possible duplicate has its earlier attempt
-    return _Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
-                  related_id=found.earlier["id"])
+def _described(store: Store, rows: list[ExceptionRow]) -> list[_Found]:
+    """The exceptions read, each with the way to write its detail in the reader's language when it is shown."""
+    # Many rows share a sentence ("no final outcome..."): each is recognised and translated once per report.
+    review, finding = functools.cache(_review_detail), functools.cache(said)
+    local_time = zoneinfo.ZoneInfo(store.time_zone)
+
+    def described(found: ExceptionRow) -> _Found:
+        row, kind = found.row, found.kind
+        if kind == ExceptionKind.UNKNOWN:
+            return _Found(kind, row, functools.partial(_unknown_detail, bool(row["past_window"])))
+        if kind == ExceptionKind.NEEDS_REVIEW:
+            return _Found(kind, row, functools.partial(review, row["message"]))
+        if kind == ExceptionKind.MISSING_CARD_DATA:
+            return _Found(kind, row, functools.partial(_missing, row))
+        if kind == ExceptionKind.MISMATCH:
+            return _Found(kind, row, functools.partial(finding, found.finding or ""))
+        assert found.earlier is not None  # a possible duplicate has its earlier attempt
+        return _Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
+                      related_id=found.earlier["id"])
+
+    return [described(found) for found in rows]
+
+
+def _found(store: Store, day: date, run: VerificationRun | None) -> list[_Found]:
+    """Every exception of the day by the ORM's reads, their details not written yet (SQLite's way)."""
+    return _described(store, _read_by_orm(store, day, run))
 
 
 def _found_and_closed(store: Store, day: date, run: VerificationRun | None
                       ) -> tuple[list[_Found], dict[tuple[int, str], PaymentEvent]]:
-    """Every exception of the day (``_found``) and the notes that closed some of them: by two hand-written
-    statements where PostgreSQL keeps the day's cards (``backoffice.day_statements``; a third reads the closing
-    notes' authors when a note closed one), else by the ORM's reads."""
+    """Every exception of the day and the notes that closed some of them: by two hand-written statements where
+    PostgreSQL keeps the day's cards (``backoffice.day_statements``; a third reads the closing notes' authors when
+    a note closed one), else by the ORM's reads."""
     if not day_summary.kept():
         found = _found(store, day, run)
         return found, closed_exceptions({f.row["id"] for f in found})
     start, end = day_bounds(store, day)
     rows = exception_rows(store.pk, day, start, end, run_id=None if run is None else run.pk,
                           window=duplicate_window(), closed_prefix=CLOSED_NOTE_PREFIX)
-    review, finding = functools.cache(_review_detail), functools.cache(said)
-    local_time = zoneinfo.ZoneInfo(store.time_zone)
-    found = [_described(r, review, finding, local_time) for r in rows]
     closing = {r.closing_note_id: (r.row["id"], r.kind) for r in rows if r.closing_note_id is not None}
     notes = PaymentEvent.objects.filter(pk__in=closing).select_related("actor") if closing else []
-    return found, {closing[note.pk]: note for note in notes}
+    return _described(store, rows), {closing[note.pk]: note for note in notes}
 
 
 @dataclass(frozen=True)

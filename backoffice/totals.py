@@ -168,7 +168,7 @@ class _Rollup:
         self.lanes: dict[tuple[Any, ...], Line] = {}
         self.batches: dict[tuple[Any, ...], Line] = {}
         self.brands: dict[tuple[Any, ...], Line] = {}
-        # Labels read with the rows (the day summary's statement); the rest are looked up by totals().
+        # Labels read with the rows (the day summary's statement); those not read are looked up by totals().
         self.lane_codes: dict[int, str | None] = {}
         self.devices: dict[int, str | None] = {}
 
@@ -199,11 +199,10 @@ class _Rollup:
 
     def _label(self) -> None:
         lane_codes, devices = self.lane_codes, self.devices
-        if not lane_codes.keys() >= {k[0] for k in self.lanes}:
-            lane_codes.update(Lane.objects.filter(pk__in={k[0] for k in self.lanes}).values_list("pk", "code"))
-        if not devices.keys() >= {k[1] for k in self.lanes} | {k[0] for k in self.batches}:
-            devices.update(Terminal.objects.filter(pk__in={k[1] for k in self.lanes} | {k[0] for k in self.batches})
-                           .values_list("pk", "device"))
+        if unlabelled := {k[0] for k in self.lanes} - lane_codes.keys():
+            lane_codes.update(Lane.objects.filter(pk__in=unlabelled).values_list("pk", "code"))
+        if unlabelled := ({k[1] for k in self.lanes} | {k[0] for k in self.batches}) - devices.keys():
+            devices.update(Terminal.objects.filter(pk__in=unlabelled).values_list("pk", "device"))
         for (lane_id, terminal_id), line in self.lanes.items():
             line.label = lane_codes.get(lane_id) or gettext("lane #{id}").format(id=lane_id)
             line.sublabel = devices.get(terminal_id) or gettext("terminal #{id}").format(id=terminal_id)
