@@ -1,10 +1,10 @@
 """A push from sync code as one Redis round trip: ``PUBLISH`` to the pubsub layer's group channels, from the
 calling thread.
 
-The workers' threads used to hand each push to an event loop thread of their own and wait for it: two hand-overs
-of the GIL per push, among the gateway worker's 300 threads, at the very moment answers are being recorded. Here
-the thread that committed the change publishes both groups (the lane's and the store's) in one pipelined round
-trip, releasing the GIL while it waits, as Celery's own publish does.
+Channels' way from sync code (``async_to_sync(group_send)``) hands each push to an event loop thread and waits for
+it: two hand-overs of the GIL per push, among the gateway worker's 300 threads, at the very moment answers are
+being recorded. Here the thread that committed the change publishes both groups (the lane's and the store's) in
+one pipelined round trip, releasing the GIL while it waits, as Celery's own publish does.
 
 What is written is what ``channels_redis.pubsub.RedisPubSubChannelLayer.group_send`` writes: the layer's own
 serializer, the channel ``<prefix>__group__<group>`` on the host the layer's consistent hash picks.

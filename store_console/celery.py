@@ -1,4 +1,9 @@
-"""The Celery app. Queues: `gateway` (long charge calls, a threads pool), `default` and `webhooks`."""
+"""The Celery app of the workers. Queues: `gateway` (long charge calls, a threads pool), `default` and `webhooks`.
+
+Beat runs from store_console/beat.py, an app of its own without Django's apps; the signal handlers below
+(heartbeats, error reports, the garbage collector, correlation ids) are loaded with this package in every
+process, beat's included.
+"""
 
 import os
 import socket
@@ -23,6 +28,10 @@ from store_console.gc_tuning import freeze_startup_objects
 from store_console.heartbeats import BEAT, Heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
+# Celery's Django fix-up runs Django's system checks in every worker it starts; they import the URLconf, and
+# with it every view, the API (ninja, pydantic) and the admin, which a worker never serves (15 MiB a process).
+# The checks run where they belong: `manage.py migrate` and `manage.py check --deploy` (docs/running.md).
+os.environ.setdefault("CELERY_SKIP_CHECKS", "true")
 
 app = Celery("store_console")
 app.config_from_object("django.conf:settings", namespace="CELERY")

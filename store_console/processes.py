@@ -74,8 +74,9 @@ TABLE: tuple[Process, ...] = (
     # Webhook POSTs wait on other systems, each bounded by its time-outs: threads, and a queue of their own.
     Process("webhooks", (*_CELERY, "worker", "-Q", "webhooks", "-P", "threads", "-c", "{webhooks_concurrency}",
                          "-n", "{node}@%h", *_QUIET), ALWAYS, ready="ready."),
-    Process("beat", (*_CELERY, "beat", "--schedule", "{var}/celerybeat-schedule", "--loglevel", "{log_level}"),
-            ALWAYS, ready="beat: Starting"),
+    # Beat's own app, without Django's apps (store_console/beat.py): it only sends the schedule's tasks.
+    Process("beat", ("{python}", "-m", "celery", "-A", "store_console.beat", "beat",
+                     "--schedule", "{var}/celerybeat-schedule", "--loglevel", "{log_level}"), ALWAYS, ready="beat: Starting"),
     Process("sandbox", ("{python}", "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", "{sandbox_port}",
                         "--data", "{sandbox_data}", "*{sandbox_options}"), EMBEDDED_SANDBOX,
             ready="listening", health="/_sandbox/health", health_port="sandbox_port",

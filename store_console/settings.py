@@ -8,6 +8,7 @@ for merchant keys. Importing this module creates no file or directory (`make run
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -52,8 +53,11 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS",
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT: int = env.int("PORT", default=8000)
 
+# Neither Daphne nor django-ninja is an installed app: every process imports its installed apps, and these two
+# would bring Twisted (16 MiB) and pydantic (12 MiB) into the workers and beat, which serve no page. Daphne is
+# started by the process table (store_console/processes.py), not by `runserver`; ninja's template and files for
+# the API's docs page are found through NINJA_FILES below.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -64,7 +68,6 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
-    "ninja",  # the API's schema and docs page, served from its own static files (no CDN)
     "payments",
     "lanes",
     "live",
@@ -121,10 +124,17 @@ ROOT_URLCONF = "store_console.urls"
 ASGI_APPLICATION = "store_console.asgi.application"
 WSGI_APPLICATION = None
 
+# django-ninja's own Swagger UI template and files, served by the console (no CDN; checkout/api/docs.py).
+# find_spec locates the package without importing it.
+_ninja = importlib.util.find_spec("ninja")
+if _ninja is None or _ninja.origin is None:
+    raise environ.ImproperlyConfigured("django-ninja is not installed: `make install`")
+NINJA_FILES = Path(_ninja.origin).parent
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_FILES / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -191,7 +201,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_FILES / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 

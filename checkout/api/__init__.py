@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, reverse
-from ninja import NinjaAPI, Swagger
+from ninja import NinjaAPI
 
 from checkout.api import lane_routes, payment_routes, refund_routes
 from checkout.api.auth import ApiKeyAuth, SessionAuth
-from checkout.api.docs import docs_access
+from checkout.api.docs import OwnFilesSwagger, docs_access
 from checkout.api.errors import install
 
 DESCRIPTION = """The store console's API, for the checkout page and for stores' registers.
@@ -41,7 +41,7 @@ class ConsoleAPI(NinjaAPI):
 api = ConsoleAPI(
     title="Store console API", version="1", description=DESCRIPTION,
     auth=[ApiKeyAuth(), SessionAuth()], urls_namespace="api",
-    openapi_url="/schema/", docs_url="/docs/", docs=Swagger(settings={"persistAuthorization": False}),
+    openapi_url="/schema/", docs_url="/docs/", docs=OwnFilesSwagger(settings={"persistAuthorization": False}),
     docs_decorator=docs_access,
 )
 install(api)

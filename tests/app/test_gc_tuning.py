@@ -17,11 +17,15 @@ from tests.processes import ROOT
 
 FROZEN_AT_LEAST = 50_000  # Django, Channels and Celery loaded: well over 100,000 objects in practice
 
+SETUP = "import django; django.setup(); import store_console"
 READY = {
-    "daphne": "import store_console.asgi",
-    "worker": "from celery.signals import worker_ready; worker_ready.send(sender=None)",
-    "beat": "from celery.signals import beat_init; beat_init.send(sender=None)",
+    "daphne": f"{SETUP}; import store_console.asgi",
+    "worker": f"{SETUP}; from celery.signals import worker_ready; worker_ready.send(sender=None)",
+    # Beat sets no Django app up (store_console/beat.py): its own app, then its signal.
+    "beat": "import store_console.beat; from celery.signals import beat_init; beat_init.send(sender=None)",
 }
+# Beat loads Celery, the Redis client and Django's settings but no app: fewer objects.
+FROZEN_AT_LEAST_IN_BEAT = 30_000  # about 53,000 in practice
 
 
 def frozen_after(tmp_path: Path, statement: str) -> int:
@@ -30,7 +34,7 @@ def frozen_after(tmp_path: Path, statement: str) -> int:
                ALLOWED_HOSTS="console.example.com",
                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", REDIS_URL="redis://127.0.0.1:6379/0",
                CONSOLE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="store_console.settings")
-    code = f"import gc, django; django.setup(); import store_console; {statement}; print(gc.get_freeze_count())"
+    code = f"import gc; {statement}; print(gc.get_freeze_count())"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
@@ -38,9 +42,9 @@ def frozen_after(tmp_path: Path, statement: str) -> int:
 
 
 def test_nothing_is_frozen_before_a_process_is_ready(tmp_path: Path) -> None:
-    assert frozen_after(tmp_path, "pass") == 0
+    assert frozen_after(tmp_path, SETUP) == 0
 
 
 @pytest.mark.parametrize("process", sorted(READY))
 def test_start_up_objects_are_frozen_once_the_process_is_ready(tmp_path: Path, process: str) -> None:
-    assert frozen_after(tmp_path, READY[process]) >= FROZEN_AT_LEAST
+    assert frozen_after(tmp_path, READY[process]) >= (FROZEN_AT_LEAST_IN_BEAT if process == "beat" else FROZEN_AT_LEAST)

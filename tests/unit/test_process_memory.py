@@ -1,12 +1,17 @@
 """What a console process holds in memory: the merchant key's encryption key derived once however many threads
-ask for it first (payments/crypto.py), checked in a fresh interpreter where nothing is derived yet. That no
-process loads the Sentry SDK without a DSN is checked beside the error reports (tests/unit/test_error_reports.py)."""
+ask for it first (payments/crypto.py), checked in a fresh interpreter where nothing is derived yet; the workers
+and beat start without the modules only Daphne serves with (Twisted, the API's ninja and pydantic, the URLconf),
+and beat without Django's apps. That no process loads the Sentry SDK without a DSN is checked beside the error
+reports (tests/unit/test_error_reports.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from payments import crypto
 from tests.processes import ROOT
@@ -42,3 +47,50 @@ def test_a_burst_of_first_decrypts_derives_the_key_once():
     assert done.returncode == 0, done.stderr
     grown_mib = int(done.stdout.strip().splitlines()[-1])
     assert grown_mib < 40, f"the process grew {grown_mib} MiB: the key was derived by several threads at once"
+
+
+# What each process loads at start-up, as Celery starts it: the app's loader imports its default modules (for
+# the workers' app, Django's fix-up sets the apps up and imports every app's tasks), then the process's signal.
+STARTED = {
+    "worker": "import store_console.celery as started; started.app.loader.import_default_modules(); "
+              "from celery.signals import worker_ready; worker_ready.send(sender=None)",
+    "beat": "import store_console.beat as started; started.app.loader.init_worker(); started.app.finalize(); "
+            "from celery.signals import beat_init; beat_init.send(sender=None)",
+}
+LOADED = """
+import json, sys
+from django.apps import apps
+print(json.dumps({"modules": sorted(sys.modules), "apps_ready": apps.ready}))
+"""
+# Daphne's alone: a worker or beat with these would hold 15-30 MiB more each (docs/performance.md).
+DAPHNES_OWN = ("twisted", "daphne", "ninja", "pydantic", "store_console.urls", "checkout.api")
+
+
+def loaded_at_start(process: str) -> dict[str, object]:
+    # As a deployment starts it: CELERY_SKIP_CHECKS is set by store_console/celery.py, not by the environment.
+    env = {name: value for name, value in os.environ.items() if name != "CELERY_SKIP_CHECKS"}
+    done = subprocess.run([sys.executable, "-c", f"{STARTED[process]}\n{LOADED}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings"})
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("process", sorted(STARTED))
+def test_workers_and_beat_start_without_what_only_daphne_serves(process: str) -> None:
+    modules = loaded_at_start(process)["modules"]
+    assert isinstance(modules, list)
+    held = sorted({name for name in modules for own in DAPHNES_OWN if name == own or name.startswith(f"{own}.")})
+    assert not held, held
+
+
+def test_beat_sets_no_django_app_up() -> None:
+    loaded = loaded_at_start("beat")
+    assert loaded["apps_ready"] is False
+    assert "payments.models" not in loaded["modules"] and "django.db.models" not in loaded["modules"]
+
+
+def test_a_worker_sets_every_app_and_its_tasks_up() -> None:
+    loaded = loaded_at_start("worker")
+    assert loaded["apps_ready"] is True
+    assert {"payments.tasks", "webhooks.tasks"} <= set(loaded["modules"])  # type: ignore[arg-type]
