@@ -1,11 +1,12 @@
 """Waiting capacity: 2,000 payments held open at the gateway at once (issue 16, part 4; 1,000 before it).
 
-Claim: with 2,000 lanes each waiting on a cardholder who takes 20 s (2,000 create_order calls open at
+Claim: with 2,000 lanes each waiting on a cardholder who takes 60 s (2,000 create_order calls open at
 IOTPay at once), every payment ends correctly, a new payment started meanwhile reaches IOTPay within 1 s,
 and all the console's processes together (Daphne, the Celery workers, beat) stay within 1.5 GB resident.
 
-How: the real processes (IOTPay sandbox with `--think-time 20`, the gateway worker on one process with a
-threads pool of `-c 2100`, the default and webhooks workers, beat, Daphne) on PostgreSQL and Redis; 2,001 lanes
+How: the real processes (IOTPay sandbox with `--think-time 60`: long enough that the first payments are still
+waiting when the last is POSTed, which takes 15-40 s on this machine depending on its load; the gateway worker
+on one process with a threads pool of `-c 2100`, the default and webhooks workers, beat, Daphne) on PostgreSQL and Redis; 2,001 lanes
 with a terminal each. Lanes 1..2,000 get an approving payment ($12.50) POSTed as fast as Daphne answers, from a
 pool of client threads sharing one logged-in session's cookie. Once the sandbox counts ~2,000 open
 create_order calls, a payment on lane 2,001 is timed from its POST to its create_order at the sandbox
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lanes", type=int, default=2000, help="payments held open at once (2000)")
     parser.add_argument("--gateway-concurrency", type=int, default=2100, help="gateway worker threads (2100)")
     parser.add_argument("--default-concurrency", type=int, default=8)
-    parser.add_argument("--think-time", type=float, default=20.0, help="the sandbox cardholder's think time (20)")
+    parser.add_argument("--think-time", type=float, default=60.0, help="the sandbox cardholder's think time (60)")
     parser.add_argument("--clients", type=int, default=16, help="client threads POSTing the payments (16)")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     parser.add_argument("--keep-logs", action="store_true")
