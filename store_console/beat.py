@@ -12,15 +12,13 @@ loaded with the package; its log lines are configured from settings.LOGGING as D
 from __future__ import annotations
 
 import logging
-import os
 
 from celery import Celery
 from celery.signals import setup_logging
 from django.conf import settings
 from django.utils.log import configure_logging
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "store_console.settings")
-
+# DJANGO_SETTINGS_MODULE: set by store_console/celery.py, which the package imports first.
 # No fix-ups: Celery's Django fix-up is what sets Django's apps up when beat starts.
 app = Celery("store_console", fixups=[])
 app.config_from_object("django.conf:settings", namespace="CELERY")

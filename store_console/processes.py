@@ -57,7 +57,11 @@ class Process:
     environment: tuple[str, ...] = ()  # variables it needs that no placeholder carries
 
 
-_CELERY = ("{python}", "-m", "celery", "-A", "store_console")
+def _celery(app: str) -> tuple[str, ...]:
+    return ("{python}", "-m", "celery", "-A", app)
+
+
+_CELERY = _celery("store_console")
 # No gossip or mingle: the workers share nothing between them, and both cost start-up time and broker traffic.
 _QUIET = ("--without-gossip", "--without-mingle", "--loglevel", "{log_level}")
 
@@ -75,8 +79,8 @@ TABLE: tuple[Process, ...] = (
     Process("webhooks", (*_CELERY, "worker", "-Q", "webhooks", "-P", "threads", "-c", "{webhooks_concurrency}",
                          "-n", "{node}@%h", *_QUIET), ALWAYS, ready="ready."),
     # Beat's own app, without Django's apps (store_console/beat.py): it only sends the schedule's tasks.
-    Process("beat", ("{python}", "-m", "celery", "-A", "store_console.beat", "beat",
-                     "--schedule", "{var}/celerybeat-schedule", "--loglevel", "{log_level}"), ALWAYS, ready="beat: Starting"),
+    Process("beat", (*_celery("store_console.beat"), "beat", "--schedule", "{var}/celerybeat-schedule",
+                     "--loglevel", "{log_level}"), ALWAYS, ready="beat: Starting"),
     Process("sandbox", ("{python}", "-m", "iotpay_sandbox", "--host", "127.0.0.1", "--port", "{sandbox_port}",
                         "--data", "{sandbox_data}", "*{sandbox_options}"), EMBEDDED_SANDBOX,
             ready="listening", health="/_sandbox/health", health_port="sandbox_port",

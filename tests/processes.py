@@ -15,6 +15,18 @@ import requests
 from store_console import processes
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# How each console process starts, as statements for a fresh interpreter: its start-up as Daphne or Celery runs it
+# (for the workers' app, Celery's Django fix-up sets the apps up and imports every app's tasks; beat's own app
+# sets none up), then what it does once ready (Daphne's application is imported; the workers and beat send their
+# signal). tests/unit/test_process_memory.py and tests/app/test_gc_tuning.py read them.
+START_UP = {
+    "daphne": ("import django; django.setup()", "import store_console.asgi"),
+    "worker": ("import store_console.celery as started; started.app.loader.import_default_modules()",
+               "from celery.signals import worker_ready; worker_ready.send(sender=None)"),
+    "beat": ("import store_console.beat as started; started.app.loader.init_worker(); started.app.finalize()",
+             "from celery.signals import beat_init; beat_init.send(sender=None)"),
+}
 ARTIFACTS = ROOT / "test-artifacts"
 # Logs and process state of this test run only: several runs may share a machine.
 RUN_DIR = ARTIFACTS / "runs" / str(os.getpid())

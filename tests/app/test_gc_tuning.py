@@ -13,18 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT
+from tests.processes import ROOT, START_UP
 
 FROZEN_AT_LEAST = 50_000  # Django, Channels and Celery loaded: well over 100,000 objects in practice
 
-SETUP = "import django; django.setup(); import store_console"
-READY = {
-    "daphne": f"{SETUP}; import store_console.asgi",
-    "worker": f"{SETUP}; from celery.signals import worker_ready; worker_ready.send(sender=None)",
-    # Beat sets no Django app up (store_console/beat.py): its own app, then its signal.
-    "beat": "import store_console.beat; from celery.signals import beat_init; beat_init.send(sender=None)",
-}
-# Beat loads Celery, the Redis client and Django's settings but no app: fewer objects.
+# Beat loads Celery, the Redis client and Django's settings but no app (store_console/beat.py): fewer objects.
 FROZEN_AT_LEAST_IN_BEAT = 30_000  # about 53,000 in practice
 
 
@@ -41,10 +34,14 @@ def frozen_after(tmp_path: Path, statement: str) -> int:
     return int(result.stdout.split()[-1])
 
 
-def test_nothing_is_frozen_before_a_process_is_ready(tmp_path: Path) -> None:
-    assert frozen_after(tmp_path, SETUP) == 0
+@pytest.mark.parametrize("process", sorted(START_UP))
+def test_nothing_is_frozen_before_a_process_is_ready(tmp_path: Path, process: str) -> None:
+    start, _ = START_UP[process]
+    assert frozen_after(tmp_path, start) == 0
 
 
-@pytest.mark.parametrize("process", sorted(READY))
+@pytest.mark.parametrize("process", sorted(START_UP))
 def test_start_up_objects_are_frozen_once_the_process_is_ready(tmp_path: Path, process: str) -> None:
-    assert frozen_after(tmp_path, READY[process]) >= (FROZEN_AT_LEAST_IN_BEAT if process == "beat" else FROZEN_AT_LEAST)
+    start, ready = START_UP[process]
+    least = FROZEN_AT_LEAST_IN_BEAT if process == "beat" else FROZEN_AT_LEAST
+    assert frozen_after(tmp_path, f"{start}; {ready}") >= least

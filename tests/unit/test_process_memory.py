@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from payments import crypto
-from tests.processes import ROOT
+from tests.processes import ROOT, START_UP
 
 # The first payments of a burst reach a fresh worker together, and each decrypts its merchant's key. The key's
 # derivation (scrypt, 16 MiB of memory and ~50 ms) must run once per process, not once per thread that asks
@@ -49,14 +49,6 @@ def test_a_burst_of_first_decrypts_derives_the_key_once():
     assert grown_mib < 40, f"the process grew {grown_mib} MiB: the key was derived by several threads at once"
 
 
-# What each process loads at start-up, as Celery starts it: the app's loader imports its default modules (for
-# the workers' app, Django's fix-up sets the apps up and imports every app's tasks), then the process's signal.
-STARTED = {
-    "worker": "import store_console.celery as started; started.app.loader.import_default_modules(); "
-              "from celery.signals import worker_ready; worker_ready.send(sender=None)",
-    "beat": "import store_console.beat as started; started.app.loader.init_worker(); started.app.finalize(); "
-            "from celery.signals import beat_init; beat_init.send(sender=None)",
-}
 LOADED = """
 import json, sys
 from django.apps import apps
@@ -69,14 +61,15 @@ DAPHNES_OWN = ("twisted", "daphne", "ninja", "pydantic", "store_console.urls", "
 def loaded_at_start(process: str) -> dict[str, object]:
     # As a deployment starts it: CELERY_SKIP_CHECKS is set by store_console/celery.py, not by the environment.
     env = {name: value for name, value in os.environ.items() if name != "CELERY_SKIP_CHECKS"}
-    done = subprocess.run([sys.executable, "-c", f"{STARTED[process]}\n{LOADED}"], cwd=ROOT, capture_output=True,
+    start, ready = START_UP[process]
+    done = subprocess.run([sys.executable, "-c", f"{start}; {ready}\n{LOADED}"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings"})
     assert done.returncode == 0, done.stderr
     loaded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return loaded
 
 
-@pytest.mark.parametrize("process", sorted(STARTED))
+@pytest.mark.parametrize("process", ["worker", "beat"])
 def test_workers_and_beat_start_without_what_only_daphne_serves(process: str) -> None:
     modules = loaded_at_start(process)["modules"]
     assert isinstance(modules, list)
