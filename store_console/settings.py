@@ -343,6 +343,8 @@ LOGGING = {
 METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
 
+# Django's database sessions, read by one hand-written statement (store_console/sessions.py).
+SESSION_ENGINE = "store_console.sessions"
 # Sessions end after this long without a request (seconds): back-office roles, and cashiers (a shift).
 SESSION_IDLE_BACKOFFICE: int = env.int("SESSION_IDLE_BACKOFFICE", default=30 * 60)
 SESSION_IDLE_CASHIER: int = env.int("SESSION_IDLE_CASHIER", default=8 * 3600)
