@@ -54,6 +54,7 @@ class Reply:
     delay: float = 0.0
     drop: bool = False  # close the connection without answering
     declared_length: int | None = None  # a Content-Length larger than the body: the body is cut off
+    headers: dict[str, str] = field(default_factory=dict)  # more headers (a load balancer's cookie)
 
 
 @dataclass
@@ -82,8 +83,9 @@ class CannedServer:
         delay: float = 0.0,
         drop: bool = False,
         declared_length: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        self.replies.put(Reply(status, body, content_type, delay, drop, declared_length))
+        self.replies.put(Reply(status, body, content_type, delay, drop, declared_length, headers or {}))
 
     @property
     def last(self) -> Received:
@@ -125,6 +127,8 @@ def _handler(server: CannedServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(reply.declared_length or len(body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
                 if reply.declared_length:

@@ -89,6 +89,19 @@ def test_approval_is_paid_and_verified(client, canned_server):
     assert result.exchange.error is None
 
 
+def test_a_cookie_the_gateways_load_balancer_sets_is_sent_back_on_the_next_call(client, canned_server):
+    """Each call goes through the session (docs/performance.md, sixth pass): its cookies too, as requests' own
+    Session.request kept them (a sticky load balancer in front of the gateway)."""
+    canned_server.reply(signed(load_fixture("create_approved.json")), headers={"Set-Cookie": "AWSALB=lane7; Path=/"})
+    canned_server.reply(signed(load_fixture("create_approved.json")))
+    client.create_order(**create_kwargs())
+    assert "Cookie" not in canned_server.last.headers
+
+    client.create_order(**create_kwargs())
+
+    assert canned_server.last.headers["Cookie"] == "AWSALB=lane7"
+
+
 def test_request_on_the_wire(client, canned_server):
     canned_server.reply(signed(load_fixture("create_approved.json")))
     client.create_order(**create_kwargs(subject="Café crème 日本", tip=150))
