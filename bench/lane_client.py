@@ -159,3 +159,29 @@ def attempt_rows(attempt_ids: list[int]) -> dict[int, AttemptRow]:
         "pk", "status", "updated_at", "finalized_at", "answered_at", "order_reference")}
     connection.close()
     return rows
+
+
+class ThreadWatchers:
+    """``open_lane_watchers``' lanes behind the interface of ``lane_watchers.LaneWatchers``: a thread per websocket
+    in this process (``push_latency --lane-watchers threads``, the way it measured before 2026-12-05)."""
+
+    def __init__(self, base_url: str, codes: list[str], session: requests.Session) -> None:
+        self.watchers = open_lane_watchers(base_url, codes, session)
+
+    def wait_finals(self, expected: dict[str, int], statuses: set[str], timeout: float) -> dict[str, Received]:
+        deadline = time.monotonic() + timeout
+        found = {}
+        for code, attempt_id in expected.items():
+            with contextlib.suppress(TimeoutError):
+                found[code] = self.watchers[code].wait_status(attempt_id, statuses,
+                                                              timeout=max(0.1, deadline - time.monotonic()))
+        return found
+
+    def closed_by_server(self) -> dict[str, str]:
+        return {code: why for code, w in self.watchers.items() if (why := w.closed_by_server)}
+
+    def close(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.closing = True
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            list(pool.map(LaneWatcher.close, self.watchers.values()))

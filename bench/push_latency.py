@@ -5,7 +5,9 @@ moment the gateway answers create_order to the moment the lane's websocket clien
 (APPROVED) snapshot.
 
 How: the real processes (IOTPay sandbox, both Celery workers, beat, Daphne) on PostgreSQL and Redis, every
-lane's websocket open as its checkout page would hold it (one thread per websocket in this process). By
+lane's websocket open as its checkout page would hold it (read by one event loop in a process of its own,
+bench/lane_watchers.py, so that no lane waits on the threads POSTing the payments; `--lane-watchers threads`: a
+thread per websocket in this process, as before 2026-12-05). By
 default the websockets are served by a Daphne process of their own, as nginx's `location /ws/` sends them
 to their own upstream in docs/running.md (`--no-websocket-daphne`: one Daphne for everything). For each
 round of N lanes (10, 100, 500), the N payments ($12.50, approved after the sandbox's think time, the same
@@ -21,10 +23,11 @@ back while the POSTs are still arriving, and both compete for the two cores; its
   writes; iotpay_sandbox/store.py `order_times`, read from its data file);
 - committed: the final row's `updated_at` as the pushed snapshot carries it (written in the transaction
   that commits the final state, after the confirming query_order);
-- received: `time.time()` when the websocket client read the message.
+- received: `time.time()` when the lane watchers' event loop read the message (before parsing it).
 
     .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
                                            [--gateway-processes 4] [--gateway-concurrency 150] [--jitter 0] [--no-websocket-daphne]
+                                           [--lane-watchers process|threads]
 
 Prints figures, asserts nothing about time; exits 1 when a payment did not end APPROVED or a step broke.
 """
@@ -47,14 +50,16 @@ from django.db import connection
 from bench import figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, percentile, summarize
 from bench.harness import Console, ConsoleConfig
-from bench.lane_client import LaneWatcher
+from bench.lane_client import ThreadWatchers
+from bench.lane_watchers import LaneWatchers
 
 BENCH = "push_latency"
 TARGET_MS = 100.0
 BURST_TARGET_MS = 250.0  # the burst round: answers overlapping the intake (issue 16)
 CPU_TARGET_MS = 5.0  # CPU of all console processes per payment, Pay request → last push (issue 16)
 IDLE_SECONDS = 5.0  # the console's idle CPU is measured this long after the warm-up, with no payment
-NOT_CONSOLE = ("sandbox", "bench (this process)")  # stand-ins for IOTPay and the lanes: not the console's CPU
+# stand-ins for IOTPay and the lanes: not the console's CPU
+NOT_CONSOLE = ("sandbox", "bench (this process)", "lane watchers")
 MCH_ID = "10000576"
 APPROVED_AMOUNT = 1250  # approved after the think time
 FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
@@ -83,6 +88,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each round this many times on the same console (1): the spread of the p99")
     parser.add_argument("--post-threads", type=int, default=32, help="threads POSTing the payments (32)")
+    parser.add_argument("--lane-watchers", choices=("process", "threads"), default="process",
+                        help="who reads the lanes' websockets: one event loop in a process of its own (process, the "
+                             "default: bench/lane_watchers.py says why) or a thread per lane in this process, beside "
+                             "the POSTing threads (threads: how it measured before 2026-12-05)")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
@@ -126,14 +135,18 @@ class Round:
         self.run = 0  # which of --repeat runs of this round (0 when it runs once)
 
 
-def console_pids(console: Console) -> dict[str, int]:
-    return {name: proc.pid for name, proc in console.procs.items()} | {"bench (this process)": os.getpid()}
+Watchers = LaneWatchers | ThreadWatchers
 
 
-def idle_cpu(console: Console) -> dict[str, float]:
+def console_pids(console: Console, watchers: Watchers) -> dict[str, int]:
+    pids = {name: proc.pid for name, proc in console.procs.items()} | {"bench (this process)": os.getpid()}
+    return pids | ({"lane watchers": watchers.pid} if isinstance(watchers, LaneWatchers) else {})
+
+
+def idle_cpu(console: Console, watchers: Watchers) -> dict[str, float]:
     """CPU seconds per second each process uses with no payment (heartbeats, beat's jobs, pool checks, the
     websockets' pings): measured once the warm-up's work is over, and subtracted from each round's figure."""
-    pids = console_pids(console)
+    pids = console_pids(console, watchers)
     time.sleep(2)  # the warm-up's last pushes and webhooks
     before = measure.cpu_seconds_by_process(pids)
     time.sleep(IDLE_SECONDS)
@@ -141,7 +154,7 @@ def idle_cpu(console: Console) -> dict[str, float]:
     return {name: (after[name] - before[name]) / IDLE_SECONDS for name in pids}
 
 
-def run_round(console: Console, session: requests.Session, watchers: dict[str, LaneWatcher], n: int,
+def run_round(console: Console, session: requests.Session, watchers: Watchers, n: int,
               args: argparse.Namespace, think_time: float) -> Round:
     result = Round(n)
     result.think_time = think_time
@@ -154,21 +167,16 @@ def run_round(console: Console, session: requests.Session, watchers: dict[str, L
             time.sleep(rng.uniform(0, args.jitter))
         return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
-    pids = console_pids(console)
+    pids = console_pids(console, watchers)
     cpu_before = measure.cpu_seconds_by_process(pids)
     started = time.monotonic()
-    received = {}
     with measure.no_collector_pauses():
         with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
             attempts = dict(zip(codes, pool.map(pay, codes), strict=True))
         result.posted_in = time.monotonic() - started
-        deadline = time.monotonic() + 60 + think_time
-        for code in codes:
-            try:
-                received[code] = watchers[code].wait_status(attempts[code]["id"], FINAL,
-                                                            timeout=max(0.1, deadline - time.monotonic()))
-            except TimeoutError:
-                result.lost.append(code)
+        received = watchers.wait_finals({code: attempts[code]["id"] for code in codes}, FINAL,
+                                        timeout=60 + think_time)
+        result.lost = [code for code in codes if code not in received]
     result.duration = time.monotonic() - started
     cpu_after = measure.cpu_seconds_by_process(pids)
     result.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
@@ -222,7 +230,7 @@ def cpu_rows(r: Round, tag: str) -> list[Row]:
     rows = [row(f"CPU per payment, all console processes (Pay → last push, idle {idle:.0f} ms/s "
                 f"over {r.duration:.1f} s subtracted; {raw:.1f} ms with it) {tag}", total, CPU_TARGET_MS)]
     rows += [row(f"  CPU per payment: {name} {tag}", ms) for name, ms in console.items()]
-    rows += [row(f"  CPU per payment (not the console's): {name} {tag}", per[name]) for name in NOT_CONSOLE]
+    rows += [row(f"  CPU per payment (not the console's): {name} {tag}", per[name]) for name in NOT_CONSOLE if name in per]
     return rows
 
 
@@ -259,11 +267,11 @@ def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> Cons
     return Console(begun.env, config, begun.workdir)
 
 
-def run_rounds(console: Console, session: requests.Session, watchers: dict[str, LaneWatcher],
+def run_rounds(console: Console, session: requests.Session, watchers: Watchers,
                args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
     """A warm-up, a round per lane count, then the burst round with its own cardholder speed."""
     run_round(console, session, watchers, min(args.rounds), args, args.think_time)  # warm-up
-    idle = idle_cpu(console)
+    idle = idle_cpu(console, watchers)
     plan = [(n, args.think_time, run) for n in args.rounds for run in range(1, args.repeat + 1)]
     if args.burst_think_time:
         plan += [(max(args.rounds), args.burst_think_time, run) for run in range(1, args.repeat + 1)]
@@ -314,7 +322,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     begun = harness.start_bench(BENCH, lambda port, workdir: console_env(args, port, workdir))
     console = prepare_console(args, begun)
     lanes = max(args.rounds)
-    watchers: dict[str, LaneWatcher] = {}
+    watchers: Watchers | None = None
     rounds: list[Round] = []
     notes: list[str] = []
     try:
@@ -322,23 +330,24 @@ def main(argv: list[str] | None = None) -> list[Row]:
         session = lane_client.login(console.url, "bench", begun.password)
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.post_threads))
         t0 = time.monotonic()
-        watchers = lane_client.open_lane_watchers(console.websocket_url, [str(i) for i in range(1, lanes + 1)],
-                                                  session)
-        notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s")
+        codes = [str(i) for i in range(1, lanes + 1)]
+        watchers = (LaneWatchers(console.websocket_url, codes, session.cookies["sessionid"])
+                    if args.lane_watchers == "process" else ThreadWatchers(console.websocket_url, codes, session))
+        notes.append(f"{lanes} lane websockets opened in {time.monotonic() - t0:.1f} s, read by "
+                     + ("one event loop in a process of its own" if args.lane_watchers == "process"
+                        else "a thread each in this process"))
         rounds = run_rounds(console, session, watchers, args, begun.workdir, notes)
         gateway = console.status("gateway")
         notes.append(f"gateway worker after the runs: {gateway['threads']} threads, "
                      f"{gateway['rss'] / 1024**2:.0f} MiB resident")
-        closed = [code for code, w in watchers.items() if w.closed_by_server]
+        closed = watchers.closed_by_server()
         notes.append(f"lane websockets closed by the server: {len(closed)}")
     except BaseException:
         print(f"{BENCH}: stopped by an error; the processes' logs are kept in {begun.workdir / 'logs'}", flush=True)
         raise
     finally:
-        for watcher in watchers.values():
-            watcher.closing = True
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            list(pool.map(LaneWatcher.close, watchers.values()))
+        if watchers is not None:
+            watchers.close()
         console.stop()
     rows = report(args, begun, rounds, notes)
     ok = all(not r.failures and not r.lost for r in rounds)
