@@ -95,7 +95,16 @@ async def _serve(conn: Connection, base_url: str, codes: list[str], cookie: str)
     conn.send(("opened", len(lanes)))
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
-    loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
+
+    def on_command() -> None:
+        try:
+            command = conn.recv()
+        except (EOFError, OSError):  # the benchmark is gone: close the websockets and leave
+            loop.remove_reader(conn.fileno())
+            command = ("close",)
+        commands.put_nowait(command)
+
+    loop.add_reader(conn.fileno(), on_command)
     while True:
         command = await commands.get()
         if command[0] == "wait":
@@ -107,13 +116,15 @@ async def _serve(conn: Connection, base_url: str, codes: list[str], cookie: str)
         elif command[0] == "closed":
             conn.send({code: why for code, lane in lanes.items() if (why := lane.closed_by_server())})
         elif command[0] == "close":
-            loop.remove_reader(conn.fileno())
+            with contextlib.suppress(ValueError, OSError):  # already removed when the benchmark went away
+                loop.remove_reader(conn.fileno())
             for lane in lanes.values():
                 lane.closing = True
             await asyncio.gather(*(lane.ws.close() for lane in lanes.values() if lane.ws is not None),
                                  return_exceptions=True)
             await asyncio.gather(*readers, return_exceptions=True)
-            conn.send("closed")
+            with contextlib.suppress(OSError):
+                conn.send("closed")
             return
 
 
