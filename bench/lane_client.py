@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,18 @@ def post_payment(session: requests.Session, base_url: str, code: str, amount: in
         raise RuntimeError(f"lane {code}: POST payment answered {response.status_code}: {response.text[:300]}")
     attempt: dict[str, Any] = response.json()  # the attempt's snapshot, a JSON object
     return attempt
+
+
+def first_push(received: list[Received], attempt_id: int, statuses: Collection[str]) -> Received | None:
+    """The first push of ``attempt_id`` in one of ``statuses`` among a lane's messages (the snapshot sent on
+    connect is a ``lane`` message, not an ``attempt`` one)."""
+    return next((r for r in received if r.message.get("type") == "attempt"
+                 and r.attempt.get("id") == attempt_id and r.attempt.get("status") in statuses), None)
+
+
+def close_text(close_code: int | None, close_reason: str | None) -> str:
+    """How a websocket was closed, as the benchmarks report it."""
+    return f"code {close_code} {close_reason or ''}".strip()
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,7 @@ class LaneWatcher:
         """The first push of the attempt in one of `statuses`."""
 
         def found() -> Received | None:
-            return next((r for r in self.received if r.message.get("type") == "attempt"
-                         and r.attempt.get("id") == attempt_id and r.attempt.get("status") in statuses), None)
+            return first_push(self.received, attempt_id, statuses)
 
         with self._cond:
             self._cond.wait_for(lambda: found() is not None or self.closed, timeout)
@@ -121,7 +133,7 @@ class LaneWatcher:
         """How the server closed this websocket (None while open or when the bench closed it)."""
         if not self.closed or self.closing:
             return None
-        return f"code {self.ws.close_code} {self.ws.close_reason or ''}".strip()
+        return close_text(self.ws.close_code, self.ws.close_reason)
 
     def close(self) -> None:
         self.closing = True

@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from bench.lane_client import Received
+from bench.lane_client import Received, close_text, first_push
 
 OPEN_AT_ONCE = 16  # websockets opened at the same time: Daphne authenticates each on connect
 START_TIMEOUT = 120.0
@@ -44,8 +44,7 @@ class _Lane:
     closing: bool = False
 
     def first(self, attempt_id: int, statuses: Collection[str]) -> Received | None:
-        return next((r for r in self.received if r.message.get("type") == "attempt"
-                     and r.attempt.get("id") == attempt_id and r.attempt.get("status") in statuses), None)
+        return first_push(self.received, attempt_id, statuses)
 
     async def read(self) -> None:
         assert self.ws is not None
@@ -72,7 +71,7 @@ class _Lane:
     def closed_by_server(self) -> str | None:
         if not self.closed or self.closing or self.ws is None:
             return None
-        return f"code {self.ws.close_code} {self.ws.close_reason or ''}".strip()
+        return close_text(self.ws.close_code, self.ws.close_reason)
 
 
 async def _serve(conn: Connection, base_url: str, codes: list[str], cookie: str) -> None:
