@@ -6,15 +6,16 @@ holds up a payment's tasks.
 
 from __future__ import annotations
 
-from celery import current_app
 from django.db import transaction
+
+from payments.queue import send_by_name
 
 DELIVER = "webhooks.tasks.deliver"
 RESUME_DELIVERIES = "webhooks.tasks.resume_deliveries"
 
 
 def enqueue_delivery(delivery_id: int, *, countdown: float | None = None) -> None:
-    current_app.send_task(DELIVER, args=(delivery_id,), countdown=countdown, ignore_result=True)
+    send_by_name(DELIVER, (delivery_id,), countdown=countdown)
 
 
 def enqueue_delivery_on_commit(delivery_id: int) -> None:
