@@ -141,7 +141,9 @@ def console_env(sandbox_port: int, workdir: Path, **overrides: object) -> dict[s
         "CONSOLE_STALE_CREATED_AFTER": "15",
         "CONSOLE_REVIEW_REQUERY_INTERVAL": "300",
         "CONN_MAX_AGE": "0",
-        "LOG_LEVEL": "WARNING",
+        # As a store runs it (the default): Daphne writes a line per request, the workers one per task and per
+        # gateway call. Celery's --loglevel (processes.Context, INFO) sets the workers' level whatever this says.
+        "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
     env.update({name: str(value) for name, value in overrides.items()})
