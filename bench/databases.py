@@ -6,8 +6,11 @@ Every function refuses a database whose name does not start with `bench` before 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, LiteralString
 from urllib.parse import unquote, urlsplit
 
@@ -84,6 +87,53 @@ def database_setting(url: str, name: str) -> str:
     with pg_connect(url, dbname="postgres") as conn:
         setting: str = _one_row(conn, "SELECT setting FROM pg_settings WHERE name = %s", [name])[0]  # text
         return setting
+
+
+def _on_cpu_seconds(pid: int) -> float:
+    """Time a process has run on a core (user and system), to the nanosecond where the kernel keeps scheduler
+    statistics, else in clock ticks (user + system time, 10 ms steps)."""
+    with contextlib.suppress(OSError):
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ServerCpu:
+    """CPU time of the PostgreSQL server's processes that work for the benchmark's database, when the server runs
+    on this machine: the database's backends (every connection to it, the console's and the benchmark's) and the
+    server's shared processes (WAL writer, checkpointer, background writer, autovacuum launcher), which write for
+    every database; on a machine where other databases are busy they count that work too.
+
+    PostgreSQL shares the cores with the console, but it is not one of the console's processes: the benchmarks
+    report it beside the console's figure, never in it. ``seconds_by_pid()`` is {} when the server is on
+    another machine (its processes are not in this machine's /proc). A backend that ends between two readings
+    takes its CPU with it (the console's pools keep theirs open); one that starts between them counts from zero.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.name = _name(url)
+        self._conn = pg_connect(url, dbname="postgres")  # the maintenance database's backend is not counted
+
+    def seconds_by_pid(self) -> dict[int, float]:
+        rows = self._conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s OR datname IS NULL",
+                                  [self.name]).fetchall()
+        out = {}
+        for (pid,) in rows:
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                    continue
+                out[pid] = _on_cpu_seconds(pid)
+            except (OSError, ValueError, IndexError):  # not on this machine, or just ended
+                continue
+        return out
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds the server's processes used between two readings."""
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class ConnectionSampler:

@@ -14,10 +14,14 @@ How: a throw-away PostgreSQL database (BENCH_DATABASE_URL) and Redis database (B
    query_order at the sandbox, the answer recorded, its events, webhooks outbox and push), as the gateway worker
    runs it (not Celery's own task machinery).
 
-Each step's process time per payment (median of `--rounds` rounds, and their spread) and its SQL statements.
+Each step's process time per payment (median of `--rounds` rounds, and their spread) and its SQL statements;
+beside them, when PostgreSQL runs on this machine, the CPU its processes spent on each step's statements, read
+before and after each step of `--server-rounds` more rounds (databases.ServerCpu; not in the measured rounds,
+whose own figures those readings would disturb). That is not the console's CPU, but it runs on the same cores.
 `--profile pay|send` prints the step's cProfile (top functions by cumulative and by own time).
 
-    .venv/bin/python -m bench.payment_cpu [--payments 200] [--rounds 5] [--profile send [--profile-out FILE]]
+    .venv/bin/python -m bench.payment_cpu [--payments 200] [--rounds 5] [--server-rounds 2]
+                                          [--profile send [--profile-out FILE]]
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from bench import figures, harness
+from bench import databases, figures, harness
 from bench.figures import Row
 
 BENCH = "payment_cpu"
+SERVER_CPU = "  PostgreSQL's CPU per payment (not the console's, same cores)"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -49,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--payments", type=int, default=200, help="payments per round (200)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (5; the first is a warm-up)")
     parser.add_argument("--lanes", type=int, default=20, help="lanes the payments go round (20)")
+    parser.add_argument("--server-rounds", type=int, default=2,
+                        help="rounds after those that read PostgreSQL's CPU for each step (2; 0: none)")
     parser.add_argument("--profile", choices=("pay", "send"), help="print this step's cProfile, last round")
     parser.add_argument("--profile-out", help="with --profile: also dump the profile to this file (pstats)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of the first payment's steps")
@@ -59,8 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Step:
     """Process time and SQL statements of one step over a round, and its profile when asked."""
 
-    def __init__(self, *, count_queries: bool, profile: bool) -> None:
+    def __init__(self, *, count_queries: bool, profile: bool, server: databases.ServerCpu | None = None) -> None:
         self.seconds, self.calls, self.statements = 0.0, 0, 0
+        self.server, self.server_seconds = server, 0.0  # PostgreSQL's CPU for the step's statements, if asked
         self.first_sql: list[str] = []
         self.count_queries = count_queries
         self.profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
@@ -76,6 +84,7 @@ class Step:
             self.first_sql = [q["sql"][:300] for q in queries.captured_queries]
 
     def _timed(self, step: Callable[[], object]) -> None:
+        server_before = self.server.seconds_by_pid() if self.server else {}  # outside this process's clock
         start = time.process_time()
         if self.profiler:
             self.profiler.enable()
@@ -83,11 +92,17 @@ class Step:
         if self.profiler:
             self.profiler.disable()
         self.seconds += time.process_time() - start
+        if self.server:
+            self.server_seconds += self.server.used(server_before, self.server.seconds_by_pid())
         self.calls += 1
 
     @property
     def ms(self) -> float:
         return self.seconds * 1000 / max(1, self.calls)
+
+    @property
+    def server_ms(self) -> float:
+        return self.server_seconds * 1000 / max(1, self.calls)
 
     def profile_text(self) -> str:
         if self.profiler is None:
@@ -115,12 +130,16 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("the sandbox did not start")
             time.sleep(0.1)
-        return _run(args, start)
+        server = databases.ServerCpu(harness.database_url())
+        try:
+            return _run(args, start, server)
+        finally:
+            server.close()
     finally:
         sandbox.stop()
 
 
-def _run(args: argparse.Namespace, start: harness.BenchStart) -> int:
+def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.ServerCpu) -> int:
     from django.contrib.auth.models import User  # noqa: PLC0415  (models load after django.setup())
 
     from payments import services  # noqa: PLC0415  (models load after django.setup())
@@ -130,11 +149,17 @@ def _run(args: argparse.Namespace, start: harness.BenchStart) -> int:
         client.force_login(User.objects.get(username="bench"))  # the session, as the login page makes it
         pays: list[float] = []
         sends: list[float] = []
+        server_pays: list[float] = []  # PostgreSQL's CPU for each step, per payment
+        server_sends: list[float] = []
         statements = (0, 0)
-        for round_no in range(args.rounds):
+        # After the measured rounds, --server-rounds more read PostgreSQL's CPU around each step: a reading between
+        # steps (a query, /proc) would disturb the process's own figures, so those rounds give PostgreSQL's alone.
+        for round_no in range(args.rounds + args.server_rounds):
             last, first = round_no == args.rounds - 1, round_no == 0
-            pay = Step(count_queries=first, profile=last and args.profile == "pay")
-            send = Step(count_queries=first, profile=last and args.profile == "send")
+            server_round = round_no >= args.rounds
+            pay = Step(count_queries=first, profile=last and args.profile == "pay", server=server if server_round else None)
+            send = Step(count_queries=first, profile=last and args.profile == "send",
+                        server=server if server_round else None)
             created: list[int] = []
             for i in range(args.payments):
                 # whole dollars: the sandbox scripts other outcomes by the cents
@@ -142,6 +167,12 @@ def _run(args: argparse.Namespace, start: harness.BenchStart) -> int:
                 pay.run(functools.partial(_pay_into, created, client, lane, amount))
                 send.run(functools.partial(services.attempt_send, attempt_id=created[-1]))
             _check_approved(created)
+            if server_round:
+                print(f"{BENCH}: round {round_no + 1}: PostgreSQL's CPU per payment: Pay {pay.server_ms:.2f} ms, "
+                      f"send {send.server_ms:.2f} ms", flush=True)
+                server_pays.append(pay.server_ms)
+                server_sends.append(send.server_ms)
+                continue
             print(f"{BENCH}: round {round_no + 1}: Pay {pay.ms:.2f} ms CPU, send {send.ms:.2f} ms CPU per payment",
                   flush=True)
             if first and args.show_sql:
@@ -158,6 +189,9 @@ def _run(args: argparse.Namespace, start: harness.BenchStart) -> int:
                     step.profiler.dump_stats(args.profile_out)
     rows = [_row("Pay request (test client: middleware, view, inserts, publish)", pays, statements[0]),
             _row("gateway send (claim, 2 calls, answer, events, outbox, push)", sends, statements[1])]
+    if any(server_pays + server_sends):  # the server runs on this machine
+        rows += [_row("the Pay request's statements", server_pays, statements[0], what=SERVER_CPU),
+                 _row("the send's statements", server_sends, statements[1], what=SERVER_CPU)]
     _print(rows, args)
     return 0
 
@@ -184,9 +218,9 @@ def _check_approved(ids: list[int]) -> None:
         raise SystemExit(f"not every payment was approved: {statuses}")
 
 
-def _row(scenario: str, figures: list[float], statements: int) -> Row:
+def _row(scenario: str, figures: list[float], statements: int, what: str = "CPU per payment, in process") -> Row:
     spread = f"{min(figures):.2f} to {max(figures):.2f}" if figures else "-"
-    return Row(BENCH, f"CPU per payment, in process: {scenario}; {statements} SQL statements; rounds {spread}",
+    return Row(BENCH, f"{what}: {scenario}; {statements} SQL statements; rounds {spread}",
                len(figures), statistics.median(figures) if figures else 0.0,
                max(figures) if figures else 0.0, max(figures) if figures else 0.0, None, unit="ms CPU")
 

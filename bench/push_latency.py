@@ -25,6 +25,11 @@ back while the POSTs are still arriving, and both compete for the two cores; its
   that commits the final state, after the confirming query_order);
 - received: `time.time()` when the lane watchers' event loop read the message (before parsing it).
 
+CPU per payment, for each round of 100 lanes or more: each console process's CPU time over the round, less its
+rate at rest, over the payments (the issue's figure: Daphne, the workers, beat). Beside it, not in it: the sandbox,
+this process, the lane watchers and PostgreSQL (the benchmark database's backends and the server's writers, when
+the server runs on this machine: databases.ServerCpu), which share the same cores.
+
     .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
                                            [--gateway-processes 4] [--gateway-concurrency 150] [--jitter 0] [--no-websocket-daphne]
                                            [--lane-watchers process|threads]
@@ -47,7 +52,7 @@ import requests.adapters
 from django.conf import settings
 from django.db import connection
 
-from bench import figures, harness, lane_client, measure, sandbox_wire
+from bench import databases, figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, percentile, summarize
 from bench.harness import Console, ConsoleConfig
 from bench.lane_client import ThreadWatchers
@@ -59,7 +64,8 @@ BURST_TARGET_MS = 250.0  # the burst round: answers overlapping the intake (issu
 CPU_TARGET_MS = 5.0  # CPU of all console processes per payment, Pay request → last push (issue 16)
 IDLE_SECONDS = 5.0  # the console's idle CPU is measured this long after the warm-up, with no payment
 # stand-ins for IOTPay and the lanes: not the console's CPU
-NOT_CONSOLE = ("sandbox", "bench (this process)", "lane watchers")
+POSTGRESQL = "PostgreSQL"  # the server's processes for the benchmark's database (databases.ServerCpu)
+NOT_CONSOLE = ("sandbox", "bench (this process)", "lane watchers", POSTGRESQL)
 MCH_ID = "10000576"
 APPROVED_AMOUNT = 1250  # approved after the think time
 FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
@@ -143,18 +149,31 @@ def console_pids(console: Console, watchers: Watchers) -> dict[str, int]:
     return pids | ({"lane watchers": watchers.pid} if isinstance(watchers, LaneWatchers) else {})
 
 
-def idle_cpu(console: Console, watchers: Watchers) -> dict[str, float]:
+def cpu_seconds(pids: dict[str, int], server: databases.ServerCpu) -> tuple[dict[str, float], dict[int, float]]:
+    """The CPU time each named process has used so far, and each of PostgreSQL's processes."""
+    return measure.cpu_seconds_by_process(pids), server.seconds_by_pid()
+
+
+def cpu_used(before: tuple[dict[str, float], dict[int, float]],
+             after: tuple[dict[str, float], dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each process used between two readings; PostgreSQL's when its server is on this machine."""
+    used = {name: after[0][name] - before[0][name] for name in after[0]}
+    if after[1]:
+        used[POSTGRESQL] = databases.ServerCpu.used(before[1], after[1])
+    return used
+
+
+def idle_cpu(console: Console, watchers: Watchers, server: databases.ServerCpu) -> dict[str, float]:
     """CPU seconds per second each process uses with no payment (heartbeats, beat's jobs, pool checks, the
     websockets' pings): measured once the warm-up's work is over, and subtracted from each round's figure."""
     pids = console_pids(console, watchers)
     time.sleep(2)  # the warm-up's last pushes and webhooks
-    before = measure.cpu_seconds_by_process(pids)
+    before = cpu_seconds(pids, server)
     time.sleep(IDLE_SECONDS)
-    after = measure.cpu_seconds_by_process(pids)
-    return {name: (after[name] - before[name]) / IDLE_SECONDS for name in pids}
+    return {name: used / IDLE_SECONDS for name, used in cpu_used(before, cpu_seconds(pids, server)).items()}
 
 
-def run_round(console: Console, session: requests.Session, watchers: Watchers, n: int,
+def run_round(console: Console, session: requests.Session, watchers: Watchers, server: databases.ServerCpu, n: int,
               args: argparse.Namespace, think_time: float) -> Round:
     result = Round(n)
     result.think_time = think_time
@@ -168,7 +187,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, n
         return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
     pids = console_pids(console, watchers)
-    cpu_before = measure.cpu_seconds_by_process(pids)
+    cpu_before = cpu_seconds(pids, server)
     started = time.monotonic()
     with measure.no_collector_pauses():
         with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
@@ -178,8 +197,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, n
                                         timeout=60 + think_time)
         result.lost = [code for code in codes if code not in received]
     result.duration = time.monotonic() - started
-    cpu_after = measure.cpu_seconds_by_process(pids)
-    result.cpu = {name: cpu_after[name] - cpu_before[name] for name in pids}
+    result.cpu = cpu_used(cpu_before, cpu_seconds(pids, server))
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     answered = []
@@ -270,8 +288,17 @@ def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> Cons
 def run_rounds(console: Console, session: requests.Session, watchers: Watchers,
                args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
     """A warm-up, a round per lane count, then the burst round with its own cardholder speed."""
-    run_round(console, session, watchers, min(args.rounds), args, args.think_time)  # warm-up
-    idle = idle_cpu(console, watchers)
+    server = databases.ServerCpu(harness.database_url())
+    try:
+        return _run_rounds(console, session, watchers, server, args, workdir, notes)
+    finally:
+        server.close()
+
+
+def _run_rounds(console: Console, session: requests.Session, watchers: Watchers, server: databases.ServerCpu,
+                args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
+    run_round(console, session, watchers, server, min(args.rounds), args, args.think_time)  # warm-up
+    idle = idle_cpu(console, watchers, server)
     plan = [(n, args.think_time, run) for n in args.rounds for run in range(1, args.repeat + 1)]
     if args.burst_think_time:
         plan += [(max(args.rounds), args.burst_think_time, run) for run in range(1, args.repeat + 1)]
@@ -280,7 +307,7 @@ def run_rounds(console: Console, session: requests.Session, watchers: Watchers,
         if think_time != sandbox_think_time:
             sandbox_think_time = think_time
             console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
-        r = run_round(console, session, watchers, n, args, think_time)
+        r = run_round(console, session, watchers, server, n, args, think_time)
         r.idle = idle
         r.run = run if args.repeat > 1 else 0
         rounds.append(r)
