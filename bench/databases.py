@@ -6,8 +6,6 @@ Every function refuses a database whose name does not start with `bench` before 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 from collections import Counter
 from pathlib import Path
@@ -17,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import redis
 from psycopg import sql
+
+from bench import measure
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -89,15 +89,6 @@ def database_setting(url: str, name: str) -> str:
         return setting
 
 
-def _on_cpu_seconds(pid: int) -> float:
-    """Time a process has run on a core (user and system), to the nanosecond where the kernel keeps scheduler
-    statistics, else in clock ticks (user + system time, 10 ms steps)."""
-    with contextlib.suppress(OSError):
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class ServerCpu:
     """CPU time of the PostgreSQL server's processes that work for the benchmark's database, when the server runs
     on this machine: the database's backends (every connection to it, the console's and the benchmark's) and the
@@ -122,7 +113,7 @@ class ServerCpu:
             try:
                 if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
                     continue
-                out[pid] = _on_cpu_seconds(pid)
+                out[pid] = measure.on_cpu_seconds(pid)
             except (OSError, ValueError, IndexError):  # not on this machine, or just ended
                 continue
         return out

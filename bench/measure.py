@@ -135,12 +135,27 @@ def cpu_seconds_by_process(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def _stat_cpu_seconds(pid: int) -> float:
+    """User + system CPU time from /proc/<pid>/stat (clock ticks); raises OSError, ValueError or IndexError for a
+    process that is gone or unreadable."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time one process has used so far (from /proc/<pid>/stat), in seconds."""
+    """User + system CPU time one process has used so far (from /proc/<pid>/stat), in seconds; 0 when gone."""
     with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _stat_cpu_seconds(pid)
     return 0.0
+
+
+def on_cpu_seconds(pid: int) -> float:
+    """Time a process has run on a core (user and system), to the nanosecond where the kernel keeps scheduler
+    statistics (/proc/<pid>/schedstat), else from /proc/<pid>/stat in clock ticks. Raises OSError, ValueError or
+    IndexError for a process that is gone, so that a caller summing differences can leave it out."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    return _stat_cpu_seconds(pid)
 
 
 @dataclass(frozen=True)

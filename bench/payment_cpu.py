@@ -157,9 +157,9 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
         for round_no in range(args.rounds + args.server_rounds):
             last, first = round_no == args.rounds - 1, round_no == 0
             server_round = round_no >= args.rounds
-            pay = Step(count_queries=first, profile=last and args.profile == "pay", server=server if server_round else None)
-            send = Step(count_queries=first, profile=last and args.profile == "send",
-                        server=server if server_round else None)
+            reads = server if server_round else None
+            pay = Step(count_queries=first, profile=last and args.profile == "pay", server=reads)
+            send = Step(count_queries=first, profile=last and args.profile == "send", server=reads)
             created: list[int] = []
             for i in range(args.payments):
                 # whole dollars: the sandbox scripts other outcomes by the cents

@@ -149,7 +149,7 @@ def console_pids(console: Console, watchers: Watchers) -> dict[str, int]:
     return pids | ({"lane watchers": watchers.pid} if isinstance(watchers, LaneWatchers) else {})
 
 
-def cpu_seconds(pids: dict[str, int], server: databases.ServerCpu) -> tuple[dict[str, float], dict[int, float]]:
+def cpu_reading(pids: dict[str, int], server: databases.ServerCpu) -> tuple[dict[str, float], dict[int, float]]:
     """The CPU time each named process has used so far, and each of PostgreSQL's processes."""
     return measure.cpu_seconds_by_process(pids), server.seconds_by_pid()
 
@@ -168,9 +168,9 @@ def idle_cpu(console: Console, watchers: Watchers, server: databases.ServerCpu) 
     websockets' pings): measured once the warm-up's work is over, and subtracted from each round's figure."""
     pids = console_pids(console, watchers)
     time.sleep(2)  # the warm-up's last pushes and webhooks
-    before = cpu_seconds(pids, server)
+    before = cpu_reading(pids, server)
     time.sleep(IDLE_SECONDS)
-    return {name: used / IDLE_SECONDS for name, used in cpu_used(before, cpu_seconds(pids, server)).items()}
+    return {name: used / IDLE_SECONDS for name, used in cpu_used(before, cpu_reading(pids, server)).items()}
 
 
 def run_round(console: Console, session: requests.Session, watchers: Watchers, server: databases.ServerCpu, n: int,
@@ -187,7 +187,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
         return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
     pids = console_pids(console, watchers)
-    cpu_before = cpu_seconds(pids, server)
+    cpu_before = cpu_reading(pids, server)
     started = time.monotonic()
     with measure.no_collector_pauses():
         with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
@@ -197,7 +197,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
                                         timeout=60 + think_time)
         result.lost = [code for code in codes if code not in received]
     result.duration = time.monotonic() - started
-    result.cpu = cpu_used(cpu_before, cpu_seconds(pids, server))
+    result.cpu = cpu_used(cpu_before, cpu_reading(pids, server))
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     answered = []
