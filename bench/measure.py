@@ -135,10 +135,11 @@ def cpu_seconds_by_process(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
-def _stat_cpu_seconds(pid: int) -> float:
-    """User + system CPU time from /proc/<pid>/stat (clock ticks); raises OSError, ValueError or IndexError for a
-    process that is gone or unreadable."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _stat_cpu_seconds(pid: int, *, thread: int | None = None) -> float:
+    """User + system CPU time from /proc/<pid>/stat, or of one of its threads from /proc/<pid>/task/<thread>/stat
+    (clock ticks); raises OSError, ValueError or IndexError for a process that is gone or unreadable."""
+    path = Path(f"/proc/{pid}/stat") if thread is None else Path(f"/proc/{pid}/task/{thread}/stat")
+    fields = path.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -146,6 +147,19 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time one process has used so far (from /proc/<pid>/stat), in seconds; 0 when gone."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         return _stat_cpu_seconds(pid)
+    return 0.0
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU time one process's main thread has used so far, in seconds; 0 when gone.
+
+    The main thread is the one whose id is the process's. In Daphne it runs the event loop: Twisted's HTTP and
+    websocket protocol, and the ASGI handler's coroutines; Django's request threads are the others. In a Celery
+    worker it runs the consumer: taking each task from the broker, its `received` line, handing it to the pool,
+    the timers; the pool's threads run the tasks. A process's CPU less its main thread's is its other threads'.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return _stat_cpu_seconds(pid, thread=pid)
     return 0.0
 
 
