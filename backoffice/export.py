@@ -86,12 +86,21 @@ def _day_offsets(start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> list[
     return [(start, first), (high, last)]
 
 
+def _whole_second(column: sql.Composable) -> sql.Composable:
+    """The moment has no microseconds (isoformat() then writes none): a comparison of timestamps, cheaper per row
+    than the numeric EXTRACT(MICROSECONDS ...) returns."""
+    return sql.SQL("date_trunc('second', {c}) = {c}").format(c=column)
+
+
 def _local(column: sql.Composable, offset: str) -> sql.Composable:
-    """The moment written in local time, from the session's UTC (Django's) plus the offset: no time-zone lookup."""
+    """The moment written in local time, from the session's UTC (Django's) plus the offset: no time-zone lookup,
+    and one to_char() a value, the offset written by it as quoted text (about a tenth of the COPY's time on the
+    100,000-attempt day, against two calls and two concatenations)."""
+    whole, fraction = (sql.Literal(f'YYYY-MM-DD"T"HH24:MI:SS{us}"{offset}"') for us in ("", ".US"))
     return sql.SQL(
-        "to_char({c} + {o}::interval, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN EXTRACT(MICROSECONDS FROM {c}) "
-        "% 1000000 = 0 THEN '' ELSE to_char({c}, '.US') END || {o}"
-    ).format(c=column, o=sql.Literal(offset))
+        "CASE WHEN {whole_second} THEN to_char({c} + {o}::interval, {whole}) "
+        "ELSE to_char({c} + {o}::interval, {fraction}) END"
+    ).format(c=column, o=sql.Literal(offset), whole_second=_whole_second(column), whole=whole, fraction=fraction)
 
 
 def _anywhen(column: sql.Composable, tz: str) -> sql.Composable:
@@ -100,10 +109,10 @@ def _anywhen(column: sql.Composable, tz: str) -> sql.Composable:
     local, utc = (sql.SQL("({c} AT TIME ZONE {tz})").format(c=column, tz=sql.Literal(tz)),
                   sql.SQL("({c} AT TIME ZONE 'UTC')").format(c=column))
     return sql.SQL(
-        "to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN EXTRACT(MICROSECONDS FROM {c}) % 1000000 = 0 "
+        "to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {whole_second} "
         "THEN '' ELSE to_char({c}, '.US') END || CASE WHEN {local} < {utc} THEN '-' || to_char({utc} - {local}, "
         "'HH24:MI') ELSE '+' || to_char({local} - {utc}, 'HH24:MI') END"
-    ).format(c=column, local=local, utc=utc)
+    ).format(c=column, local=local, utc=utc, whole_second=_whole_second(column))
 
 
 def _iso(column: str, store: Store, start: datetime, end: datetime) -> sql.Composable:
