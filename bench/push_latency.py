@@ -29,7 +29,7 @@ CPU per payment, for each round of 100 lanes or more: each console process's CPU
 rate at rest, over the payments (the issue's figure: Daphne, the workers, beat). Beside it, not in it: the sandbox,
 this process, the lane watchers and PostgreSQL (the benchmark database's backends and the server's writers, when
 the server runs on this machine: databases.ServerCpu), which share the same cores. Under each busy console process,
-its main thread's part (Daphne's event loop, a worker's Celery consumer); the rest is its request or task threads'.
+its main thread's part (Daphne's event loop, a worker's Celery consumer); the rest is its request or task threads' (bench/console_cpu.py).
 
     .venv/bin/python -m bench.push_latency [--lanes 10,100,500] [--think-time 20] [--burst-think-time 1]
                                            [--gateway-processes 4] [--gateway-concurrency 150] [--jitter 0] [--no-websocket-daphne]
@@ -53,7 +53,7 @@ import requests.adapters
 from django.conf import settings
 from django.db import connection
 
-from bench import databases, figures, harness, lane_client, measure, sandbox_wire
+from bench import console_cpu, databases, figures, harness, lane_client, measure, sandbox_wire
 from bench.figures import Row, percentile, summarize
 from bench.harness import Console, ConsoleConfig
 from bench.lane_client import ThreadWatchers
@@ -62,15 +62,7 @@ from bench.lane_watchers import LaneWatchers
 BENCH = "push_latency"
 TARGET_MS = 100.0
 BURST_TARGET_MS = 250.0  # the burst round: answers overlapping the intake (issue 16)
-CPU_TARGET_MS = 5.0  # CPU of all console processes per payment, Pay request → last push (issue 16)
 IDLE_SECONDS = 5.0  # the console's idle CPU is measured this long after the warm-up, with no payment
-# stand-ins for IOTPay and the lanes: not the console's CPU
-POSTGRESQL = "PostgreSQL"  # the server's processes for the benchmark's database (databases.ServerCpu)
-NOT_CONSOLE = ("sandbox", "bench (this process)", "lane watchers", POSTGRESQL)
-# A console process's main thread, read apart and already in the process's figure (measure.main_thread_cpu_seconds):
-# Daphne's event loop, a Celery worker's consumer. The rest is its other threads': Django's request threads, the
-# pool's task threads.
-MAIN_THREAD = ": main thread"
 MCH_ID = "10000576"
 APPROVED_AMOUNT = 1250  # approved after the think time
 FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
@@ -154,31 +146,14 @@ def console_pids(console: Console, watchers: Watchers) -> dict[str, int]:
     return pids | ({"lane watchers": watchers.pid} if isinstance(watchers, LaneWatchers) else {})
 
 
-def cpu_reading(pids: dict[str, int], server: databases.ServerCpu) -> tuple[dict[str, float], dict[int, float]]:
-    """The CPU time each named process has used so far, each console process's main thread (named with
-    MAIN_THREAD), and each of PostgreSQL's processes."""
-    main_threads = {f"{name}{MAIN_THREAD}": measure.main_thread_cpu_seconds(pid)
-                    for name, pid in pids.items() if name not in NOT_CONSOLE}
-    return measure.cpu_seconds_by_process(pids) | main_threads, server.seconds_by_pid()
-
-
-def cpu_used(before: tuple[dict[str, float], dict[int, float]],
-             after: tuple[dict[str, float], dict[int, float]]) -> dict[str, float]:
-    """CPU seconds each process used between two readings; PostgreSQL's when its server is on this machine."""
-    used = {name: after[0][name] - before[0][name] for name in after[0]}
-    if after[1]:
-        used[POSTGRESQL] = databases.ServerCpu.used(before[1], after[1])
-    return used
-
-
 def idle_cpu(console: Console, watchers: Watchers, server: databases.ServerCpu) -> dict[str, float]:
     """CPU seconds per second each process uses with no payment (heartbeats, beat's jobs, pool checks, the
     websockets' pings): measured once the warm-up's work is over, and subtracted from each round's figure."""
     pids = console_pids(console, watchers)
     time.sleep(2)  # the warm-up's last pushes and webhooks
-    before = cpu_reading(pids, server)
+    before = console_cpu.reading(pids, server)
     time.sleep(IDLE_SECONDS)
-    return {name: used / IDLE_SECONDS for name, used in cpu_used(before, cpu_reading(pids, server)).items()}
+    return {name: used / IDLE_SECONDS for name, used in console_cpu.used(before, console_cpu.reading(pids, server)).items()}
 
 
 def run_round(console: Console, session: requests.Session, watchers: Watchers, server: databases.ServerCpu, n: int,
@@ -195,7 +170,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
         return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
     pids = console_pids(console, watchers)
-    cpu_before = cpu_reading(pids, server)
+    cpu_before = console_cpu.reading(pids, server)
     started = time.monotonic()
     with measure.no_collector_pauses():
         with ThreadPoolExecutor(max_workers=min(args.post_threads, n)) as pool:
@@ -205,7 +180,7 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
                                         timeout=60 + think_time)
         result.lost = [code for code in codes if code not in received]
     result.duration = time.monotonic() - started
-    result.cpu = cpu_used(cpu_before, cpu_reading(pids, server))
+    result.cpu = console_cpu.used(cpu_before, console_cpu.reading(pids, server))
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     answered = []
@@ -237,38 +212,6 @@ def p99_text(seconds: list[float]) -> str:
     return f"p99 {percentile([s * 1000 for s in seconds], 99):.1f} ms"
 
 
-def cpu_per_payment_ms(r: Round) -> dict[str, float]:
-    """CPU milliseconds per payment of each process: what it used from the first Pay request to the last final
-    snapshot read, less its idle rate over that time (heartbeats, pool checks, metrics: paid with no payment)."""
-    return {name: max(0.0, used - r.idle.get(name, 0.0) * r.duration) / r.n * 1000 for name, used in r.cpu.items()}
-
-
-def cpu_rows(r: Round, tag: str) -> list[Row]:
-    per = cpu_per_payment_ms(r)
-
-    def console_process(name: str) -> bool:
-        return name not in NOT_CONSOLE and not name.endswith(MAIN_THREAD)
-
-    console = {name: ms for name, ms in per.items() if console_process(name)}
-    total = sum(console.values())
-    idle = sum(v for name, v in r.idle.items() if console_process(name)) * 1000
-    raw = sum(used for name, used in r.cpu.items() if console_process(name)) / r.n * 1000
-
-    def row(scenario: str, ms: float, target: float | None = None) -> Row:
-        return Row(BENCH, scenario, r.n, ms, ms, ms, target, unit="ms CPU")
-
-    rows = [row(f"CPU per payment, all console processes (Pay → last push, idle {idle:.0f} ms/s "
-                f"over {r.duration:.1f} s subtracted; {raw:.1f} ms with it) {tag}", total, CPU_TARGET_MS)]
-    for name, ms in console.items():
-        rows.append(row(f"  CPU per payment: {name} {tag}", ms))
-        if ms >= 0.05 and f"{name}{MAIN_THREAD}" in per:  # a process that worked: its main thread's part of it
-            # Each has its own idle rate subtracted: a process that works on its main thread alone (the websocket
-            # Daphne) could otherwise read a little over its whole.
-            rows.append(row(f"    of which {name}{MAIN_THREAD} {tag}", min(ms, per[f"{name}{MAIN_THREAD}"])))
-    rows += [row(f"  CPU per payment (not the console's): {name} {tag}", per[name]) for name in NOT_CONSOLE if name in per]
-    return rows
-
-
 def table(rounds: list[Round]) -> list[Row]:
     rows = []
     for r in rounds:
@@ -285,7 +228,7 @@ def table(rounds: list[Round]) -> list[Row]:
         rows.append(summarize(BENCH, f"  committed → websocket {tag} ({p99_text(r.commit_to_received)})",
                               r.commit_to_received))
         if r.n >= 100:  # fewer payments than that and the idle rate's noise is a good part of the figure
-            rows += cpu_rows(r, tag)
+            rows += console_cpu.rows(BENCH, r, tag)
     return rows
 
 
@@ -335,7 +278,7 @@ def _run_rounds(console: Console, session: requests.Session, watchers: Watchers,
                      f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
                      f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
                      f"lanes; load average {r.load} after the round; CPU per payment, idle subtracted: "
-                     + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu_per_payment_ms(r).items())
+                     + ", ".join(f"{name} {ms:.1f} ms" for name, ms in console_cpu.per_payment_ms(r).items())
                      + "; idle CPU (after the warm-up), ms per second: "
                      + ", ".join(f"{name} {rate * 1000:.1f}" for name, rate in r.idle.items()))
     return rounds
