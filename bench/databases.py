@@ -126,6 +126,12 @@ class ServerCpu:
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> ServerCpu:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class ConnectionSampler:
     """Counts the connections to the benchmark's database every `every` seconds, in a thread, and keeps

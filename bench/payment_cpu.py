@@ -130,11 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("the sandbox did not start")
             time.sleep(0.1)
-        server = databases.ServerCpu(harness.database_url())
-        try:
+        with databases.ServerCpu(harness.database_url()) as server:
             return _run(args, start, server)
-        finally:
-            server.close()
     finally:
         sandbox.stop()
 

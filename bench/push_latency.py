@@ -248,40 +248,32 @@ def prepare_console(args: argparse.Namespace, begun: harness.BenchStart) -> Cons
 def run_rounds(console: Console, session: requests.Session, watchers: Watchers,
                args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
     """A warm-up, a round per lane count, then the burst round with its own cardholder speed."""
-    server = databases.ServerCpu(harness.database_url())
-    try:
-        return _run_rounds(console, session, watchers, server, args, workdir, notes)
-    finally:
-        server.close()
-
-
-def _run_rounds(console: Console, session: requests.Session, watchers: Watchers, server: databases.ServerCpu,
-                args: argparse.Namespace, workdir: Path, notes: list[str]) -> list[Round]:
-    run_round(console, session, watchers, server, min(args.rounds), args, args.think_time)  # warm-up
-    idle = idle_cpu(console, watchers, server)
-    plan = [(n, args.think_time, run) for n in args.rounds for run in range(1, args.repeat + 1)]
-    if args.burst_think_time:
-        plan += [(max(args.rounds), args.burst_think_time, run) for run in range(1, args.repeat + 1)]
-    rounds, sandbox_think_time = [], args.think_time
-    for n, think_time, run in plan:
-        if think_time != sandbox_think_time:
-            sandbox_think_time = think_time
-            console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
-        r = run_round(console, session, watchers, server, n, args, think_time)
-        r.idle = idle
-        r.run = run if args.repeat > 1 else 0
-        rounds.append(r)
-        notes.append(f"{n} lanes, {think_time:g} s cardholder{f', run {run}' if args.repeat > 1 else ''}: "
-                     f"answer → websocket {p99_text(r.answer_to_received) if r.answer_to_received else '-'}; "
-                     f"POSTed in {r.posted_in:.2f} s; "
-                     f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
-                     f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
-                     f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
-                     f"lanes; load average {r.load} after the round; CPU per payment, idle subtracted: "
-                     + ", ".join(f"{name} {ms:.1f} ms" for name, ms in console_cpu.per_payment_ms(r).items())
-                     + "; idle CPU (after the warm-up), ms per second: "
-                     + ", ".join(f"{name} {rate * 1000:.1f}" for name, rate in r.idle.items()))
-    return rounds
+    with databases.ServerCpu(harness.database_url()) as server:
+        run_round(console, session, watchers, server, min(args.rounds), args, args.think_time)  # warm-up
+        idle = idle_cpu(console, watchers, server)
+        plan = [(n, args.think_time, run) for n in args.rounds for run in range(1, args.repeat + 1)]
+        if args.burst_think_time:
+            plan += [(max(args.rounds), args.burst_think_time, run) for run in range(1, args.repeat + 1)]
+        rounds, sandbox_think_time = [], args.think_time
+        for n, think_time, run in plan:
+            if think_time != sandbox_think_time:
+                sandbox_think_time = think_time
+                console.restart_sandbox(think_time=think_time, data=workdir / f"sandbox-{think_time:g}s.sqlite3")
+            r = run_round(console, session, watchers, server, n, args, think_time)
+            r.idle = idle
+            r.run = run if args.repeat > 1 else 0
+            rounds.append(r)
+            notes.append(f"{n} lanes, {think_time:g} s cardholder{f', run {run}' if args.repeat > 1 else ''}: "
+                         f"answer → websocket {p99_text(r.answer_to_received) if r.answer_to_received else '-'}; "
+                         f"POSTed in {r.posted_in:.2f} s; "
+                         f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
+                         f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
+                         f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
+                         f"lanes; load average {r.load} after the round; CPU per payment, idle subtracted: "
+                         + ", ".join(f"{name} {ms:.1f} ms" for name, ms in console_cpu.per_payment_ms(r).items())
+                         + "; idle CPU (after the warm-up), ms per second: "
+                         + ", ".join(f"{name} {rate * 1000:.1f}" for name, rate in r.idle.items()))
+        return rounds
 
 
 def report(args: argparse.Namespace, begun: harness.BenchStart, rounds: list[Round], notes: list[str]) -> list[Row]:
