@@ -12,7 +12,8 @@ default the websockets are served by a Daphne process of their own, as nginx's `
 to their own upstream in docs/running.md (`--no-websocket-daphne`: one Daphne for everything). For each
 round of N lanes (10, 100, 500), the N payments ($12.50, approved after the sandbox's think time, the same
 for every order) are POSTed together from a pool of threads; `--jitter S` adds a uniform random 0..S s pause
-before each POST. The think time (20 s) is longer than the console takes to accept 500 POSTs, so every lane
+before each POST (`--jitter S1,S2,...`: one per round of `--lanes`, e.g. a peak, then a store's pace). The think
+time (20 s) is longer than the console takes to accept 500 POSTs, so every lane
 of a round is waiting on its cardholder when the first answer comes: N lanes paying concurrently, and the
 answers come back as close together as the POSTs went in. The round says how many were waiting. A last
 *burst* round runs the largest N again with a 1 s cardholder (`--burst-think-time`): the answers then come
@@ -83,8 +84,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst-think-time", type=float, default=1.0,
                         help="then the largest round once more with this think time (1.0): the answers come back "
                              "while the POSTs are still arriving; 0 skips it")
-    parser.add_argument("--jitter", type=float, default=0.0,
-                        help="uniform random 0..S s pause before each POST (default 0: worst case)")
+    parser.add_argument("--jitter", default="0",
+                        help="uniform random 0..S s pause before each POST (default 0: worst case); S1,S2,...: "
+                             "one value per --lanes round (the warm-up and the burst round take their lane count's)")
     parser.add_argument("--websocket-daphne", action=argparse.BooleanOptionalAction, default=True,
                         help="serve the lanes' websockets from a second Daphne process, as nginx's `location /ws/` "
                              "would (default); --no-websocket-daphne: one Daphne for everything")
@@ -99,6 +101,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
     args.rounds = [int(n) for n in args.lanes.split(",") if n.strip()]
+    jitters = [float(s) for s in args.jitter.split(",") if s.strip()]
+    if len(jitters) not in (1, len(args.rounds)):
+        parser.error("--jitter takes one value, or one per --lanes round")
+    args.jitters = {}  # lanes → jitter (a lane count given twice keeps its first)
+    for n, jitter in zip(args.rounds, jitters * len(args.rounds) if len(jitters) == 1 else jitters, strict=True):
+        args.jitters.setdefault(n, jitter)
     if args.gateway_concurrency * args.gateway_processes < max(args.rounds):
         parser.error("--gateway-concurrency times --gateway-processes must be at least the largest round")
     return args
@@ -136,6 +144,9 @@ class Round:
         self.think_time = 0.0
         self.in_flight_at_first_answer = 0  # orders the sandbox had received before it sent its first answer
         self.run = 0  # which of --repeat runs of this round (0 when it runs once)
+        self.connections = 0  # TCP connections the sandbox accepted during the round: the console's, and 1 of ours
+        self.reuses = 0  # requests that came on a kept-alive connection
+        self.reuse_idle = 0.0  # seconds, in all, those connections had been idle before them
 
 
 Watchers = LaneWatchers | ThreadWatchers
@@ -164,12 +175,15 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
     codes = [str(i) for i in range(1, n + 1)]
     rng = random.Random(n)
 
+    jitter = args.jitters[n]
+
     def pay(code: str) -> dict[str, Any]:
-        if args.jitter:
-            time.sleep(rng.uniform(0, args.jitter))
+        if jitter:
+            time.sleep(rng.uniform(0, jitter))
         return lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
 
     pids = console_pids(console, watchers)
+    connections_before = sandbox_connections(console)
     cpu_before = console_cpu.reading(pids, server)
     started = time.monotonic()
     with measure.no_collector_pauses():
@@ -182,6 +196,10 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
     result.duration = time.monotonic() - started
     result.cpu = console_cpu.used(cpu_before, console_cpu.reading(pids, server))
     result.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    connections_after = sandbox_connections(console)
+    result.connections = connections_after[0] - connections_before[0]
+    result.reuses = connections_after[1] - connections_before[1]
+    result.reuse_idle = connections_after[2] - connections_before[2]
     times = sandbox_wire.sandbox_order_times(data_path, MCH_ID)
     answered = []
     for code in codes:
@@ -206,6 +224,14 @@ def run_round(console: Console, session: requests.Session, watchers: Watchers, s
         received_at = [times.get(a["order_reference"], {}).get("receivedAt") for a in attempts.values()]
         result.in_flight_at_first_answer = sum(1 for t in received_at if t is not None and t < first_answer)
     return result
+
+
+def sandbox_connections(console: Console) -> tuple[int, int, float]:
+    """Since the sandbox started: connections accepted (this reading's own among them), requests on a kept-alive
+    connection, and the seconds those connections had been idle before them."""
+    port = int(console.sandbox_url.rsplit(":", 1)[1])
+    stats = sandbox_wire.sandbox_request(port, "GET", "/_sandbox/stats")[1]
+    return int(stats["connections"]), int(stats["reuses"]), float(stats["reuse_idle_seconds"])
 
 
 def p99_text(seconds: list[float]) -> str:
@@ -268,6 +294,9 @@ def run_rounds(console: Console, session: requests.Session, watchers: Watchers,
                          f"POSTed in {r.posted_in:.2f} s; "
                          f"{r.in_flight_at_first_answer} of {n} waiting at the gateway when the first answer left; "
                          f"answers spread over {r.answers_spread:.2f} s (first to last answeredAt); "
+                         f"new connections to the gateway {max(r.connections - 1, 0)} "
+                         f"({max(r.connections - 1, 0) / n:.2f} a payment), a reused one idle "
+                         f"{r.reuse_idle / max(r.reuses, 1):.2f} s on average; "
                          f"not approved: {r.failures or 'none'}; final snapshot never received on {len(r.lost)} "
                          f"lanes; load average {r.load} after the round; CPU per payment, idle subtracted: "
                          + ", ".join(f"{name} {ms:.1f} ms" for name, ms in console_cpu.per_payment_ms(r).items())

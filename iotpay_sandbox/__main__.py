@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--outage-time", type=float, default=30.0,
                         help="cents 22: seconds query_order answers 503 for the order once it is paid "
                              "(default 30)")
+    parser.add_argument("--idle-timeout", type=float, default=60.0,
+                        help="seconds a kept-alive connection may wait for its next request before the sandbox "
+                             "closes it, as a gateway's load balancer does (default 60)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr (never keys)")
     return parser
 
@@ -64,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     config = SandboxConfig(
         host=args.host, port=args.port, merchants=merchants, think_time=args.think_time,
         data_path=args.data, late_delay=args.late_delay, hang_time=args.hang_time,
-        interactive_timeout=args.interactive_timeout, outage_time=args.outage_time, verbose=args.verbose,
+        interactive_timeout=args.interactive_timeout, outage_time=args.outage_time,
+        idle_timeout=args.idle_timeout, verbose=args.verbose,
     )
     # A thousand calls held open means a thousand threads; they need far less than the default stack.
     threading.stack_size(2 * 1024 * 1024)

@@ -6,6 +6,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -37,7 +38,25 @@ class SandboxServer(ThreadingHTTPServer):
         self.terminals = terminals
         self._active = 0
         self._idle = threading.Condition()
+        self._connections = 0  # accepted since start: how often clients opened a new connection
+        self._reuses = 0  # requests on a connection that had served one before
+        self._reuse_idle = 0.0  # seconds those connections had waited, idle, for them
         super().__init__((config.host, config.port), SandboxHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._idle:
+            self._connections += 1
+        super().process_request(request, client_address)
+
+    def reused(self, idle_seconds: float) -> None:
+        with self._idle:
+            self._reuses += 1
+            self._reuse_idle += idle_seconds
+
+    def connection_stats(self) -> dict[str, float]:
+        with self._idle:
+            return {"connections": self._connections, "reuses": self._reuses,
+                    "reuse_idle_seconds": round(self._reuse_idle, 3)}
 
     def enter(self) -> None:
         with self._idle:
@@ -79,8 +98,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes: without TCP_NODELAY a keep-alive client waits ~40 ms.
     disable_nagle_algorithm = True
     server_version = "IOTPaySandbox/1.0"
-    timeout = 900  # an idle keep-alive connection is closed after this many seconds
     server: SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        # A kept-alive connection idle this long is closed: the time-out applies to every read of the socket, and a
+        # call waiting on its cardholder reads nothing meanwhile, so it is not cut short.
+        self.connection.settimeout(self.server.config.idle_timeout)
+        self._idle_since: float | None = None  # when this connection's last answer went out
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -95,6 +120,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # ---- plumbing ----------------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
         self.server.enter()
+        if self._idle_since is not None:
+            self.server.reused(time.monotonic() - self._idle_since)
         try:
             body = self._read_body() if method == "POST" else b""
             if body is None:
@@ -107,6 +134,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                                     "errCode": ERR_SYSTEM}, status=500)
             self._send(reply)
         finally:
+            self._idle_since = time.monotonic()
             self.server.leave()
 
     def _read_body(self) -> bytes | None:
@@ -193,7 +221,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             counts = store.request_counts()
             stats: dict[str, Any] = {name: counts.get(name, 0) for name in ENDPOINTS}
             stats.update(open_create_calls=self.server.gateway.open_calls,
-                         busy_terminals=self.server.terminals.busy_count())
+                         busy_terminals=self.server.terminals.busy_count(),
+                         **self.server.connection_stats())
             return json_reply(stats)
         if parts == ["orders"]:
             mch_id = query.get("mchId") or None

@@ -20,9 +20,37 @@ from payments.models import Merchant
 
 _local = threading.local()
 
+POOL_SIZE = 1024
+"""Connections a process keeps to the gateway: at least as many as it may have calls open at once (a gateway
+worker's threads, CELERY_GATEWAY_CONCURRENCY), so none is closed after its call only for want of room. It
+bounds nothing: with ``pool_block`` off a call beyond it opens a connection and closes it afterwards."""
+
+_adapters_lock = threading.Lock()
+_adapters: tuple[int, HTTPAdapter, HTTPAdapter] | None = None
+
+
+def _shared_adapters() -> tuple[HTTPAdapter, HTTPAdapter]:
+    """The process's connection pools (plain and TLS), shared by every thread's session.
+
+    urllib3's pools are thread-safe and hand out the connection used last first. A gateway worker's thread pool
+    gives each task to the thread that has waited longest, so with a connection per thread a store's payments,
+    one now and then, each met a connection idle for the whole round of threads: a new one (a TLS handshake
+    against IOTPay) or one the gateway's side may be closing as the call goes out. Shared, a call gets the
+    warmest connection. Made again in a forked child (its parent's sockets are not its own).
+    """
+    global _adapters
+    with _adapters_lock:
+        if _adapters is None or _adapters[0] != os.getpid():
+            # Explicitly no retries: a create_order sent twice could charge twice.
+            _adapters = (os.getpid(),
+                         HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0),
+                         HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
+        return _adapters[1], _adapters[2]
+
 
 def _session() -> requests.Session:
-    """One keep-alive session per thread: worker threads reuse their connection to the gateway.
+    """A session per thread (its cookies and settings are the thread's own) over the process's shared pools of
+    keep-alive connections to the gateway (``_shared_adapters``).
 
     The environment (a proxy for the gateway, a CA bundle) is read once here rather than on every call, where
     requests would look for it, and for a ~/.netrc, each time (measured: ~3% of a gateway worker's CPU).
@@ -33,8 +61,9 @@ def _session() -> requests.Session:
         session.proxies.update(requests.utils.get_environ_proxies(settings.IOTPAY_BASE_URL))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         session.trust_env = False
-        session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=4, max_retries=0))
-        session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=4, max_retries=0))
+        plain, tls = _shared_adapters()
+        session.mount("http://", plain)
+        session.mount("https://", tls)
         _local.session = session
     return session
 

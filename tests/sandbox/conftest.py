@@ -46,14 +46,14 @@ def free_port() -> int:
 
 
 class SandboxProcess:
-    def __init__(self, data: Path, logs: Path) -> None:
+    def __init__(self, data: Path, logs: Path, *options: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = logs / f"sandbox-{self.port}.out"
         self.stderr_path = logs / f"sandbox-{self.port}.err"
         args = [sys.executable, "-m", "iotpay_sandbox", "--port", str(self.port), "--merchant", f"{MCH_ID}={KEY}",
                 "--think-time", "0.2", "--late-delay", "3", "--hang-time", "3", "--interactive-timeout", "10",
-                "--outage-time", "2",
+                "--outage-time", "2", *options,
                 "--data", str(data)]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
