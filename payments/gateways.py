@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 
 from gateways.base import PaymentGateway
 from gateways.iotpay import IOTPayGateway
+from gateways.transport import GatewayAdapter
 from payments.models import Merchant
 
 _local = threading.local()
@@ -26,25 +26,26 @@ worker's threads, CELERY_GATEWAY_CONCURRENCY), so none is closed after its call 
 bounds nothing: with ``pool_block`` off a call beyond it opens a connection and closes it afterwards."""
 
 _adapters_lock = threading.Lock()
-_adapters: tuple[int, HTTPAdapter, HTTPAdapter] | None = None
+_adapters: tuple[int, GatewayAdapter, GatewayAdapter] | None = None
 
 
-def _shared_adapters() -> tuple[HTTPAdapter, HTTPAdapter]:
+def _shared_adapters() -> tuple[GatewayAdapter, GatewayAdapter]:
     """The process's connection pools (plain and TLS), shared by every thread's session.
 
     urllib3's pools are thread-safe and hand out the connection used last first. A gateway worker's thread pool
     gives each task to the thread that has waited longest, so with a connection per thread a store's payments,
     one now and then, each met a connection idle for the whole round of threads: a new one (a TLS handshake
     against IOTPay) or one the gateway's side may be closing as the call goes out. Shared, a call gets the
-    warmest connection. Made again in a forked child (its parent's sockets are not its own).
+    warmest connection. Made again in a forked child (its parent's sockets are not its own). A new TLS connection
+    verifies against the CA bundle loaded once (``GatewayAdapter``), not read again for each.
     """
     global _adapters
     with _adapters_lock:
         if _adapters is None or _adapters[0] != os.getpid():
             # Explicitly no retries: a create_order sent twice could charge twice.
             _adapters = (os.getpid(),
-                         HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0),
-                         HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
+                         GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0),
+                         GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
         return _adapters[1], _adapters[2]
 
 
