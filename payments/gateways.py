@@ -32,12 +32,12 @@ _adapters: tuple[int, GatewayAdapter, GatewayAdapter] | None = None
 def _shared_adapters() -> tuple[GatewayAdapter, GatewayAdapter]:
     """The process's connection pools (plain and TLS), shared by every thread's session.
 
-    urllib3's pools are thread-safe and hand out the connection used last first. A gateway worker's thread pool
-    gives each task to the thread that has waited longest, so with a connection per thread a store's payments,
-    one now and then, each met a connection idle for the whole round of threads: a new one (a TLS handshake
-    against IOTPay) or one the gateway's side may be closing as the call goes out. Shared, a call gets the
-    warmest connection. Made again in a forked child (its parent's sockets are not its own). A new TLS connection
-    verifies against the CA bundle loaded once (``GatewayAdapter``), not read again for each.
+    urllib3's pools are thread-safe and hand out the connection used last first. Once a peak has made many threads,
+    a gateway worker's thread pool hands the next tasks to them in turn, so with a connection per thread a store's
+    payments, one now and then, each met a connection idle for the whole round of threads: a new one (a TLS
+    handshake against IOTPay) or one the gateway's side may be closing as the call goes out. Shared, a call gets
+    the warmest connection. Made again in a forked child (its parent's sockets are not its own). A new TLS
+    connection verifies against the CA bundle loaded once (``GatewayAdapter``), not read again for each.
     """
     global _adapters
     with _adapters_lock:
@@ -57,7 +57,7 @@ def _session() -> requests.Session:
     requests would look for it, and for a ~/.netrc, each time (measured: ~3% of a gateway worker's CPU).
     """
     session = getattr(_local, "session", None)
-    if session is None:
+    if session is None or getattr(_local, "pid", None) != os.getpid():  # none yet, or the parent's (a forked child)
         session = requests.Session()
         session.proxies.update(requests.utils.get_environ_proxies(settings.IOTPAY_BASE_URL))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
@@ -65,7 +65,7 @@ def _session() -> requests.Session:
         plain, tls = _shared_adapters()
         session.mount("http://", plain)
         session.mount("https://", tls)
-        _local.session = session
+        _local.session, _local.pid = session, os.getpid()
     return session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -60,3 +61,23 @@ def test_no_proxy_for_the_gateway_host_means_a_direct_call(
     in_new_thread(query_through_session)  # direct: the .invalid host does not resolve, so the call fails
 
     assert canned_server.received == []
+
+
+def test_a_forked_child_makes_its_own_session_and_connections(clean_proxy_environment: pytest.MonkeyPatch) -> None:
+    """A child shares its parent's open sockets: it must not send its calls on the parent's connections."""
+    parent = _session()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the pipe, then leave at once (no pytest teardown here)
+        child = _session()
+        same = child is parent or child.get_adapter("https://x/") is parent.get_adapter("https://x/")
+        os.write(write_end, b"same" if same else b"own")
+        os._exit(0)
+    os.close(write_end)
+    try:
+        answer = os.read(read_end, 16)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    assert answer == b"own"
+    assert _session() is parent  # the parent's own is unchanged
