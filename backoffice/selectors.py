@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, overload
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -33,15 +33,24 @@ from django.db.models.functions import Coalesce, Collate, Lag, Now
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from backoffice.day_statements import exception_rows
+from backoffice.day_statements import ExceptionKey, exception_keys, exception_rows_of
 from backoffice.exception_kinds import EXCEPTION_FIELDS, ExceptionKind, ExceptionRow
 from backoffice.models import VerificationFinding, VerificationRun
+from backoffice.open_exceptions import (
+    ClosedException,
+    DayException,
+    Found,
+    Load,
+    OpenExceptions,
+    built,
+    exception_of,
+    most_serious_first,
+)
 from backoffice.sentences import said
 from lanes import access
 from lanes.models import Store
 from payments import day_summary
 from payments.models import AttemptStatus, DayCard, PaymentAttempt, PaymentEvent, Refund
-from payments.money import format_money
 
 S = AttemptStatus
 CLOSED_NOTE_PREFIX = "exception closed:"
@@ -78,95 +87,6 @@ def day_attempts(store: Store, day: date) -> QuerySet[PaymentAttempt]:
 
 
 # ------------------------------------------------------------------------------------------ exceptions
-
-
-@dataclass
-class DayException:
-    kind: str
-    attempt_id: int
-    created_at: datetime
-    status: str
-    lane: str
-    device: str
-    total: int
-    currency: str
-    order_reference: str
-    card_last4: str
-    detail: str
-    related_id: int | None = None
-    past_window: bool = False  # UNKNOWN only: its polling window has ended, so a person may close it
-
-    @property
-    def label(self) -> str:
-        return str(ExceptionKind.LABELS[self.kind])
-
-    @property
-    def total_display(self) -> str:
-        return format_money(self.total, self.currency)
-
-    @property
-    def closable(self) -> bool:
-        return (self.kind in ExceptionKind.CLOSABLE_BY_NOTE or self.kind == ExceptionKind.NEEDS_REVIEW
-                or (self.kind == ExceptionKind.UNKNOWN and self.past_window))
-
-    @property
-    def needs_outcome(self) -> bool:
-        """Closing it means saying what happened (and on what evidence), not only why it is no problem."""
-        return self.kind in (ExceptionKind.NEEDS_REVIEW, ExceptionKind.UNKNOWN)
-
-
-@dataclass(frozen=True)
-class ClosedException:
-    exception: DayException
-    note: PaymentEvent  # who (actor), when (created_at), why (data["reason"])
-
-
-
-@dataclass(frozen=True)
-class _Found:
-    """An exception found, before its detail is written: what sorting, counting and closing it need."""
-
-    kind: str
-    row: dict[str, Any]
-    describe: Callable[[], str]  # its detail in the active language, written only when it is shown
-    related_id: int | None = None
-
-    @property
-    def key(self) -> tuple[int, str]:
-        return self.row["id"], self.kind
-
-
-def _exception(found: _Found) -> DayException:
-    row = found.row
-    return DayException(
-        kind=found.kind, attempt_id=row["id"], created_at=row["created_at"], status=row["status"],
-        lane=row["lane__code"], device=row["terminal__device"], total=row["amount"] + row["tip"],
-        currency=row["currency"], order_reference=row["order_reference"], card_last4=row["card_last4"],
-        detail=found.describe(), related_id=found.related_id,
-        past_window=found.kind == ExceptionKind.UNKNOWN and bool(row["past_window"]),
-    )
-
-
-class OpenExceptions(Sequence[DayException]):
-    """The day's open exceptions, most serious first. Counting and slicing them is cheap: an exception is built
-    (its detail written in the reader's language) only when it is read, so showing a page of them costs a page."""
-
-    def __init__(self, found: list[_Found]) -> None:
-        self._found = found
-
-    def __len__(self) -> int:
-        return len(self._found)
-
-    @overload
-    def __getitem__(self, index: int) -> DayException: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[DayException]: ...
-
-    def __getitem__(self, index: int | slice) -> DayException | list[DayException]:
-        if isinstance(index, slice):
-            return [_exception(found) for found in self._found[index]]
-        return _exception(self._found[index])
 
 
 def _missing(row: dict[str, Any]) -> str:
@@ -287,48 +207,54 @@ def _read_by_orm(store: Store, day: date, run: VerificationRun | None) -> list[E
     return found
 
 
-def _described(store: Store, rows: list[ExceptionRow]) -> list[_Found]:
+def _described(store: Store, rows: list[ExceptionRow]) -> list[Found]:
     """The exceptions read, each with the way to write its detail in the reader's language when it is shown."""
     # Many rows share a sentence ("no final outcome..."): each is recognised and translated once per report.
     review, finding = functools.cache(_review_detail), functools.cache(said)
     local_time = zoneinfo.ZoneInfo(store.time_zone)
 
-    def described(found: ExceptionRow) -> _Found:
+    def described(found: ExceptionRow) -> Found:
         row, kind = found.row, found.kind
         if kind == ExceptionKind.UNKNOWN:
-            return _Found(kind, row, functools.partial(_unknown_detail, bool(row["past_window"])))
+            return Found(kind, row, functools.partial(_unknown_detail, bool(row["past_window"])))
         if kind == ExceptionKind.NEEDS_REVIEW:
-            return _Found(kind, row, functools.partial(review, row["message"]))
+            return Found(kind, row, functools.partial(review, row["message"]))
         if kind == ExceptionKind.MISSING_CARD_DATA:
-            return _Found(kind, row, functools.partial(_missing, row))
+            return Found(kind, row, functools.partial(_missing, row))
         if kind == ExceptionKind.MISMATCH:
-            return _Found(kind, row, functools.partial(finding, found.finding or ""))
+            return Found(kind, row, functools.partial(finding, found.finding or ""))
         assert found.earlier is not None  # a possible duplicate has its earlier attempt
-        return _Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
+        return Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
                       related_id=found.earlier["id"])
 
     return [described(found) for found in rows]
 
 
-def _found(store: Store, day: date, run: VerificationRun | None) -> list[_Found]:
+def _found(store: Store, day: date, run: VerificationRun | None) -> list[Found]:
     """Every exception of the day by the ORM's reads, their details not written yet (SQLite's way)."""
     return _described(store, _read_by_orm(store, day, run))
 
 
 def _found_and_closed(store: Store, day: date, run: VerificationRun | None
-                      ) -> tuple[list[_Found], dict[tuple[int, str], PaymentEvent]]:
-    """Every exception of the day and the notes that closed some of them: by two hand-written statements where
-    PostgreSQL keeps the day's cards (``backoffice.day_statements``; a third reads the closing notes' authors when
-    a note closed one), else by the ORM's reads."""
+                      ) -> tuple[list[Found], dict[tuple[int, str], PaymentEvent]]:
+    """Every exception of the day with its row, and the notes that closed some of them: by the hand-written
+    statements where PostgreSQL keeps the day's cards (``backoffice.day_statements``: the keys, the closing notes'
+    authors when a note closed one, the rows), else by the ORM's reads."""
     if not day_summary.kept():
         found = _found(store, day, run)
         return found, closed_exceptions({f.row["id"] for f in found})
+    keys, closed = _keys_and_closed(store, day, run)
+    return _described(store, exception_rows_of(keys)), closed
+
+
+def _keys_and_closed(store: Store, day: date, run: VerificationRun | None
+                     ) -> tuple[list[ExceptionKey], dict[tuple[int, str], PaymentEvent]]:
     start, end = day_bounds(store, day)
-    rows = exception_rows(store.pk, day, start, end, run_id=None if run is None else run.pk,
+    keys = exception_keys(store.pk, day, start, end, run_id=None if run is None else run.pk,
                           window=duplicate_window(), closed_prefix=CLOSED_NOTE_PREFIX)
-    closing = {r.closing_note_id: (r.row["id"], r.kind) for r in rows if r.closing_note_id is not None}
+    closing = {k.closing_note_id: k.key for k in keys if k.closing_note_id is not None}
     notes = PaymentEvent.objects.filter(pk__in=closing).select_related("actor") if closing else []
-    return _described(store, rows), {closing[note.pk]: note for note in notes}
+    return keys, {closing[note.pk]: note for note in notes}
 
 
 @dataclass(frozen=True)
@@ -343,17 +269,25 @@ def day_exception_report(store: Store, day: date) -> ExceptionReport:
     day's latest verification run (its mismatches are among the exceptions once it has finished).
 
     Closing notes are looked up only for the attempts found, never over the day's whole event history. The open
-    ones are counted and sorted on the rows the queries read; each is built only when read (a page of them)."""
+    ones are counted and sorted on their keys; each is built (its row read, where the statements found it as a key)
+    only when read: a page of them."""
     run = latest_run(store, day)
     finished = run if run is None or run.status == VerificationRun.Status.FINISHED else latest_run(
         store, day, finished=True)
-    found, closed = _found_and_closed(store, day, finished)
-    order = {kind: i for i, kind in enumerate(ExceptionKind.ORDER)}
-    still_open = sorted((f for f in found if f.key not in closed),
-                        key=lambda f: (order[f.kind], f.row["created_at"], f.row["id"]))
-    done = sorted((ClosedException(_exception(f), closed[f.key]) for f in found if f.key in closed),
+    items: Sequence[Found | ExceptionKey]
+    load: Load | None = None
+    if day_summary.kept():
+        items, closed = _keys_and_closed(store, day, finished)
+
+        def load(keys: list[ExceptionKey]) -> list[Found]:
+            return _described(store, exception_rows_of(keys))
+    else:
+        items, closed = _found_and_closed(store, day, finished)
+    still_open = sorted((item for item in items if item.key not in closed), key=most_serious_first)
+    done = sorted((ClosedException(exception_of(f), closed[f.key])
+                   for f in built([item for item in items if item.key in closed], load)),
                   key=lambda c: -c.note.pk)
-    return ExceptionReport(OpenExceptions(still_open), done, run)
+    return ExceptionReport(OpenExceptions(still_open, load), done, run)
 
 
 def day_exceptions(store: Store, day: date) -> list[DayException]:

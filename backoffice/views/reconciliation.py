@@ -32,8 +32,8 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from backoffice.export import day_csv
+from backoffice.open_exceptions import DayException
 from backoffice.selectors import (
-    DayException,
     day_exception_report,
     duplicate_window,
     store_today,

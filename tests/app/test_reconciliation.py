@@ -18,6 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -436,6 +437,26 @@ def test_only_the_page_shown_is_written_out(store, day, monkeypatch):
     assert len(report.open) == 6 and written == []
     first = report.open[:1]
     assert [e.kind for e in first] == ["mismatch"] and len(written) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the hand-written statements are PostgreSQL's")
+def test_a_page_of_exceptions_reads_the_rows_of_that_page_only(store, day):
+    """The keys count and sort them; a page's rows are read in one statement that names that page's attempts."""
+    report = day_exception_report(store, DAY)
+    with CaptureQueriesContext(connection) as counting:
+        assert len(report.open) == 6
+    assert len(counting) == 0
+    with CaptureQueriesContext(connection) as paging:
+        page = report.open[2:4]
+    assert len(paging) == 1
+    ids = re.search(r"unnest\('\{[^}]*\}'::text\[\], '\{([\d,]+)\}'", paging[0]["sql"])  # the attempts named
+    named = {int(n) for n in ids.group(1).split(",")}
+    assert named == {e.attempt_id for e in page} and len(page) == 2
+    with CaptureQueriesContext(connection) as reading_all:
+        everything = list(report.open)
+    assert len(reading_all) == 1  # every row at once, not one statement an exception
+    assert [(e.kind, e.attempt_id) for e in everything[2:4]] == [(e.kind, e.attempt_id) for e in page]
+    assert [e.kind for e in everything] == [e.kind for e in day_exceptions(store, DAY)]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the hand-written statements are PostgreSQL's")
