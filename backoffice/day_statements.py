@@ -70,9 +70,9 @@ def _rows_statement() -> str:
     return (  # names from the models' metadata; every value is a parameter
         "SELECT x.kind, a.id, a.created_at, a.status, l.code, t.device, a.amount, a.tip, a.currency, "  # noqa: S608
         "a.order_reference, a.card_last4, a.card_brand, a.auth_num, a.message, "
-        "a.poll_deadline <= statement_timestamp(), x.detail, e.id, e.created_at, el.code, x.note_id "
-        "FROM unnest(%(kinds)s::text[], %(ids)s::bigint[], %(details)s::text[], %(earlier)s::bigint[],"
-        " %(notes)s::bigint[]) AS x(kind, id, detail, earlier_id, note_id)"
+        "a.poll_deadline <= statement_timestamp(), x.detail, e.id, e.created_at, el.code "
+        "FROM unnest(%(kinds)s::text[], %(ids)s::bigint[], %(details)s::text[], %(earlier)s::bigint[])"
+        " AS x(kind, id, detail, earlier_id)"
         f" JOIN {attempts} a ON a.id = x.id"
         f" JOIN {lanes} l ON l.id = a.lane_id JOIN {Terminal._meta.db_table} t ON t.id = a.terminal_id"
         f" LEFT JOIN {attempts} e ON e.id = x.earlier_id LEFT JOIN {lanes} el ON el.id = e.lane_id"
@@ -123,13 +123,13 @@ def exception_rows_of(keys: Sequence[ExceptionKey]) -> list[ExceptionRow]:
     with connection.cursor() as cursor:
         cursor.execute(_rows_statement(), {
             "kinds": [k.kind for k in keys], "ids": [k.id for k in keys], "details": [k.detail for k in keys],
-            "earlier": [k.earlier_id for k in keys], "notes": [k.closing_note_id for k in keys]})
+            "earlier": [k.earlier_id for k in keys]})
         found = cursor.fetchall()
     out = []
-    for kind, *values, past_window, detail, earlier_id, earlier_at, earlier_lane, note_id in found:
+    for kind, *values, past_window, detail, earlier_id, earlier_at, earlier_lane in found:
         row = dict(zip(EXCEPTION_FIELDS, values, strict=True))
         row["past_window"] = past_window
         earlier_row = None if earlier_id is None else {"id": earlier_id, "created_at": earlier_at,
                                                        "lane__code": earlier_lane}
-        out.append(ExceptionRow(kind, row, detail, earlier_row, note_id))
+        out.append(ExceptionRow(kind, row, detail, earlier_row))
     return out

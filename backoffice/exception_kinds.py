@@ -41,4 +41,3 @@ class ExceptionRow:
     row: dict[str, Any]  # EXCEPTION_FIELDS, and past_window for the open ones
     finding: str | None = None  # a mismatch's detail
     earlier: dict[str, Any] | None = None  # a possible duplicate's earlier attempt: id, created_at, lane__code
-    closing_note_id: int | None = None  # the newest note that closed it (the statements read it with the row)

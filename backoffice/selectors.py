@@ -237,24 +237,30 @@ def _found(store: Store, day: date, run: VerificationRun | None) -> list[Found]:
 
 def _found_and_closed(store: Store, day: date, run: VerificationRun | None
                       ) -> tuple[list[Found], dict[tuple[int, str], PaymentEvent]]:
-    """Every exception of the day with its row, and the notes that closed some of them: by the hand-written
-    statements where PostgreSQL keeps the day's cards (``backoffice.day_statements``: the keys, the closing notes'
-    authors when a note closed one, the rows), else by the ORM's reads."""
+    """Every exception of the day with its row, and the notes that closed some of them."""
+    items, closed, load = _exceptions_and_closed(store, day, run)
+    return built(items, load), closed
+
+
+def _exceptions_and_closed(store: Store, day: date, run: VerificationRun | None
+                           ) -> tuple[Sequence[Found | ExceptionKey], dict[tuple[int, str], PaymentEvent], Load | None]:
+    """Every exception of the day, the notes that closed some of them, and how to read the rows of those found as
+    keys. Where PostgreSQL keeps the day's cards, the hand-written statements (``backoffice.day_statements``) find
+    keys, with their closing notes (a second statement reads those notes' authors when a note closed one), and the
+    rows are read when shown; elsewhere (SQLite) the ORM's reads find each with its row."""
     if not day_summary.kept():
         found = _found(store, day, run)
-        return found, closed_exceptions({f.row["id"] for f in found})
-    keys, closed = _keys_and_closed(store, day, run)
-    return _described(store, exception_rows_of(keys)), closed
-
-
-def _keys_and_closed(store: Store, day: date, run: VerificationRun | None
-                     ) -> tuple[list[ExceptionKey], dict[tuple[int, str], PaymentEvent]]:
+        return found, closed_exceptions({f.row["id"] for f in found}), None
     start, end = day_bounds(store, day)
     keys = exception_keys(store.pk, day, start, end, run_id=None if run is None else run.pk,
                           window=duplicate_window(), closed_prefix=CLOSED_NOTE_PREFIX)
     closing = {k.closing_note_id: k.key for k in keys if k.closing_note_id is not None}
     notes = PaymentEvent.objects.filter(pk__in=closing).select_related("actor") if closing else []
-    return keys, {closing[note.pk]: note for note in notes}
+    return keys, {closing[note.pk]: note for note in notes}, functools.partial(_rows_found, store)
+
+
+def _rows_found(store: Store, keys: list[ExceptionKey]) -> list[Found]:
+    return _described(store, exception_rows_of(keys))
 
 
 @dataclass(frozen=True)
@@ -274,15 +280,7 @@ def day_exception_report(store: Store, day: date) -> ExceptionReport:
     run = latest_run(store, day)
     finished = run if run is None or run.status == VerificationRun.Status.FINISHED else latest_run(
         store, day, finished=True)
-    items: Sequence[Found | ExceptionKey]
-    load: Load | None = None
-    if day_summary.kept():
-        items, closed = _keys_and_closed(store, day, finished)
-
-        def load(keys: list[ExceptionKey]) -> list[Found]:
-            return _described(store, exception_rows_of(keys))
-    else:
-        items, closed = _found_and_closed(store, day, finished)
+    items, closed, load = _exceptions_and_closed(store, day, finished)
     still_open = sorted((item for item in items if item.key not in closed), key=most_serious_first)
     done = sorted((ClosedException(exception_of(f), closed[f.key])
                    for f in built([item for item in items if item.key in closed], load)),

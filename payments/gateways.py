@@ -25,12 +25,12 @@ POOL_SIZE = 1024
 worker's threads, CELERY_GATEWAY_CONCURRENCY), so none is closed after its call only for want of room. It
 bounds nothing: with ``pool_block`` off a call beyond it opens a connection and closes it afterwards."""
 
-_adapters_lock = threading.Lock()
-_adapters: tuple[int, GatewayAdapter, GatewayAdapter] | None = None
+_adapter_lock = threading.Lock()
+_adapter: tuple[int, GatewayAdapter] | None = None
 
 
-def _shared_adapters() -> tuple[GatewayAdapter, GatewayAdapter]:
-    """The process's connection pools (plain and TLS), shared by every thread's session.
+def _shared_adapter() -> GatewayAdapter:
+    """The process's pool of connections to the gateway (plain or TLS), shared by every thread's session.
 
     urllib3's pools are thread-safe and hand out the connection used last first. Once a peak has made many threads,
     a gateway worker's thread pool hands the next tasks to them in turn, so with a connection per thread a store's
@@ -39,19 +39,17 @@ def _shared_adapters() -> tuple[GatewayAdapter, GatewayAdapter]:
     the warmest connection. Made again in a forked child (its parent's sockets are not its own). A new TLS
     connection verifies against the CA bundle loaded once (``GatewayAdapter``), not read again for each.
     """
-    global _adapters
-    with _adapters_lock:
-        if _adapters is None or _adapters[0] != os.getpid():
+    global _adapter
+    with _adapter_lock:
+        if _adapter is None or _adapter[0] != os.getpid():
             # Explicitly no retries: a create_order sent twice could charge twice.
-            _adapters = (os.getpid(),
-                         GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0),
-                         GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
-        return _adapters[1], _adapters[2]
+            _adapter = (os.getpid(), GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
+        return _adapter[1]
 
 
 def _session() -> requests.Session:
-    """A session per thread (its cookies and settings are the thread's own) over the process's shared pools of
-    keep-alive connections to the gateway (``_shared_adapters``).
+    """A session per thread (its cookies and settings are the thread's own) over the process's shared pool of
+    keep-alive connections to the gateway (``_shared_adapter``).
 
     The environment (a proxy for the gateway, a CA bundle) is read once here rather than on every call, where
     requests would look for it, and for a ~/.netrc, each time (measured: ~3% of a gateway worker's CPU).
@@ -62,9 +60,9 @@ def _session() -> requests.Session:
         session.proxies.update(requests.utils.get_environ_proxies(settings.IOTPAY_BASE_URL))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         session.trust_env = False
-        plain, tls = _shared_adapters()
-        session.mount("http://", plain)
-        session.mount("https://", tls)
+        adapter = _shared_adapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         _local.session, _local.pid = session, os.getpid()
     return session
 
