@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle-timeout", type=float, default=60.0,
                         help="seconds a kept-alive connection may wait for its next request before the sandbox "
                              "closes it, as a gateway's load balancer does (default 60)")
+    parser.add_argument("--idle-race", type=float, default=0.0,
+                        help="seconds: a request that comes on a kept-alive connection idle at least this long is "
+                             "dropped unread and unanswered, as when the load balancer's close of an idle "
+                             "connection crosses the client's request (default 0: never)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr (never keys)")
     return parser
 
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, port=args.port, merchants=merchants, think_time=args.think_time,
         data_path=args.data, late_delay=args.late_delay, hang_time=args.hang_time,
         interactive_timeout=args.interactive_timeout, outage_time=args.outage_time,
-        idle_timeout=args.idle_timeout, verbose=args.verbose,
+        idle_timeout=args.idle_timeout, idle_race=args.idle_race, verbose=args.verbose,
     )
     # A thousand calls held open means a thousand threads; they need far less than the default stack.
     threading.stack_size(2 * 1024 * 1024)

@@ -25,6 +25,7 @@ class SandboxConfig:
     interactive_timeout: float = 120.0
     outage_time: float = 30.0
     idle_timeout: float = 60.0
+    idle_race: float = 0.0
     verbose: bool = False
 
     def __repr__(self) -> str:
@@ -33,6 +34,6 @@ class SandboxConfig:
             f"SandboxConfig(host={self.host!r}, port={self.port}, merchants={sorted(self.merchants)!r}, "
             f"think_time={self.think_time}, data_path={self.data_path!r}, late_delay={self.late_delay}, "
             f"hang_time={self.hang_time}, interactive_timeout={self.interactive_timeout}, "
-            f"outage_time={self.outage_time}, idle_timeout={self.idle_timeout}, "
+            f"outage_time={self.outage_time}, idle_timeout={self.idle_timeout}, idle_race={self.idle_race}, "
             f"verbose={self.verbose})"
         )

@@ -41,6 +41,7 @@ class SandboxServer(ThreadingHTTPServer):
         self._connections = 0  # accepted since start: how often clients opened a new connection
         self._reuses = 0  # requests on a connection that had served one before
         self._reuse_idle = 0.0  # seconds those connections had waited, idle, for them
+        self._idle_races = 0  # requests dropped unread on a connection idle past --idle-race
         super().__init__((config.host, config.port), SandboxHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -53,10 +54,14 @@ class SandboxServer(ThreadingHTTPServer):
             self._reuses += 1
             self._reuse_idle += idle_seconds
 
+    def raced(self) -> None:
+        with self._idle:
+            self._idle_races += 1
+
     def connection_stats(self) -> dict[str, float]:
         with self._idle:
             return {"connections": self._connections, "reuses": self._reuses,
-                    "reuse_idle_seconds": round(self._reuse_idle, 3)}
+                    "reuse_idle_seconds": round(self._reuse_idle, 3), "idle_races": self._idle_races}
 
     def enter(self) -> None:
         with self._idle:
@@ -121,7 +126,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         self.server.enter()
         if self._idle_since is not None:
-            self.server.reused(time.monotonic() - self._idle_since)
+            idle = time.monotonic() - self._idle_since
+            race = self.server.config.idle_race
+            if 0 < race <= idle:
+                # The load balancer closed this connection as the request crossed it: the gateway never reads the
+                # request (no order is made) and the client gets no answer, only the connection closed.
+                self.server.raced()
+                self.close_connection = True
+                self.server.leave()
+                return
+            self.server.reused(idle)
         try:
             body = self._read_body() if method == "POST" else b""
             if body is None:

@@ -26,7 +26,7 @@ worker's threads, CELERY_GATEWAY_CONCURRENCY), so none is closed after its call 
 bounds nothing: with ``pool_block`` off a call beyond it opens a connection and closes it afterwards."""
 
 _adapter_lock = threading.Lock()
-_adapter: tuple[int, GatewayAdapter] | None = None
+_adapter: tuple[tuple[int, float], GatewayAdapter] | None = None
 
 
 def _shared_adapter() -> GatewayAdapter:
@@ -36,14 +36,18 @@ def _shared_adapter() -> GatewayAdapter:
     a gateway worker's thread pool hands the next tasks to them in turn, so with a connection per thread a store's
     payments, one now and then, each met a connection idle for the whole round of threads: a new one (a TLS
     handshake against IOTPay) or one the gateway's side may be closing as the call goes out. Shared, a call gets
-    the warmest connection. Made again in a forked child (its parent's sockets are not its own). A new TLS
-    connection verifies against the CA bundle loaded once (``GatewayAdapter``), not read again for each.
+    the warmest connection. Made again in a forked child (its parent's sockets are not its own), and when
+    ``GATEWAY_KEEPALIVE_IDLE_MAX`` changes (tests). A new TLS connection verifies against the CA bundle loaded once
+    (``GatewayAdapter``), not read again for each. No call goes out on a connection idle longer than
+    ``GATEWAY_KEEPALIVE_IDLE_MAX``: the gateway may be closing it at that moment.
     """
     global _adapter
+    key = (os.getpid(), float(settings.GATEWAY_KEEPALIVE_IDLE_MAX))
     with _adapter_lock:
-        if _adapter is None or _adapter[0] != os.getpid():
+        if _adapter is None or _adapter[0] != key:
             # Explicitly no retries: a create_order sent twice could charge twice.
-            _adapter = (os.getpid(), GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0))
+            _adapter = (key, GatewayAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=0,
+                                            idle_max=key[1]))
         return _adapter[1]
 
 
@@ -55,15 +59,15 @@ def _session() -> requests.Session:
     requests would look for it, and for a ~/.netrc, each time (measured: ~3% of a gateway worker's CPU).
     """
     session = getattr(_local, "session", None)
-    if session is None or getattr(_local, "pid", None) != os.getpid():  # none yet, or the parent's (a forked child)
+    adapter = _shared_adapter()
+    if session is None or getattr(_local, "adapter", None) is not adapter:  # none yet, or the parent's, or stale
         session = requests.Session()
         session.proxies.update(requests.utils.get_environ_proxies(settings.IOTPAY_BASE_URL))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         session.trust_env = False
-        adapter = _shared_adapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        _local.session, _local.pid = session, os.getpid()
+        _local.session, _local.adapter = session, adapter
     return session
 
 

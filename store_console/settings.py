@@ -277,6 +277,11 @@ IOTPAY_BASE_URL: str = env.str("IOTPAY_BASE_URL", default=f"http://127.0.0.1:{SA
 GATEWAY_CHARGE_TIMEOUT: float = env.float("IOTPAY_CREATE_TIMEOUT", default=120.0)
 GATEWAY_CONNECT_TIMEOUT: float = env.float("IOTPAY_CONNECT_TIMEOUT", default=5.0)
 GATEWAY_QUERY_TIMEOUT: float = env.float("IOTPAY_QUERY_TIMEOUT", default=10.0)  # a look-up or a refund
+# No call goes out on a kept-alive connection idle longer than this: the gateway's load balancer closes idle ones
+# (commonly after 60 s), and a charge sent as it does is a payment in doubt. Well under any such limit.
+GATEWAY_KEEPALIVE_IDLE_MAX: float = env.float("IOTPAY_KEEPALIVE_IDLE_MAX", default=15.0)
+if GATEWAY_KEEPALIVE_IDLE_MAX < 0:
+    raise environ.ImproperlyConfigured("IOTPAY_KEEPALIVE_IDLE_MAX must be 0 or more seconds")
 PAYMENT_POLL_INTERVAL: float = env.float("IOTPAY_POLL_INTERVAL", default=2.0)
 PAYMENT_POLL_WINDOW: float = env.float("IOTPAY_POLL_WINDOW", default=180.0)
 # The gateway's advice after a time-out: look up every 2 s for one minute at least. Shorter windows are for tests

@@ -78,3 +78,9 @@ def test_a_poll_window_under_a_minute_is_refused_in_production(tmp_path: Path) -
     assert refused.returncode != 0 and "IOTPAY_POLL_WINDOW must be at least 60" in refused.stderr
     assert settings_with(tmp_path, IOTPAY_POLL_WINDOW="60").returncode == 0
     assert settings_with(tmp_path, IOTPAY_POLL_WINDOW="30", DEBUG="true").returncode == 0
+
+
+def test_a_negative_idle_limit_for_gateway_connections_is_refused(tmp_path: Path) -> None:
+    refused = settings_with(tmp_path, IOTPAY_KEEPALIVE_IDLE_MAX="-1")
+    assert refused.returncode != 0 and "IOTPAY_KEEPALIVE_IDLE_MAX must be 0 or more seconds" in refused.stderr
+    assert settings_with(tmp_path, IOTPAY_KEEPALIVE_IDLE_MAX="0").returncode == 0

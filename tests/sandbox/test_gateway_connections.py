@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from gateways.iotpay import IOTPayClient, IOTPayError
+from gateways.base import Charge, ChargeOutcome, Sale
+from gateways.iotpay import IOTPayClient, IOTPayError, IOTPayGateway
 from payments.gateways import _session
 from tests.sandbox.conftest import KEY, MCH_ID, Client, SandboxProcess, new_id
 
@@ -113,3 +115,117 @@ def test_the_sandbox_closes_a_connection_left_idle_past_its_idle_timeout(
         assert conn.sock.recv(1) == b""  # the sandbox has closed its end
     finally:
         conn.close()
+
+
+# --- A request that crosses the gateway's close of an idle connection -----------------------------------------
+# A load balancer closes a kept-alive connection left idle past its limit. A request the client sends at that
+# moment is never read: no order is made, and the client sees the connection closed with no answer. For a
+# create_order that is a payment in doubt (UNKNOWN, then polling) for nothing. The console sends on no connection
+# idle longer than IOTPAY_KEEPALIVE_IDLE_MAX, well under any gateway's limit, so it never sends into that moment.
+# The sandbox's --idle-race stands for that moment: a request on a connection idle that long is dropped unread.
+
+
+@pytest.fixture(scope="module")
+def racing_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
+    """A sandbox whose close of a connection idle for a second crosses the next request on it."""
+    tmp: Path = tmp_path_factory.mktemp("sandbox-race")
+    proc = SandboxProcess(tmp / "sb.sqlite3", tmp, "--idle-race", "1")
+    yield proc
+    proc.stop()
+
+
+_readings: dict[str, int] = {}
+
+
+def stats(client: Client) -> dict[str, float]:
+    """The sandbox's counts, read on a new connection each time (a kept-alive one would meet the race it counts);
+    the connections of these readings are taken off ``connections``."""
+    read = requests.get(f"{client.url}/_sandbox/stats", headers={"Connection": "close"}, timeout=5).json()
+    _readings[client.url] = _readings.get(client.url, 0) + 1
+    return {**read, "connections": read["connections"] - _readings[client.url]}
+
+
+def a_sale() -> Sale:
+    return Sale(order_reference=new_id(), amount=1000, tip=0, currency="CAD", terminal="PAX-RACE-1", operator="cashier1",
+                client_ip="127.0.0.1", title="Race lane 1", description="Sale at the race lane", timeout=10)
+
+
+def a_charge(client: Client) -> Charge:
+    gateway = IOTPayGateway(base_url=f"{client.url}/v1", mch_id=MCH_ID, key=KEY, session=_session(),
+                            connect_timeout=2, read_timeout=5)
+    return gateway.charge(a_sale())
+
+
+def test_the_sandbox_drops_unread_a_request_on_a_connection_idle_past_its_race_time(
+    racing_sandbox: SandboxProcess
+) -> None:
+    client = Client(racing_sandbox.url)
+    port = int(racing_sandbox.url.rsplit(":", 1)[1])
+    before = stats(client)["idle_races"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/_sandbox/health")
+        assert conn.getresponse().read() == b'{"ok": true}'
+        time.sleep(1.2)
+        conn.request("GET", "/_sandbox/health")
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+            conn.getresponse()
+    finally:
+        conn.close()
+    assert stats(client)["idle_races"] == before + 1
+
+
+def test_a_charge_after_a_quiet_spell_goes_out_on_a_fresh_connection(
+    racing_sandbox: SandboxProcess, settings: Any
+) -> None:
+    settings.GATEWAY_KEEPALIVE_IDLE_MAX = 0.5  # the gateway's own limit here is 1 s
+    client = Client(racing_sandbox.url)
+    settings.IOTPAY_BASE_URL = f"{client.url}/v1"
+    assert a_charge(client).outcome is ChargeOutcome.CONFIRMED  # a kept-alive connection now in the pool
+    before = stats(client)
+    time.sleep(1.2)  # a quiet spell at the lanes, longer than the gateway keeps the connection
+
+    charge = a_charge(client)
+
+    assert charge.outcome is ChargeOutcome.CONFIRMED, charge.reason
+    after = stats(client)
+    assert after["idle_races"] == before["idle_races"]
+    assert after["connections"] == before["connections"] + 1  # not sent on the connection the gateway was closing
+
+
+def test_calls_close_together_still_share_a_kept_alive_connection(racing_sandbox: SandboxProcess, settings: Any) -> None:
+    settings.GATEWAY_KEEPALIVE_IDLE_MAX = 0.5
+    client = Client(racing_sandbox.url)
+    a_charge(client)
+    before = stats(client)
+    for _ in range(4):
+        time.sleep(0.1)
+        assert a_charge(client).outcome is ChargeOutcome.CONFIRMED
+    assert stats(client)["connections"] == before["connections"]
+
+
+def test_a_charge_sent_as_the_gateway_closes_its_connection_is_in_doubt_never_failed(
+    racing_sandbox: SandboxProcess, settings: Any
+) -> None:
+    """What the cap prevents, shown with a cap longer than the gateway's limit: the order was never read, yet the
+    console cannot know that, so the charge is unanswered (UNKNOWN, then polling), not refused or failed."""
+    settings.GATEWAY_KEEPALIVE_IDLE_MAX = 30.0
+    client = Client(racing_sandbox.url)
+    a_charge(client)
+    before = stats(client)
+    time.sleep(1.2)
+
+    charge = a_charge(client)
+
+    assert charge.outcome is ChargeOutcome.NO_ANSWER
+    assert stats(client)["idle_races"] == before["idle_races"] + 1
+
+
+def test_an_idle_limit_of_nought_opens_a_connection_for_every_call(client: Client, settings: Any) -> None:
+    settings.GATEWAY_KEEPALIVE_IDLE_MAX = 0
+    settings.IOTPAY_BASE_URL = f"{client.url}/v1"
+    query = a_query(client)
+    before = stats(client)["connections"]
+    for _ in range(3):
+        query()
+    assert stats(client)["connections"] == before + 3

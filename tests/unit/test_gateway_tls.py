@@ -1,7 +1,7 @@
 """The console's calls to the gateway over TLS: verified as before, with the CA bundle read once per process.
 
 An HTTPS server of the test's own (certificates from ``trustme``) answers every call, and closes the connection
-after it, so every call is a new TLS connection. The bundle is named by ``REQUESTS_CA_BUNDLE``, as on a store's
+after it, so every call is a new TLS connection (one test keeps them alive). The bundle is named by ``REQUESTS_CA_BUNDLE``, as on a store's
 server (gateways/transport.py).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,10 +37,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(ANSWER)))
-        self.send_header("Connection", "close")
+        if not self.server.keep_alive:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(ANSWER)
-        self.close_connection = True
+        self.close_connection = not self.server.keep_alive
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -48,7 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
 class _CountingServer(ThreadingHTTPServer):
     daemon_threads = True
     requests_received = 0
+    connections_accepted = 0
+    keep_alive = False
     _lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self.connections_accepted += 1
+        super().process_request(request, client_address)
 
     def count(self) -> None:
         with self._lock:
@@ -153,3 +162,21 @@ def test_the_bundle_is_read_once_not_for_every_new_connection(gateway: TlsGatewa
     assert isinstance(query_in_new_thread(gateway.url, settings), GatewayRefused)
 
     assert gateway.server.requests_received == 2
+
+
+def test_a_connection_idle_past_the_limit_is_replaced_by_a_new_verified_one(
+    gateway: TlsGateway, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(gateway.ca_bundle))
+    gateway.server.keep_alive = True
+    settings.GATEWAY_KEEPALIVE_IDLE_MAX = 0.3
+    settings.IOTPAY_BASE_URL = gateway.url
+    client = IOTPayClient(base_url=gateway.url, mch_id="10000576", key="TESTKEY123", session=_session(),
+                          connect_timeout=2, read_timeout=5)
+    for pause in (0, 0.05, 0.5, 0.05):  # kept alive, kept alive, idle too long, kept alive
+        time.sleep(pause)
+        with pytest.raises(GatewayRefused):  # the server's answer, read over a verified connection
+            client.query_order(mch_order_no="SC1")
+
+    assert gateway.server.requests_received == 4
+    assert gateway.server.connections_accepted == 2
