@@ -96,7 +96,8 @@ def sorting_memory() -> Iterator[None]:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = %s", [settings.CONSOLE_DASHBOARD_WORK_MEM])
+                # set_config(..., true) is SET LOCAL as a function: it takes a bound parameter (SET takes none)
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.CONSOLE_DASHBOARD_WORK_MEM])
         yield
 
 

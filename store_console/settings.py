@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 
+from store_console.databases import pool_options, prepared_statement_options, sqlite_options
 from store_console.redis_urls import celery_broker_url, channels_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,39 +147,25 @@ TEMPLATES = [
     },
 ]
 
+# store_console/databases.py says why each option is there.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'console.sqlite3'}")}
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default: WAL and immediate transactions let the worker's threads and Daphne
-    # write to one file without "database is locked"; tests share a file with the worker.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"].update(sqlite_options(VAR_DIR))
 # Never ATOMIC_REQUESTS: views enqueue tasks on commit and must not hold a transaction open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
-# PostgreSQL: each process keeps a pool of at most CONSOLE_DB_POOL_SIZE connections (psycopg_pool, through
-# Django's "pool" option) and lends one to a request or a task step for as long as Django would have kept
-# its own. Without it, every request and every step of a payment opened a new connection: a new
-# PostgreSQL backend process each time (bench/push_latency.py). A thread that finds the pool empty waits up
-# to CONSOLE_DB_POOL_TIMEOUT seconds. 0 turns the pool off (then CONN_MAX_AGE applies).
 CONSOLE_DB_POOL_SIZE: int = env.int("CONSOLE_DB_POOL_SIZE", default=20)
 CONSOLE_DB_POOL_TIMEOUT: float = env.float("CONSOLE_DB_POOL_TIMEOUT", default=60.0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and CONSOLE_DB_POOL_SIZE > 0:
-    if DATABASES["default"]["CONN_MAX_AGE"]:
-        raise environ.ImproperlyConfigured(
-            "CONN_MAX_AGE must be 0 while the connection pool is on (CONSOLE_DB_POOL_SIZE > 0)")
+if _POSTGRESQL and CONSOLE_DB_POOL_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = pool_options(
+        CONSOLE_DB_POOL_SIZE, CONSOLE_DB_POOL_TIMEOUT, DATABASES["default"]["CONN_MAX_AGE"])
     # The pool checks a connection (one empty round trip) before lending it: one that PostgreSQL closed (a
     # restart, a failover) is replaced, not handed to the next payment (tests/integration/test_database_pool.py).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": min(2, CONSOLE_DB_POOL_SIZE),
-        "max_size": CONSOLE_DB_POOL_SIZE,
-        "timeout": CONSOLE_DB_POOL_TIMEOUT,
-        "name": "console",
-    }
+CONSOLE_DB_PREPARE_THRESHOLD: str = env.str("CONSOLE_DB_PREPARE_THRESHOLD", default="5")
+if _POSTGRESQL:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(prepared_statement_options(CONSOLE_DB_PREPARE_THRESHOLD))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

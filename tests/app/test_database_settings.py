@@ -84,3 +84,27 @@ def test_a_negative_idle_limit_for_gateway_connections_is_refused(tmp_path: Path
     refused = settings_with(tmp_path, IOTPAY_KEEPALIVE_IDLE_MAX="-1")
     assert refused.returncode != 0 and "IOTPAY_KEEPALIVE_IDLE_MAX must be 0 or more seconds" in refused.stderr
     assert settings_with(tmp_path, IOTPAY_KEEPALIVE_IDLE_MAX="0").returncode == 0
+
+
+def test_postgresql_statements_are_bound_on_the_server_and_prepared_after_five_runs(tmp_path: Path) -> None:
+    options = shown(settings_with(tmp_path))["options"]
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 5)
+
+    options = shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="0"))["options"]
+    assert options["prepare_threshold"] == 0
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(tmp_path: Path) -> None:
+    options = shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="off"))["options"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
+
+
+def test_a_prepare_threshold_that_is_not_a_count_is_refused(tmp_path: Path) -> None:
+    for wrong in ("five", "-1", ""):
+        refused = settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD=wrong)
+        assert refused.returncode != 0 and "CONSOLE_DB_PREPARE_THRESHOLD must be" in refused.stderr, wrong
+
+
+def test_sqlite_is_left_as_it_is(tmp_path: Path) -> None:
+    options = shown(settings_with(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))["options"]
+    assert "server_side_binding" not in options and "prepare_threshold" not in options
