@@ -7,12 +7,16 @@
   own. Without it, every request and every step of a payment opened a new connection: a new PostgreSQL backend
   process each time (bench/push_latency.py). A thread that finds the pool empty waits up to
   ``CONSOLE_DB_POOL_TIMEOUT`` seconds. 0 turns the pool off (then ``CONN_MAX_AGE`` applies).
-- PostgreSQL, prepared statements: statements are sent with their parameters apart (server-side binding), and one
-  a connection has run ``CONSOLE_DB_PREPARE_THRESHOLD`` times is prepared there, so PostgreSQL parses and plans it
-  once per connection instead of at every run. Measured (docs/performance.md, issue 16, twelfth pass): PostgreSQL's
-  CPU per payment about halved, the console's own a tenth lower. ``off`` sends every statement whole, as Django does
-  by default: needed behind a pooler that hands one client's statements to several server connections (PgBouncer
-  in transaction mode without ``max_prepared_statements``).
+- PostgreSQL, server-side binding: statements go to the server with their parameters apart, not written into
+  the text by psycopg (less of the console's CPU; each statement is still planned with its values).
+- PostgreSQL, prepared statements, on the payment path only: inside ``payments.services.statements.prepared()``
+  (a payment's own short transactions, each reading or changing one attempt by its key, and the session read) a
+  statement a connection has run ``CONSOLE_DB_PREPARE_THRESHOLD`` times is prepared there, so PostgreSQL parses and
+  plans it once per connection. Measured (docs/performance.md, issue 16, twelfth pass): PostgreSQL's CPU per payment
+  about halved. Not elsewhere: a generic plan of the dashboard's day-wide read of exceptions read a hundred times
+  more rows than the plan made with its values. ``off`` prepares nothing: needed behind a pooler that hands one
+  client's statements to several server connections (PgBouncer in transaction mode without
+  ``max_prepared_statements``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["pool_options", "prepared_statement_options", "sqlite_options"]
+__all__ = ["pool_options", "prepare_runs", "sqlite_options"]
 
 
 def sqlite_options(var_dir: Path) -> dict[str, Any]:
@@ -44,12 +48,11 @@ def pool_options(size: int, timeout: float, conn_max_age: int) -> dict[str, Any]
     return {"min_size": min(2, size), "max_size": size, "timeout": timeout, "name": "console"}
 
 
-def prepared_statement_options(threshold: str) -> dict[str, Any]:
-    """``OPTIONS`` for ``CONSOLE_DB_PREPARE_THRESHOLD``: a count of runs (0 or more), or ``off``."""
+def prepare_runs(threshold: str) -> int | None:
+    """``CONSOLE_DB_PREPARE_THRESHOLD``: a count of runs (0 or more), or ``off`` (None)."""
     if threshold == "off":
-        return {}
-    runs = int(threshold) if threshold.isdigit() else -1
-    if runs < 0:
+        return None
+    if not threshold.isdigit():
         raise ImproperlyConfigured(
             f"CONSOLE_DB_PREPARE_THRESHOLD must be a number of runs (0 or more) or off; it is {threshold!r}")
-    return {"server_side_binding": True, "prepare_threshold": runs}
+    return int(threshold)

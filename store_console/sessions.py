@@ -14,6 +14,8 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import connections, router
 from django.utils import timezone
 
+from payments.services.statements import prepared
+
 __all__ = ["SessionStore"]
 
 
@@ -33,7 +35,7 @@ class SessionStore(db.SessionStore):
             f"SELECT session_data FROM {connection.ops.quote_name(model._meta.db_table)} "  # noqa: S608
             "WHERE session_key = %s AND expire_date > %s"
         )
-        with connection.cursor() as cursor:
+        with prepared(), connection.cursor() as cursor:  # a key's look-up: planned once per connection
             cursor.execute(statement, [key, connection.ops.adapt_datetimefield_value(timezone.now())])
             row = cursor.fetchone()
         if row is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import environ
 
-from store_console.databases import pool_options, prepared_statement_options, sqlite_options
+from store_console.databases import pool_options, prepare_runs, sqlite_options
 from store_console.redis_urls import celery_broker_url, channels_host
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,9 +163,9 @@ if _POSTGRESQL and CONSOLE_DB_POOL_SIZE > 0:
     # The pool checks a connection (one empty round trip) before lending it: one that PostgreSQL closed (a
     # restart, a failover) is replaced, not handed to the next payment (tests/integration/test_database_pool.py).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-CONSOLE_DB_PREPARE_THRESHOLD: str = env.str("CONSOLE_DB_PREPARE_THRESHOLD", default="5")
 if _POSTGRESQL:
-    DATABASES["default"].setdefault("OPTIONS", {}).update(prepared_statement_options(CONSOLE_DB_PREPARE_THRESHOLD))
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+CONSOLE_DB_PREPARE_RUNS: int | None = prepare_runs(env.str("CONSOLE_DB_PREPARE_THRESHOLD", default="5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

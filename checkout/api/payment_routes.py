@@ -28,6 +28,7 @@ from payments.models import REFERENCE_MAX, AttemptStatus, PaymentAttempt
 from payments.queue import POLL_ATTEMPT, REQUERY_ATTEMPT, enqueue
 from payments.services import Override, SaleBlocked, TerminalBusy, TerminalUnavailable, attempt_create
 from payments.services.idempotency import IdempotencyConflict, fingerprint
+from payments.services.statements import prepared
 
 router = Router(tags=["payments"])
 PAGE_SIZE, PAGE_SIZE_MAX = 50, 200
@@ -104,16 +105,17 @@ def create_payment(request: HttpRequest, code: str, idempotency: str | None = He
     Idempotency-Key was seen before with the same body. Needs ``payments:write`` (a key) or a cashier of the lane."""
     who = principal(request)
     require_scope(who, access.PAYMENTS_WRITE)
-    lane = _lane(who, code)
-    data = read_json(request)
-    cleaned, errors = clean_payment_request(data, store=lane.store)
-    key = checked_key(idempotency, errors)
-    if errors:
-        raise ApiError(400, _refusal(errors), code="invalid_request", errors=errors)
-    override = None
-    if cleaned["override_reason"]:
-        override = _override(request, who, data, cleaned["override_reason"], lane.store)
-    return _charge(who, lane, cleaned, key, override)
+    with prepared():  # the lane's, the key's and the new attempt's statements: each planned once per connection
+        lane = _lane(who, code)
+        data = read_json(request)
+        cleaned, errors = clean_payment_request(data, store=lane.store)
+        key = checked_key(idempotency, errors)
+        if errors:
+            raise ApiError(400, _refusal(errors), code="invalid_request", errors=errors)
+        override = None
+        if cleaned["override_reason"]:
+            override = _override(request, who, data, cleaned["override_reason"], lane.store)
+        return _charge(who, lane, cleaned, key, override)
 
 
 def _charge(who: access.Principal, lane: Lane, cleaned: dict[str, Any], key: str | None,

@@ -18,7 +18,7 @@ from payments import causes, logcontext
 from payments.models import IN_FLIGHT_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent
 from payments.queue import SEND_ATTEMPT, enqueue
 from payments.services.idempotency import check_replay
-from payments.services.statements import insert_events
+from payments.services.statements import insert_events, prepared
 from payments.services.transitions import transition
 from payments.signals import notify_attempt_changed
 
@@ -158,7 +158,7 @@ def attempt_create(
             return replay
         raise
     try:
-        with transaction.atomic():
+        with transaction.atomic(), prepared():
             blocked = None
             if sale_id is not None:
                 _lock_sale(sale_id)

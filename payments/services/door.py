@@ -28,6 +28,7 @@ from payments import causes, metrics
 from payments.gateways import gateway_for
 from payments.models import AttemptStatus, Merchant
 from payments.services.outcomes import go_unknown
+from payments.services.statements import prepared
 from payments.services.transitions import record_note
 
 __all__ = ["Door", "gateway_door", "record_safely"]
@@ -117,11 +118,11 @@ def record_safely(attempt_id: int, apply: Callable[[], None], *, from_statuses: 
     """Run ``apply`` (record and apply an answer) in one transaction; if anything in it fails, the answer
     is treated as no answer: the attempt is looked up at the gateway until it ends or needs review."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), prepared():
             apply()
     except Exception as exc:
         log.exception("attempt %s: %s could not be recorded; treated as no answer", attempt_id, what)
-        with transaction.atomic():
+        with transaction.atomic(), prepared():
             record_note(attempt_id, cause=causes.NOT_RECORDED_NO_ANSWER.format(what=what, error=exc.__class__.__name__),
                         data={"error": exc.__class__.__name__})
             go_unknown(attempt_id, from_statuses=from_statuses,

@@ -21,7 +21,7 @@ from payments import causes
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.services.door import gateway_door, record_safely
 from payments.services.outcomes import apply_order, card_fields, go_unknown
-from payments.services.statements import claim_in_time
+from payments.services.statements import claim_in_time, prepared
 from payments.services.transitions import (
     change_locked,
     changed_in_database,
@@ -55,7 +55,7 @@ def attempt_claim(attempt_id: int) -> PaymentAttempt | None:
     One locked read decides both: the same rules as ``attempt_fail_if_too_old`` then a ``transition`` to SENT,
     in one short transaction instead of two, and no reload after it.
     """
-    with transaction.atomic():
+    with transaction.atomic(), prepared():
         if (attempt := claim_in_time(attempt_id)) is not None:  # the usual case, in one statement
             changed_in_database(attempt, previous=S.CREATED, to=S.SENT, cause=causes.SENT)
             return attempt

@@ -10,7 +10,8 @@ columns written); the events, signals and push that follow are ``changed_in_data
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.conf import settings
@@ -22,10 +23,35 @@ from lanes.models import Lane, Store, Terminal
 from lanes.rows import Columns, split
 from payments.models import FINAL_STATUSES, AttemptStatus, Merchant, PaymentAttempt, PaymentEvent
 
-__all__ = ["change_in_one_statement", "claim_in_time", "insert_events", "one_statement_changes"]
+__all__ = ["change_in_one_statement", "claim_in_time", "insert_events", "one_statement_changes", "prepared"]
 
 S = AttemptStatus
 _ATTEMPTS = PaymentAttempt._meta.db_table
+
+
+@contextmanager
+def prepared() -> Iterator[None]:
+    """On PostgreSQL, a statement this connection has run ``CONSOLE_DB_PREPARE_THRESHOLD`` times within such a block
+    is prepared on it: parsed and planned once per connection, then run by name (psycopg's prepared statements).
+
+    For a payment's own short statements only: each reads or changes one attempt (or session, or lane) by its key,
+    where PostgreSQL's generic plan is the plan. A day-wide read of the back office must stay outside: a generic plan
+    of the dashboard's exceptions read a hundred times the rows of the plan made with its values (docs/performance.md,
+    issue 16, twelfth pass). Enter it where the connection cannot change underneath (inside a transaction, or a
+    request's own connection): the threshold is the connection's, set on entry and restored on exit.
+    """
+    runs = settings.CONSOLE_DB_PREPARE_RUNS
+    if runs is None or connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    raw.prepare_threshold = runs
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = previous
 
 
 @functools.cache

@@ -16,7 +16,12 @@ from gateways.base import Exchange
 from payments import causes, logcontext
 from payments.metrics import PAYMENTS
 from payments.models import FINAL_STATUSES, AttemptStatus, PaymentAttempt, PaymentEvent, Refund
-from payments.services.statements import change_in_one_statement, insert_events, one_statement_changes
+from payments.services.statements import (
+    change_in_one_statement,
+    insert_events,
+    one_statement_changes,
+    prepared,
+)
 from payments.signals import notify_attempt_changed, notify_status_changed
 
 S = AttemptStatus
@@ -73,7 +78,7 @@ def transition(
     allowed_from = [s for s in from_statuses if to in allowed.get(S(s), set())]
     # Inside a caller's transaction, part of it (no savepoint: nothing here is caught and carried on from).
     clock = any(callable(v) for v in fields.values())
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), prepared():
         # most changes of an attempt, on PostgreSQL: one statement
         if issubclass(model, PaymentAttempt) and where is None and not clock and one_statement_changes():
             changed = change_in_one_statement(obj_id, allowed_from, to, fields)
@@ -162,7 +167,7 @@ def _locked(model: type[PaymentAttempt] | type[Refund], obj_id: int, statuses: l
 
 def update(attempt_id: int, *, in_statuses: Iterable[str], **fields: Any) -> PaymentAttempt | None:
     """Change fields other than the status (answer details, poll count) while the status is one of these."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), prepared():
         try:
             attempt = (PaymentAttempt.objects.select_for_update(of=("self",)).select_related("lane")
                        .get(pk=attempt_id, status__in=list(in_statuses)))

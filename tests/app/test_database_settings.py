@@ -14,7 +14,8 @@ from tests.processes import ROOT
 
 SHOW = ("import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}), "
-        "'checks': s.DATABASES['default']['CONN_HEALTH_CHECKS'], 'slots': s.CONSOLE_GATEWAY_DB_CONNECTIONS}))")
+        "'checks': s.DATABASES['default']['CONN_HEALTH_CHECKS'], 'slots': s.CONSOLE_GATEWAY_DB_CONNECTIONS, "
+        "'prepare_runs': s.CONSOLE_DB_PREPARE_RUNS}))")
 
 
 def settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -86,17 +87,20 @@ def test_a_negative_idle_limit_for_gateway_connections_is_refused(tmp_path: Path
     assert settings_with(tmp_path, IOTPAY_KEEPALIVE_IDLE_MAX="0").returncode == 0
 
 
-def test_postgresql_statements_are_bound_on_the_server_and_prepared_after_five_runs(tmp_path: Path) -> None:
-    options = shown(settings_with(tmp_path))["options"]
-    assert (options["server_side_binding"], options["prepare_threshold"]) == (True, 5)
-
-    options = shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="0"))["options"]
-    assert options["prepare_threshold"] == 0
+def test_postgresql_statements_are_bound_on_the_server_and_the_payment_paths_prepared_after_five_runs(
+    tmp_path: Path
+) -> None:
+    settings = shown(settings_with(tmp_path))
+    assert settings["options"]["server_side_binding"] is True
+    assert "prepare_threshold" not in settings["options"]  # Django's default: no statement prepared outside prepared()
+    assert settings["prepare_runs"] == 5
+    assert shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="0"))["prepare_runs"] == 0
 
 
 def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(tmp_path: Path) -> None:
-    options = shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="off"))["options"]
-    assert "server_side_binding" not in options and "prepare_threshold" not in options
+    settings = shown(settings_with(tmp_path, CONSOLE_DB_PREPARE_THRESHOLD="off"))
+    assert settings["prepare_runs"] is None
+    assert settings["options"]["server_side_binding"] is True  # unnamed statements: a pooler serves them
 
 
 def test_a_prepare_threshold_that_is_not_a_count_is_refused(tmp_path: Path) -> None:
