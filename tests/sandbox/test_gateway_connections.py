@@ -30,13 +30,17 @@ from tests.sandbox.conftest import KEY, MCH_ID, Client, SandboxProcess, new_id
 PEAK = 16
 
 
+def sandbox_with(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[SandboxProcess]:
+    tmp: Path = tmp_path_factory.mktemp("sandbox")
+    proc = SandboxProcess(tmp / "sb.sqlite3", tmp, *options)
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture(scope="module")
 def quick_closing_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     """A sandbox that closes a connection idle for a second."""
-    tmp: Path = tmp_path_factory.mktemp("sandbox-idle")
-    proc = SandboxProcess(tmp / "sb.sqlite3", tmp, "--idle-timeout", "1")
-    yield proc
-    proc.stop()
+    yield from sandbox_with(tmp_path_factory, "--idle-timeout", "1")
 
 
 def connections(client: Client) -> int:
@@ -128,10 +132,7 @@ def test_the_sandbox_closes_a_connection_left_idle_past_its_idle_timeout(
 @pytest.fixture(scope="module")
 def racing_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     """A sandbox whose close of a connection idle for a second crosses the next request on it."""
-    tmp: Path = tmp_path_factory.mktemp("sandbox-race")
-    proc = SandboxProcess(tmp / "sb.sqlite3", tmp, "--idle-race", "1")
-    yield proc
-    proc.stop()
+    yield from sandbox_with(tmp_path_factory, "--idle-race", "1")
 
 
 _readings: dict[str, int] = {}
