@@ -225,7 +225,7 @@ def _described(store: Store, rows: list[ExceptionRow]) -> list[Found]:
             return Found(kind, row, functools.partial(finding, found.finding or ""))
         assert found.earlier is not None  # a possible duplicate has its earlier attempt
         return Found(kind, row, functools.partial(_duplicate_detail, row, found.earlier, local_time),
-                      related_id=found.earlier["id"])
+                     related_id=found.earlier["id"])
 
     return [described(found) for found in rows]
 

@@ -124,17 +124,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
+        idle = None if self._idle_since is None else time.monotonic() - self._idle_since
+        if idle is not None and 0 < self.server.config.idle_race <= idle:
+            # The load balancer closed this connection as the request crossed it: the gateway never reads the
+            # request (no order is made) and the client gets no answer, only the connection closed.
+            self.server.raced()
+            self.close_connection = True
+            return
         self.server.enter()
-        if self._idle_since is not None:
-            idle = time.monotonic() - self._idle_since
-            race = self.server.config.idle_race
-            if 0 < race <= idle:
-                # The load balancer closed this connection as the request crossed it: the gateway never reads the
-                # request (no order is made) and the client gets no answer, only the connection closed.
-                self.server.raced()
-                self.close_connection = True
-                self.server.leave()
-                return
+        if idle is not None:
             self.server.reused(idle)
         try:
             body = self._read_body() if method == "POST" else b""

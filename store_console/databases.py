@@ -13,7 +13,7 @@
   (a payment's own short transactions, each reading or changing one attempt by its key, and the session read) a
   statement a connection has run ``CONSOLE_DB_PREPARE_THRESHOLD`` times is prepared there, so PostgreSQL parses and
   plans it once per connection. Measured (docs/performance.md, issue 16, twelfth pass): PostgreSQL's CPU per payment
-  about halved. Not elsewhere: a generic plan of the dashboard's day-wide read of exceptions read a hundred times
+  a third less. Not elsewhere: a generic plan of the dashboard's day-wide read of exceptions read a hundred times
   more rows than the plan made with its values. ``off`` prepares nothing: needed behind a pooler that hands one
   client's statements to several server connections (PgBouncer in transaction mode without
   ``max_prepared_statements``).

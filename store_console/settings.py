@@ -157,14 +157,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 CONSOLE_DB_POOL_SIZE: int = env.int("CONSOLE_DB_POOL_SIZE", default=20)
 CONSOLE_DB_POOL_TIMEOUT: float = env.float("CONSOLE_DB_POOL_TIMEOUT", default=60.0)
-if _POSTGRESQL and CONSOLE_DB_POOL_SIZE > 0:
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = pool_options(
-        CONSOLE_DB_POOL_SIZE, CONSOLE_DB_POOL_TIMEOUT, DATABASES["default"]["CONN_MAX_AGE"])
-    # The pool checks a connection (one empty round trip) before lending it: one that PostgreSQL closed (a
-    # restart, a failover) is replaced, not handed to the next payment (tests/integration/test_database_pool.py).
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if _POSTGRESQL:
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    if CONSOLE_DB_POOL_SIZE > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = pool_options(
+            CONSOLE_DB_POOL_SIZE, CONSOLE_DB_POOL_TIMEOUT, DATABASES["default"]["CONN_MAX_AGE"])
+        # The pool checks a connection (one empty round trip) before lending it: one that PostgreSQL closed (a
+        # restart, a failover) is replaced, not handed to the next payment (tests/integration/test_database_pool.py).
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CONSOLE_DB_PREPARE_RUNS: int | None = prepare_runs(env.str("CONSOLE_DB_PREPARE_THRESHOLD", default="5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -43,9 +43,19 @@ def quick_closing_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield from sandbox_with(tmp_path_factory, "--idle-timeout", "1")
 
 
+_readings: dict[str, int] = {}
+
+
+def stats(client: Client) -> dict[str, float]:
+    """The sandbox's counts, read on a new connection each time (a kept-alive one would meet the race it counts);
+    the connections of these readings are taken off ``connections``."""
+    read = requests.get(f"{client.url}/_sandbox/stats", headers={"Connection": "close"}, timeout=5).json()
+    _readings[client.url] = _readings.get(client.url, 0) + 1
+    return {**read, "connections": read["connections"] - _readings[client.url]}
+
+
 def connections(client: Client) -> int:
-    # Read on the test's own kept-alive session: after its first reading, reading opens no connection.
-    return int(client.http.get(f"{client.url}/_sandbox/stats", timeout=5).json()["connections"])
+    return int(stats(client)["connections"])
 
 
 def a_query(client: Client) -> Callable[[], None]:
@@ -133,17 +143,6 @@ def test_the_sandbox_closes_a_connection_left_idle_past_its_idle_timeout(
 def racing_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
     """A sandbox whose close of a connection idle for a second crosses the next request on it."""
     yield from sandbox_with(tmp_path_factory, "--idle-race", "1")
-
-
-_readings: dict[str, int] = {}
-
-
-def stats(client: Client) -> dict[str, float]:
-    """The sandbox's counts, read on a new connection each time (a kept-alive one would meet the race it counts);
-    the connections of these readings are taken off ``connections``."""
-    read = requests.get(f"{client.url}/_sandbox/stats", headers={"Connection": "close"}, timeout=5).json()
-    _readings[client.url] = _readings.get(client.url, 0) + 1
-    return {**read, "connections": read["connections"] - _readings[client.url]}
 
 
 def a_sale() -> Sale:
