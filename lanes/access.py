@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext
 
 from lanes import rows
-from lanes.models import Lane, Store, StoreMembership
+from lanes.models import Lane, Store
 from lanes.roles import STORE_ROLES
 
 User = Account | AnonymousUser  # whoever a request or a websocket carries, signed in or not
@@ -70,33 +70,58 @@ KEY_SCOPES: dict[str, frozenset[str]] = {
     REFUNDS_WRITE: frozenset({REFUND}),
 }
 
-_CACHE = "_console_store_roles"
+_STANDING = "_console_standing"
+# Django's ModelBackend keeps a user's permissions on the user object under these names once it has read them.
+_BACKEND_CACHES = ("_user_perm_cache", "_group_perm_cache", "_perm_cache")
 
 
 def _active(user: User) -> TypeGuard[Account]:
     return bool(user.is_authenticated and user.is_active)
 
 
+def standing(user: Account) -> rows.Standing:
+    """The person's language, stores and roles (``rows.Standing``), read once per user object (a request, a
+    websocket's connection): the language middleware's read, which the access checks share."""
+    found: rows.Standing | None = getattr(user, _STANDING, None)
+    if found is None:
+        found = rows.standing_of(user.pk)
+        setattr(user, _STANDING, found)
+    return found
+
+
+def _read_permissions(user: Account) -> None:
+    """Django's permissions of a person who is not a superuser, read in one statement where Django's ModelBackend
+    takes two, and handed to it the way it keeps them once read (on the user object, as ``_user_perm_cache``,
+    ``_group_perm_cache`` and ``_perm_cache``: its own names), so that ``has_perm`` finds them. Should Django ever
+    keep them otherwise, it reads them itself again: slower, never different (tests/app/test_access_reads.py
+    holds both to the same answers). A superuser's ``has_perm`` never asks the backend."""
+    if user.is_superuser or any(hasattr(user, name) for name in _BACKEND_CACHES):
+        return
+    own, grouped = rows.permissions_of(user.pk)
+    for name, perms in zip(_BACKEND_CACHES, (own, grouped, own | grouped), strict=True):
+        setattr(user, name, perms)
+
+
 def store_roles(user: User) -> dict[int, str]:
-    """{store id: role} of the user's memberships, read once per user object (a request, a connection)."""
+    """{store id: role} of the user's memberships (``standing``)."""
     if not _active(user):
         return {}
-    cached = getattr(user, _CACHE, None)
-    if cached is None:
-        cached = dict(StoreMembership.objects.filter(user_id=user.pk).values_list("store_id", "role"))
-        setattr(user, _CACHE, cached)
-    return cached
+    return standing(user).roles
 
 
 def forget(user: User) -> None:
-    """Drop what ``store_roles`` remembered (a long-lived websocket re-checks after a change)."""
-    if hasattr(user, _CACHE):
-        delattr(user, _CACHE)
+    """Drop what ``standing`` (and Django's backend) remembered: a long-lived websocket re-checks after a change."""
+    for name in (_STANDING, *_BACKEND_CACHES):
+        if hasattr(user, name):
+            delattr(user, name)
 
 
 def everywhere(user: User, perm: str) -> bool:
     """An organisation-wide role grants ``perm`` in every store."""
-    return _active(user) and user.has_perm(perm)
+    if not _active(user):
+        return False
+    _read_permissions(user)
+    return user.has_perm(perm)
 
 
 def _key_can(key: KeyHolder, perm: str, store: Store | int) -> bool:

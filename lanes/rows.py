@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, connections
 from django.db.models import Model
 from django.db.models.sql import Query
 
 from lanes.models import Lane, LanguagePreference, Store, StoreMembership, Terminal
 
-__all__ = ["Columns", "lane_for_payment", "languages_of", "split"]
+__all__ = ["Columns", "Standing", "lane_for_payment", "split", "standing_of"]
 
 M = TypeVar("M", bound=Model)
 
@@ -107,20 +109,69 @@ def lane_for_payment(code: str, *, user_id: int | None) -> tuple[Lane, bool] | N
     return cast(Lane, lane), bool(row[-1])
 
 
+@dataclass(frozen=True, eq=False)
+class Standing:
+    """What the console asks of a signed-in person on each request, read in one statement: their own language
+    choice, and their stores (role, the store's language and province)."""
+
+    language: str | None
+    memberships: tuple[tuple[int, str, str, str], ...]  # (store id, role, store language, store province)
+    roles: dict[int, str] = field(init=False)  # {store id: role}
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", {store_id: role for store_id, role, _, _ in self.memberships})
+
+
 @functools.cache
-def _languages_statement() -> str:
-    users = get_user_model()
+def _standing_statement() -> str:
     return (  # names from the models' metadata; the value is a parameter
-        f"SELECT p.language, s.language, s.province FROM {users._meta.db_table} AS u "  # noqa: S608
+        "SELECT p.language, sm.store_id, sm.role, s.language, s.province "  # noqa: S608
+        f"FROM {User._meta.db_table} AS u "
         f"LEFT JOIN {LanguagePreference._meta.db_table} AS p ON p.user_id = u.id "
         f"LEFT JOIN {StoreMembership._meta.db_table} AS sm ON sm.user_id = u.id "
         f"LEFT JOIN {Store._meta.db_table} AS s ON s.id = sm.store_id WHERE u.id = %s"
     )
 
 
-def languages_of(user_id: int) -> list[tuple[str | None, str | None, str | None]]:
-    """The user's chosen language and each of their stores' language and province, one row per store (one row
-    of NULLs but the choice when they belong to none): every request of a signed-in person reads it."""
+def standing_of(user_id: int) -> Standing:
+    """``Standing`` of the user ``user_id``: one row per store they belong to (one row of NULLs but their choice
+    when they belong to none). Every request of a signed-in person reads it: the language middleware, and
+    ``lanes.access`` for the roles."""
     with connection.cursor() as cursor:
-        cursor.execute(_languages_statement(), [user_id])
-        return cast(list[tuple[str | None, str | None, str | None]], cursor.fetchall())
+        cursor.execute(_standing_statement(), [user_id])
+        found = cursor.fetchall()
+    language = next((chosen for chosen, *_ in found if chosen), None)
+    memberships = tuple((store_id, role, store_language, province or "")
+                        for _, store_id, role, store_language, province in found if store_id is not None)
+    return Standing(language, memberships)
+
+
+def _column(model: type[Model], name: str) -> str:
+    return cast(str, model._meta.get_field(name).column)  # type: ignore[union-attr]
+
+
+@functools.cache
+def _permissions_statement() -> str:
+    own, in_group, granted = User.user_permissions.through, User.groups.through, Group.permissions.through
+    perm, kind = Permission._meta.db_table, ContentType._meta.db_table
+    return (  # names from the models' metadata; the value (the user's id, twice) is a parameter
+        f"SELECT 0, k.app_label, p.codename FROM {own._meta.db_table} AS o "  # noqa: S608
+        f"JOIN {perm} AS p ON p.id = o.{_column(own, 'permission')} JOIN {kind} AS k ON k.id = p.content_type_id "
+        f"WHERE o.{_column(own, 'user')} = %s "
+        f"UNION ALL SELECT 1, k.app_label, p.codename FROM {in_group._meta.db_table} AS ug "
+        f"JOIN {granted._meta.db_table} AS gp ON gp.{_column(granted, 'group')} = ug.{_column(in_group, 'group')} "
+        f"JOIN {perm} AS p ON p.id = gp.{_column(granted, 'permission')} "
+        f"JOIN {kind} AS k ON k.id = p.content_type_id WHERE ug.{_column(in_group, 'user')} = %s"
+    )
+
+
+def permissions_of(user_id: int) -> tuple[set[str], set[str]]:
+    """The user's own permissions and their groups' (``app_label.codename``), as Django's ModelBackend reads them
+    (``get_user_permissions``, ``get_group_permissions``), in one statement where it takes two."""
+    own: set[str] = set()
+    grouped: set[str] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(_permissions_statement(), [user_id, user_id])
+        for part, app_label, codename in cursor.fetchall():
+            (grouped if part else own).add(f"{app_label}.{codename}")
+    return own, grouped

@@ -28,7 +28,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_POST
 
-from lanes import rows as lane_rows
+from lanes import access
 from lanes.models import Lane, Language, LanguagePreference, store_default_language
 
 API_PREFIX = "/api/"
@@ -57,18 +57,12 @@ def from_accept_language(header: str) -> str | None:
 
 
 def user_languages(user: Any) -> tuple[str, str]:
-    """The user's own choice and their stores' agreed default ("" for none), read in one query."""
-    rows = lane_rows.languages_of(user.pk)
-    own = ""
-    stores: set[str] = set()
-    has_store = False
-    for chosen, store_language, province in rows:
-        own = chosen or own
-        if store_language is not None:
-            has_store = True
-            stores.add(store_default_language(store_language, province or ""))
-    agreed = stores.pop() if has_store and len(stores) == 1 else ""
-    return own, agreed
+    """The user's own choice and their stores' agreed default ("" for none): from ``access.standing``, the one
+    statement that also gives the request's access checks their roles and permissions."""
+    found = access.standing(user)
+    stores = {store_default_language(language, province or "") for _, _, language, province in found.memberships}
+    agreed = stores.pop() if len(stores) == 1 else ""
+    return found.language or "", agreed
 
 
 def _signed_in(request: HttpRequest) -> bool:

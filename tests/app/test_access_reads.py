@@ -1,0 +1,119 @@
+"""What ``lanes.access`` reads of a person, and in how many statements: their standing (language, stores, roles)
+in one, Django's permissions in one more where its ModelBackend takes two, with the same answers as Django's own."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from lanes import access
+from lanes.models import LanguagePreference
+from tests.factories import StoreFactory, UserFactory, staff
+
+pytestmark = pytest.mark.django_db
+
+PERMS = [*access.BACK_OFFICE, access.REFUND, access.RESOLVE, access.OVERRIDE_SALE, access.OPERATE_ANY_LANE,
+         "auth.change_user", "lanes.no_such_permission"]
+
+
+def fresh(user: object) -> object:
+    """The same person as a request would load them: a new object, nothing read yet."""
+    return get_user_model().objects.get(pk=user.pk)  # type: ignore[attr-defined]
+
+
+def django_reads(user: object) -> dict[str, object]:
+    """What Django's own ModelBackend answers for this person, read by itself."""
+    found = fresh(user)
+    return {"has": {perm: found.has_perm(perm) for perm in PERMS}, "all": found.get_all_permissions(),
+            "own": found.get_user_permissions(), "groups": found.get_group_permissions()}
+
+
+def console_reads(user: object) -> dict[str, object]:
+    found = fresh(user)
+    has = {perm: access.everywhere(found, perm) for perm in PERMS}
+    return {"has": has, "all": found.get_all_permissions(), "own": found.get_user_permissions(),
+            "groups": found.get_group_permissions()}
+
+
+def people() -> dict[str, object]:
+    store, other = StoreFactory(), StoreFactory()
+    direct = staff("supervisor", store)
+    direct.user_permissions.add(Permission.objects.get(codename="refund_payment"),
+                                Permission.objects.get(codename="change_user"))
+    both = staff("manager", store, other)
+    both.groups.add(Group.objects.get(name="owner"))
+    both.user_permissions.add(Permission.objects.get(codename="override_sale"))
+    return {
+        "a cashier": staff("cashier", store),
+        "a supervisor with permissions of their own": direct,
+        "an owner (a group)": staff("owner"),
+        "an admin (a group)": staff("admin"),
+        "a manager of two stores, in a group and with one of their own": both,
+        "a superuser": UserFactory(is_superuser=True),
+        "a signed-out account": staff("owner", is_active=False),
+    }
+
+
+def test_the_permissions_read_are_djangos_own_for_every_kind_of_person():
+    for who, user in people().items():
+        assert console_reads(user) == django_reads(user), who
+
+
+def test_a_persons_standing_and_permissions_take_two_statements_whatever_is_asked():
+    store, other = StoreFactory(), StoreFactory()
+    user = staff("manager", store, other)
+    user.groups.add(Group.objects.get(name="owner"))
+    found = fresh(user)
+    with CaptureQueriesContext(connection) as queries:
+        for perm in PERMS:
+            access.everywhere(found, perm)
+            access.can(found, perm, store)
+        assert access.store_roles(found) == {store.pk: "manager", other.pk: "manager"}
+        assert access.in_back_office(found)
+        list(access.stores_for(found, access.REFUND).values_list("pk", flat=True))
+    # the standing, the permissions, and the stores listed; Django's ModelBackend read nothing itself
+    assert len(queries) == 3, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_django_finds_the_permissions_read_where_it_keeps_its_own():
+    """Fails should Django keep a user's permissions under other names: it would read them again (still right)."""
+    found = fresh(staff("owner"))
+    with CaptureQueriesContext(connection) as queries:
+        assert access.everywhere(found, access.REFUND)
+        assert found.has_perm(access.RESOLVE)
+        assert found.get_all_permissions() >= {access.REFUND, access.RESOLVE}
+        assert found.get_group_permissions() >= {access.REFUND}
+    assert len(queries) == 1, "the console's one read; Django's backend none"
+
+
+def test_forget_reads_roles_and_permissions_again():
+    """A websocket keeps its user object for hours: after ``forget`` a group or a store taken away shows."""
+    store = StoreFactory()
+    user = staff("supervisor", store)
+    user.groups.add(Group.objects.get(name="owner"))
+    found = fresh(user)
+    assert access.everywhere(found, access.REFUND)
+    assert access.store_roles(found) == {store.pk: "supervisor"}
+    user.groups.clear()
+    user.store_memberships.all().delete()
+    assert access.everywhere(found, access.REFUND), "remembered for the request"
+    assert access.store_roles(found) == {store.pk: "supervisor"}
+    access.forget(found)
+    assert not access.everywhere(found, access.REFUND)
+    assert access.store_roles(found) == {}
+
+
+def test_the_standing_gives_the_language_and_each_store():
+    store, other = StoreFactory(language="fr"), StoreFactory(language="", province="QC")
+    user = staff("supervisor", store, other)
+    LanguagePreference.objects.create(user=user, language="en")
+    standing = access.standing(fresh(user))
+    assert standing.language == "en"
+    assert sorted(standing.memberships) == sorted([(store.pk, "supervisor", "fr", store.province),
+                                                   (other.pk, "supervisor", "", "QC")])
+    assert standing.roles == {store.pk: "supervisor", other.pk: "supervisor"}
+    alone = access.standing(fresh(UserFactory()))
+    assert (alone.language, alone.memberships, alone.roles) == (None, (), {})
