@@ -21,7 +21,11 @@ whose own figures those readings would disturb). That is not the console's CPU, 
 `--profile pay|send` prints the step's cProfile (top functions by cumulative and by own time).
 
     .venv/bin/python -m bench.payment_cpu [--payments 200] [--rounds 5] [--server-rounds 2]
-                                          [--profile send [--profile-out FILE]]
+                                          [--profile send [--profile-out FILE]] [--sale-every 90]
+
+`--sale-every SECONDS` measures the Pay request at a store's pace: before each Pay the session is made to look
+as if its cashier had sold nothing for that long, so the session's idle-time upkeep runs as often as it would in
+a store (store_console.security.SessionIdleTimeout); back to back (the default) it runs once a minute.
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="rounds after those that read PostgreSQL's CPU for each step (2; 0: none)")
     parser.add_argument("--profile", choices=("pay", "send"), help="print this step's cProfile, last round")
     parser.add_argument("--profile-out", help="with --profile: also dump the profile to this file (pstats)")
+    parser.add_argument("--sale-every", type=float, default=0.0, metavar="SECONDS",
+                        help="before each Pay, the session's clock is moved back this long, as if the lane's "
+                             "cashier had sold nothing since (a store's pace; 0: back to back, the default)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of the first payment's steps")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     return parser.parse_args(argv)
@@ -161,6 +168,8 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
             for i in range(args.payments):
                 # whole dollars: the sandbox scripts other outcomes by the cents
                 lane, amount = i % args.lanes + 1, 1000 + 100 * (i % 50)
+                if args.sale_every:
+                    _age_session(client, args.sale_every)  # not timed
                 pay.run(functools.partial(_pay_into, created, client, lane, amount))
                 send.run(functools.partial(services.attempt_send, attempt_id=created[-1]))
             _check_approved(created)
@@ -184,13 +193,23 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
                 print(step.profile_text())
                 if args.profile_out and step.profiler is not None:
                     step.profiler.dump_stats(args.profile_out)
-    rows = [_row("Pay request (test client: middleware, view, inserts, publish)", pays, statements[0]),
+    pace = f"; a sale every {args.sale_every:g} s" if args.sale_every else ""
+    rows = [_row(f"Pay request (test client: middleware, view, inserts, publish{pace})", pays, statements[0]),
             _row("gateway send (claim, 2 calls, answer, events, outbox, push)", sends, statements[1])]
     if any(server_pays + server_sends):  # the server runs on this machine
         rows += [_row("the Pay request's statements", server_pays, statements[0], what=SERVER_CPU),
                  _row("the send's statements", server_sends, statements[1], what=SERVER_CPU)]
     _print(rows, args)
     return 0
+
+
+def _age_session(client: Client, seconds: float) -> None:
+    """The session as it is after `seconds` without a request: what the console wrote of its last request's time
+    (store_console.security.SessionIdleTimeout) moved back."""
+    session = client.session
+    if "_idle_seen" in session:
+        session["_idle_seen"] -= int(seconds)
+        session.save()
 
 
 def _pay_into(created: list[int], client: Client, lane: int, amount: int) -> None:

@@ -84,16 +84,21 @@ class SessionIdleTimeout:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    # seconds: the session is written at most this often to push its end back, and the user's roles are read
-    # again as often (a role given or taken is reflected in the idle time within this). Not on every request:
-    # the roles cost three queries (Django's permissions, the memberships), a third of a payment's request.
+    # The session is written at most this often to push its end back, and the user's roles are read again as
+    # often (a role given or taken is reflected in the idle time within this): a sixtieth of the idle time, and
+    # at least a minute. A cashier's 8-hour session is written every 8 minutes, not at each sale: the write and
+    # the roles cost four statements, more than a third of a payment's request (docs/performance.md). Its end is
+    # then at most a sixtieth of the idle time earlier than the last request's.
     REFRESH_EVERY = 60
+    REFRESH_SHARE = 60
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             session, now = request.session, int(time.time())
-            if "_idle_limit" not in session or not 0 <= now - session.get("_idle_seen", 0) < self.REFRESH_EVERY:
+            limit = session.get("_idle_limit")
+            every = max(self.REFRESH_EVERY, int(limit or 0) // self.REFRESH_SHARE)
+            if limit is None or not 0 <= now - session.get("_idle_seen", 0) < every:
                 idle = int(settings.SESSION_IDLE_BACKOFFICE if access.in_back_office(user) or user.is_staff
                            else settings.SESSION_IDLE_CASHIER)
                 session.set_expiry(idle)

@@ -176,6 +176,33 @@ def test_a_session_ends_after_its_roles_idle_time(role, idle):
     assert client.session.get_expire_at_browser_close() is False
 
 
+@pytest.mark.parametrize(("role", "quiet", "written"), [
+    ("cashier", 120, False),  # 8 hours: written every 8 minutes, not at every sale
+    ("cashier", 500, True),
+    ("manager", 45, False),  # 30 minutes: every minute
+    ("manager", 70, True),
+])
+def test_a_session_is_written_again_after_a_sixtieth_of_its_idle_time(role, quiet, written):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import StoreFactory, staff
+
+    user = staff(role, StoreFactory())
+    client = Client()
+    assert login(client, user.username, "pass-word-123") == 302
+    assert client.get("/").status_code in (200, 302)
+    session = client.session
+    seen = session["_idle_seen"]
+    session["_idle_seen"] = seen - quiet  # the last write, `quiet` seconds ago
+    session.save()
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "session" in q["sql"]]
+    assert bool(writes) is written, writes
+    assert (client.session["_idle_seen"] >= seen) is written
+
+
 def test_an_idle_back_office_session_really_ends(settings):
     """Not only the expiry set: a manager who leaves the dashboard for longer than the idle time is asked to
     sign in again, by the session store's own clock."""
