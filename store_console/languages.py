@@ -60,7 +60,7 @@ def user_languages(user: Any) -> tuple[str, str]:
     """The user's own choice and their stores' agreed default ("" for none): from ``access.standing``, the one
     statement that also gives the request's access checks their roles and permissions."""
     found = access.standing(user)
-    stores = {store_default_language(language, province or "") for _, _, language, province in found.memberships}
+    stores = {store_default_language(language, province) for _, _, language, province in found.memberships}
     agreed = stores.pop() if len(stores) == 1 else ""
     return found.language or "", agreed
 
