@@ -109,13 +109,6 @@ def store_roles(user: User) -> dict[int, str]:
     return standing(user).roles
 
 
-def forget(user: User) -> None:
-    """Drop what ``standing`` (and Django's backend) remembered: a long-lived websocket re-checks after a change."""
-    for name in (_STANDING, *_BACKEND_CACHES):
-        if hasattr(user, name):
-            delattr(user, name)
-
-
 def everywhere(user: User, perm: str) -> bool:
     """An organisation-wide role grants ``perm`` in every store."""
     if not _active(user):

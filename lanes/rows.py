@@ -22,7 +22,7 @@ from django.db.models.sql import Query
 
 from lanes.models import Lane, LanguagePreference, Store, StoreMembership, Terminal
 
-__all__ = ["Columns", "Standing", "lane_for_payment", "split", "standing_of"]
+__all__ = ["Columns", "Standing", "lane_for_payment", "permissions_of", "split", "standing_of"]
 
 M = TypeVar("M", bound=Model)
 

@@ -89,8 +89,9 @@ def test_django_finds_the_permissions_read_where_it_keeps_its_own():
     assert len(queries) == 1, "the console's one read; Django's backend none"
 
 
-def test_forget_reads_roles_and_permissions_again():
-    """A websocket keeps its user object for hours: after ``forget`` a group or a store taken away shows."""
+def test_what_was_read_holds_for_its_user_object_and_a_new_one_reads_again():
+    """Read once per user object (a request's): a change shows to the next request's, as a websocket told that
+    access changed loads the user again (live/consumers.py)."""
     store = StoreFactory()
     user = staff("supervisor", store)
     user.groups.add(Group.objects.get(name="owner"))
@@ -101,9 +102,9 @@ def test_forget_reads_roles_and_permissions_again():
     user.store_memberships.all().delete()
     assert access.everywhere(found, access.REFUND), "remembered for the request"
     assert access.store_roles(found) == {store.pk: "supervisor"}
-    access.forget(found)
-    assert not access.everywhere(found, access.REFUND)
-    assert access.store_roles(found) == {}
+    again = fresh(user)
+    assert not access.everywhere(again, access.REFUND)
+    assert access.store_roles(again) == {}
 
 
 def test_the_standing_gives_the_language_and_each_store():
