@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from django.contrib.auth.models import Group, Permission, User
@@ -116,10 +116,11 @@ class Standing:
 
     language: str | None
     memberships: tuple[tuple[int, str, str, str], ...]  # (store id, role, store language, store province)
-    roles: dict[int, str] = field(init=False)  # {store id: role}
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "roles", {store_id: role for store_id, role, _, _ in self.memberships})
+    @functools.cached_property
+    def roles(self) -> dict[int, str]:
+        """{store id: role}"""
+        return {store_id: role for store_id, role, _, _ in self.memberships}
 
 
 @functools.cache

@@ -62,7 +62,7 @@ def test_the_permissions_read_are_djangos_own_for_every_kind_of_person():
         assert console_reads(user) == django_reads(user), who
 
 
-def test_a_persons_standing_and_permissions_take_two_statements_whatever_is_asked():
+def test_every_question_a_page_asks_reads_the_standing_and_the_permissions_once():
     store, other = StoreFactory(), StoreFactory()
     user = staff("manager", store, other)
     user.groups.add(Group.objects.get(name="owner"))
