@@ -1,7 +1,16 @@
 # The store console in one command: `make run` on a machine with Python >= 3.11.
 # See docs/running.md. `make help` lists the targets.
 
-PYTHON ?= python3
+# The interpreter .venv is made from: the system's python3 when it is Python 3.11+ and can make a venv, else the
+# first python3 on PATH; `make PYTHON=/path/to/python3.11 install` chooses. On Debian the system's is the one a
+# deployment runs (docs/running.md), and it is the faster build: Debian links it statically and builds it with
+# profile-guided and link-time optimisation, where pyenv's default build runs from a shared libpython without
+# them (about a tenth more CPU per payment: docs/performance.md, issue 16, fourteenth pass).
+SYSTEM_PYTHON ?= /usr/bin/python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
+            >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
+endif
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,7 +18,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := run
-.PHONY: run install test faults lint bench clean help doctor chromium
+.PHONY: run install test faults lint bench clean help doctor chromium which-python
 
 help:
 	@echo "make run      install if needed, then start the whole console (Ctrl-C stops it)"
@@ -20,12 +29,16 @@ help:
 	@echo "make lint     ruff, the import layers (import-linter) and the types (mypy)"
 	@echo "make bench    run bench/run_all.py"
 	@echo "make clean    delete var/ (database, embedded Redis socket, demo logins) but keep $(VENV)"
+	@echo "make which-python  the interpreter a new $(VENV) would be made from (PYTHON=... chooses another)"
 
 run: install
 	$(VENV_PY) -m store_console.runner
 
 install: $(STAMP)
 	@$(VENV_PY) -m store_console.translations
+
+which-python:
+	@echo $(PYTHON)
 
 # The venv is made once; `make install` reinstalls only when pyproject.toml is newer than the stamp.
 $(VENV_PY):

@@ -49,8 +49,22 @@ def machine_summary() -> str:
     memory = (f"{mem['MemTotal'] / gib:.1f} GiB memory ({mem.get('MemAvailable', 0) / gib:.1f} GiB available)"
               if "MemTotal" in mem else "memory unknown")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores (os.cpu_count()), {memory}, Python {sys.version.split()[0]}; "
+    return (f"{os.cpu_count()} cores (os.cpu_count()), {memory}, {interpreter_summary()}; "
             f"load average {load} at the start")
+
+
+def interpreter_summary() -> str:
+    """The Python the console's processes run (they are started from this one), and how it was built: the same
+    code costs about a tenth more CPU on an interpreter that runs from a shared libpython built without
+    optimisation (pyenv's default) than on Debian's statically linked one (docs/performance.md, issue 16,
+    fourteenth pass)."""
+    try:
+        shared = "libpython" in Path("/proc/self/maps").read_text()
+    except OSError:
+        linked = "linking unknown"
+    else:
+        linked = "from a shared libpython" if shared else "libpython linked in"
+    return f"Python {sys.version.split()[0]} ({getattr(sys, '_base_executable', sys.executable)}, {linked})"
 
 
 def process_status(pid: int) -> dict[str, int]:
