@@ -56,8 +56,8 @@ def machine_summary() -> str:
 def interpreter_summary() -> str:
     """The Python the console's processes run (they are started from this one), and how it was built: the same
     code costs about a tenth more CPU on an interpreter that runs from a shared libpython built without
-    optimisation (pyenv's default) than on Debian's statically linked one (docs/performance.md, issue 16,
-    fourteenth pass)."""
+    profile-guided and link-time optimisation (pyenv's default) than on Debian's statically linked one
+    (docs/performance.md, issue 16, fourteenth pass)."""
     try:
         shared = "libpython" in Path("/proc/self/maps").read_text()
     except OSError:
