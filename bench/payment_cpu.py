@@ -147,6 +147,7 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
     from django.contrib.auth.models import User  # noqa: PLC0415  (models load after django.setup())
 
     from payments import services  # noqa: PLC0415  (models load after django.setup())
+    from store_console.security import SessionIdleTimeout  # noqa: PLC0415  (models load after django.setup())
 
     with override_settings(DEBUG=False):
         client = Client(HTTP_ACCEPT="application/json", HTTP_HOST="127.0.0.1")
@@ -169,7 +170,7 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
                 # whole dollars: the sandbox scripts other outcomes by the cents
                 lane, amount = i % args.lanes + 1, 1000 + 100 * (i % 50)
                 if args.sale_every:
-                    _age_session(client, args.sale_every)  # not timed
+                    _age_session(client, SessionIdleTimeout.SEEN_KEY, args.sale_every)  # not timed
                 pay.run(functools.partial(_pay_into, created, client, lane, amount))
                 send.run(functools.partial(services.attempt_send, attempt_id=created[-1]))
             _check_approved(created)
@@ -203,12 +204,12 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
     return 0
 
 
-def _age_session(client: Client, seconds: float) -> None:
+def _age_session(client: Client, seen_key: str, seconds: float) -> None:
     """The session as it is after `seconds` without a request: what the console wrote of its last request's time
-    (store_console.security.SessionIdleTimeout) moved back."""
+    (`seen_key`: store_console.security.SessionIdleTimeout.SEEN_KEY) moved back. The first Pay writes it."""
     session = client.session
-    if "_idle_seen" in session:
-        session["_idle_seen"] -= int(seconds)
+    if seen_key in session:
+        session[seen_key] -= int(seconds)
         session.save()
 
 

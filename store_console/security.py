@@ -92,18 +92,21 @@ class SessionIdleTimeout:
     # sixtieth of the idle time earlier than the last request's.
     REFRESH_EVERY = 60
     REFRESH_SHARE = 60
+    # What the session keeps: its idle time (seconds), and when it was last written (unix seconds).
+    LIMIT_KEY = "_idle_limit"
+    SEEN_KEY = "_idle_seen"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             session, now = request.session, int(time.time())
-            limit = session.get("_idle_limit")
+            limit = session.get(self.LIMIT_KEY)
             every = max(self.REFRESH_EVERY, int(limit or 0) // self.REFRESH_SHARE)
-            if limit is None or not 0 <= now - session.get("_idle_seen", 0) < every:
+            if limit is None or not 0 <= now - session.get(self.SEEN_KEY, 0) < every:
                 idle = int(settings.SESSION_IDLE_BACKOFFICE if access.in_back_office(user) or user.is_staff
                            else settings.SESSION_IDLE_CASHIER)
                 session.set_expiry(idle)
-                session["_idle_limit"], session["_idle_seen"] = idle, now
+                session[self.LIMIT_KEY], session[self.SEEN_KEY] = idle, now
         return self.get_response(request)
 
 

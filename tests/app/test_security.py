@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, RequestFactory, override_settings
 
-from store_console.security import client_ip
+from store_console.security import SessionIdleTimeout, client_ip
 from tests.factories import UserFactory
 from tests.processes import ROOT
 
@@ -193,14 +193,14 @@ def test_a_session_is_written_again_after_a_sixtieth_of_its_idle_time(role, quie
     assert login(client, user.username, "pass-word-123") == 302
     assert client.get("/").status_code in (200, 302)
     session = client.session
-    seen = session["_idle_seen"]
-    session["_idle_seen"] = seen - quiet  # the last write, `quiet` seconds ago
+    seen = session[SessionIdleTimeout.SEEN_KEY]
+    session[SessionIdleTimeout.SEEN_KEY] = seen - quiet  # the last write, `quiet` seconds ago
     session.save()
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "session" in q["sql"]]
     assert bool(writes) is written, writes
-    assert (client.session["_idle_seen"] >= seen) is written
+    assert (client.session[SessionIdleTimeout.SEEN_KEY] >= seen) is written
 
 
 def test_an_idle_back_office_session_really_ends(settings):
