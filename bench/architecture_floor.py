@@ -1,0 +1,377 @@
+"""The architecture's floor: the CPU per payment of the product's specified parts with nothing of the console in them,
+and the console's own under the same load, in one run.
+
+Claim (issue 16, part 1): what the least payment costs on this machine when it goes the way the product is
+specified to go (a POST to Daphne and Django, a Celery task on a threads pool that makes the gateway's calls, a push
+through Channels to the lane's websocket in Daphne), before any of the console's own work; and the console's figure
+beside it, so that what the console adds is the difference, measured in the same run.
+
+How: the skeleton in bench/floor (no middleware, no session or user, no checks, no signing, no event history, no
+log line), as the console's benchmark layout runs: an HTTP Daphne, a websocket Daphne, one Celery worker
+(`-P threads -c --worker-concurrency`), and a stand-in gateway that answers at once (not counted, as the sandbox is
+not). `--lanes` websockets are opened; `--concurrency` threads, each with lanes of its own, POST a sale, wait for its
+push on the lane's websocket and POST the next. Four variants, one after another, each on fresh processes:
+
+- **bare**: no database: the POST sends the task, the task makes the two calls (create_order, the confirming
+  query_order) and pushes;
+- **bare-asgi**: as bare, but the Pay request is not Django's: a plain ASGI callable in the same Daphne reads the
+  body, sends the task and answers on Daphne's event loop (how much of the HTTP Daphne's share is Django's request
+  handling);
+- **writes**: as bare with the three writes a money path cannot do without (the sale inserted before its task is
+  sent, marked sent before the call, its result after it), each one statement on a pooled PostgreSQL connection;
+- **console**: the console itself, its whole process table (one gateway worker of `--worker-concurrency` threads),
+  the sandbox answering at once, the cashier's Pay request and the lane's websocket as the checkout page uses them.
+
+Each variant: `--warmup` payments, the processes' CPU at rest over two seconds, then `--rounds` rounds of
+`--payments` payments; each round's CPU (user + system, less the rate at rest) over its payments; the median round.
+PostgreSQL's CPU (same cores, not counted) is printed beside the variants that use it. The last row is the console's
+figure over the skeleton's with the writes, round by round.
+
+    .venv/bin/python -m bench.architecture_floor [--payments 1000] [--rounds 3] [--lanes 100] [--concurrency 32]
+                                                 [--variant bare|bare-asgi|writes|console ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import requests.adapters
+from django.db import connection
+from websockets.sync.client import ClientConnection, connect
+
+from bench import databases, harness, lane_client, measure
+from bench.console_cpu import CPU_TARGET_MS
+from bench.figures import Row, finish
+from bench.harness import Console, ConsoleConfig, Proc
+from bench.lane_client import ThreadWatchers
+
+BENCH = "architecture_floor"
+VARIANTS = ("bare", "bare-asgi", "writes", "console")
+WHAT = {
+    "bare": "the architecture's skeleton, no database",
+    "bare-asgi": "the skeleton, no database, the Pay request a plain ASGI callable on Daphne's loop (no Django)",
+    "writes": "the skeleton with the three writes (insert, sent, result), one statement each, pooled PostgreSQL",
+    "console": "the console, same load (its whole process table, one gateway worker)",
+}
+IDLE_SECONDS = 2.0
+APPROVED_AMOUNT = 1250  # the sandbox approves it (bench.push_latency)
+FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
+# The skeleton's processes, named as their counterparts in the console; its stand-in gateway is not counted.
+COUNTED = ("daphne", "daphne-ws", "gateway")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--payments", type=int, default=1000, help="payments per round (1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per variant (3)")
+    parser.add_argument("--warmup", type=int, default=300, help="payments before the rounds (300)")
+    parser.add_argument("--lanes", type=int, default=100, help="lanes, one websocket each (100)")
+    parser.add_argument("--concurrency", type=int, default=32, help="payments in flight (32)")
+    parser.add_argument("--worker-concurrency", type=int, default=150,
+                        help="the worker's threads, as one of the console's gateway workers (150)")
+    parser.add_argument("--variant", choices=VARIANTS, action="append",
+                        help="run only this variant (repeatable); both by default")
+    parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
+    args = parser.parse_args(argv)
+    if args.concurrency > args.lanes:
+        parser.error("--concurrency cannot exceed --lanes: a lane takes one sale at a time")
+    return args
+
+
+@dataclass
+class Lanes:
+    """The lanes' websockets, each read by a thread; a push sets its sale's event."""
+
+    url: str
+    codes: list[str]
+    waiting: dict[str, threading.Event] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sockets: list[ClientConnection] = field(default_factory=list)
+
+    def open(self) -> None:
+        for code in self.codes:
+            socket = connect(f"{self.url}/ws/{code}", open_timeout=10)
+            self.sockets.append(socket)
+            threading.Thread(target=self._read, args=(socket,), daemon=True).start()
+
+    def _read(self, socket: ClientConnection) -> None:
+        with contextlib.suppress(Exception):  # closed at the end
+            for message in socket:
+                ref = json.loads(message)["ref"]
+                with self.lock:
+                    event = self.waiting.pop(ref, None)
+                if event is not None:
+                    event.set()
+
+    def expect(self, ref: str) -> threading.Event:
+        event = threading.Event()
+        with self.lock:
+            self.waiting[ref] = event
+        return event
+
+    def close(self) -> None:
+        for socket in self.sockets:
+            with contextlib.suppress(Exception):
+                socket.close()
+
+
+def pay(one: Callable[[str], None], codes: list[str], count: int, concurrency: int) -> float:
+    """``count`` payments, ``concurrency`` at a time; ``one(code)`` POSTs a sale on a lane and returns once its final
+    push was read on the lane's websocket. Each thread has lanes of its own and takes them in turn (a lane takes one
+    sale at a time). Seconds for all of them."""
+    remaining = iter(range(count))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker(n: int) -> None:
+        own = itertools.cycle(codes[n::concurrency])
+        while not failures:
+            with lock:
+                i = next(remaining, None)
+            if i is None:
+                return
+            code = next(own)
+            try:
+                one(code)
+            except Exception as exc:  # reported below: a failed payment makes the figure worthless
+                failures.append(f"lane {code}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} payments failed, the first: {failures[0]}")
+    return time.perf_counter() - start
+
+
+def floor_payment(lanes: Lanes, base_url: str) -> Callable[[str], None]:
+    local = threading.local()
+
+    def one(code: str) -> None:
+        session: requests.Session | None = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = False
+        ref = uuid.uuid4().hex
+        pushed = lanes.expect(ref)
+        response = session.post(f"{base_url}/pay/{code}", json={"ref": ref, "amount": 1000}, timeout=30)
+        if response.status_code != 201 or not pushed.wait(30):
+            raise RuntimeError(f"HTTP {response.status_code}, pushed {pushed.is_set()}")
+
+    return one
+
+
+def wait_until_answers(url: str, procs: list[Proc], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        for proc in procs:
+            proc.is_ready()  # raises if it exited
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 405:  # the Pay view, asked with GET
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def floor_processes(variant: str, env: dict[str, str], logs: Path, ports: dict[str, int],
+                    worker_concurrency: int) -> Iterator[dict[str, Proc]]:
+    python = sys.executable
+    env = {**env, "FLOOR_WRITES": "1" if variant == "writes" else "0",
+           "FLOOR_PLAIN_HTTP": "1" if variant == "bare-asgi" else "0"}
+    procs = {
+        name: Proc(f"{variant}-{name}", [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ports[name]),
+                                         "bench.floor.asgi:application"], env, logs)
+        for name in ("daphne", "daphne-ws")
+    }
+    procs["gateway"] = Proc(f"{variant}-gateway", [
+        python, "-m", "celery", "-A", "bench.floor.celery", "worker", "-Q", "floor", "-P", "threads",
+        "-c", str(worker_concurrency), "-n", f"floor{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+        "--loglevel", "WARNING"], env, logs)
+    try:
+        for proc in procs.values():
+            proc.start()
+        for name in ("daphne", "daphne-ws"):
+            wait_until_answers(f"http://127.0.0.1:{ports[name]}/pay/0", list(procs.values()))
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+@dataclass(frozen=True)
+class Variant:
+    rounds: list[dict[str, float]]  # CPU ms per payment by process, each round
+    postgres_ms: list[float]
+    seconds: list[float]
+
+
+def measure_rounds(variant: str, one: Callable[[str], None], codes: list[str], pids: dict[str, int],
+                   args: argparse.Namespace, server: databases.ServerCpu | None) -> Variant:
+    """The warm-up, the rate at rest, then the rounds: each process's CPU per payment, its rate at rest
+    subtracted."""
+    pay(one, codes, args.warmup, args.concurrency)
+    time.sleep(1)  # the warm-up's last webhooks and pushes
+    before, at = measure.cpu_seconds_by_process(pids), time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    idle = {name: (seconds - before[name]) / (time.perf_counter() - at)
+            for name, seconds in measure.cpu_seconds_by_process(pids).items()}
+    rounds, postgres, durations = [], [], []
+    for n in range(1, args.rounds + 1):
+        server_before = server.seconds_by_pid() if server else {}
+        with measure.no_collector_pauses():
+            before = measure.cpu_seconds_by_process(pids)
+            seconds = pay(one, codes, args.payments, args.concurrency)
+            after = measure.cpu_seconds_by_process(pids)
+        used = {name: max(0.0, after[name] - before[name] - idle[name] * seconds) * 1000 / args.payments
+                for name in pids}
+        rounds.append(used)
+        durations.append(seconds)
+        if server:
+            postgres.append(databases.ServerCpu.used(server_before, server.seconds_by_pid()) * 1000 / args.payments)
+        print(f"{BENCH}: {variant} round {n}: {sum(used.values()):.2f} ms CPU per payment ("
+              + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items())
+              + f"); {args.payments / seconds:.0f} payments/s"
+              + (f"; PostgreSQL {postgres[-1]:.2f} ms (not counted)" if server else ""), flush=True)
+    return Variant(rounds, postgres, durations)
+
+
+def run_floor(variant: str, args: argparse.Namespace, env: dict[str, str], logs: Path,
+              server: databases.ServerCpu | None) -> Variant:
+    ports = {"daphne": harness.free_port(), "daphne-ws": harness.free_port()}
+    with floor_processes(variant, env, logs, ports, args.worker_concurrency) as procs:
+        lanes = Lanes(f"ws://127.0.0.1:{ports['daphne-ws']}", lane_codes(args))
+        lanes.open()
+        try:
+            one = floor_payment(lanes, f"http://127.0.0.1:{ports['daphne']}")
+            return measure_rounds(variant, one, lanes.codes, {name: procs[name].pid for name in COUNTED}, args,
+                                  server)
+        finally:
+            lanes.close()
+
+
+def run_console(args: argparse.Namespace, begun: harness.BenchStart, server: databases.ServerCpu) -> Variant:
+    """The console itself under the same load: its whole process table (one gateway worker of
+    ``--worker-concurrency`` threads, as the floor's one worker), the sandbox answering at once."""
+    codes = lane_codes(args)
+    harness.set_up_store(password=begun.password, devices=[f"BENCH-PAX-{int(code):03d}" for code in codes])
+    connection.close()
+    config = ConsoleConfig(merchant=f"{harness.BENCH_MCH_ID}={begun.env['TEST_SANDBOX_KEY']}",
+                           sandbox_port=begun.sandbox_port, daphne_port=begun.daphne_port,
+                           gateway_concurrency=args.worker_concurrency, think_time=0.0,
+                           websocket_port=harness.free_port(), gateway_processes=1)
+    console = Console(begun.env, config, begun.workdir)
+    watchers: ThreadWatchers | None = None
+    try:
+        console.start()
+        session = lane_client.login(console.url, "bench", begun.password)
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.concurrency))
+        watchers = ThreadWatchers(console.websocket_url, codes, session)
+        lanes = watchers.watchers
+
+        def one(code: str) -> None:
+            attempt = lane_client.post_payment(session, console.url, code, APPROVED_AMOUNT)
+            final = lanes[code].wait_status(attempt["id"], FINAL, timeout=30)
+            if final.attempt["status"] != "APPROVED":
+                raise RuntimeError(f"attempt {attempt['id']} ended {final.attempt['status']}")
+
+        pids = {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}
+        return measure_rounds("console", one, codes, pids, args, server)
+    except BaseException:
+        print(f"{BENCH}: the console stopped by an error; its logs are kept in {console.log_dir}", flush=True)
+        raise
+    finally:
+        if watchers is not None:
+            watchers.close()
+        console.stop()
+
+
+def lane_codes(args: argparse.Namespace) -> list[str]:
+    return [str(n) for n in range(1, args.lanes + 1)]
+
+
+def rows_of(variant: str, result: Variant, args: argparse.Namespace) -> list[Row]:
+    totals = [sum(r.values()) for r in result.rounds]
+    middle = result.rounds[totals.index(sorted(totals)[(len(totals) - 1) // 2])]
+    parts = ", ".join(f"{name} {ms:.2f}" for name, ms in middle.items() if ms >= 0.005)
+    rate = statistics.median(args.payments / s for s in result.seconds)
+    what = WHAT[variant]
+    rows = [Row(BENCH, f"CPU per payment, {what}: {parts} (middle round); {rate:.0f} payments/s, "
+                       f"{args.concurrency} in flight, {args.lanes} lanes",
+                len(totals), statistics.median(totals), max(totals), max(totals), CPU_TARGET_MS, "ms CPU")]
+    if result.postgres_ms:
+        rows.append(Row(BENCH, f"  PostgreSQL's CPU per payment, {variant} (not counted, same cores)",
+                        len(result.postgres_ms), statistics.median(result.postgres_ms), max(result.postgres_ms),
+                        max(result.postgres_ms), None, "ms CPU"))
+    return rows
+
+
+def ratio_row(console: Variant, floor: Variant) -> Row:
+    """The console's CPU per payment over the skeleton's with the writes, round by round (same load, one run)."""
+    ratios = [sum(c.values()) / sum(f.values()) for c, f in zip(console.rounds, floor.rounds, strict=False)]
+    return Row(BENCH, "the console ÷ the skeleton with the writes, CPU per payment, round by round (a ratio)",
+               len(ratios), statistics.median(ratios), max(ratios), max(ratios), None, "ratio")
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_args(argv)
+    begun = harness.start_bench(BENCH, lambda port, workdir: harness.console_env(port, workdir))
+    print(f"{BENCH}: {begun.machine}; {begun.services}", flush=True)
+    logs = begun.workdir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    db_url, redis_url = begun.env["DATABASE_URL"], begun.env["REDIS_URL"]
+    with databases.pg_connect(db_url) as conn:
+        conn.execute("CREATE TABLE floor_attempt (id bigserial PRIMARY KEY, ref text NOT NULL UNIQUE, lane text NOT "
+                     "NULL, amount integer NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT "
+                     "now(), updated_at timestamptz NOT NULL DEFAULT now())")
+        conn.commit()
+    gateway_port = harness.free_port()
+    env = {**begun.env, "DJANGO_SETTINGS_MODULE": "bench.floor.settings", "FLOOR_REDIS_URL": redis_url,
+           "FLOOR_DATABASE_URL": db_url, "FLOOR_SECRET_KEY": secrets.token_urlsafe(40),
+           "FLOOR_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}"}
+    gateway = Proc("floor-gateway", [sys.executable, "-m", "bench.floor.gateway", str(gateway_port)], env, logs,
+                   ready="floor gateway ready")
+    results: dict[str, Variant] = {}
+    ok = False
+    try:
+        gateway.start()
+        deadline = time.monotonic() + 30
+        while not gateway.is_ready():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stand-in gateway did not start")
+            time.sleep(0.1)
+        with databases.ServerCpu(db_url) as server:
+            for variant in args.variant or VARIANTS:
+                if variant == "console":
+                    results[variant] = run_console(args, begun, server)
+                else:
+                    results[variant] = run_floor(variant, args, env, logs, server if variant == "writes" else None)
+        ok = True
+    finally:
+        gateway.stop()
+    rows = [row for variant, result in results.items() for row in rows_of(variant, result, args)]
+    if "console" in results and "writes" in results:
+        rows.append(ratio_row(results["console"], results["writes"]))
+    return finish(rows, rows_json=args.rows_json, workdir=begun.workdir, ok=ok)
+
+
+if __name__ == "__main__":
+    main()
