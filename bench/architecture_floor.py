@@ -10,7 +10,7 @@ How: the skeleton in bench/floor (no middleware, no session or user, no checks, 
 log line), as the console's benchmark layout runs: an HTTP Daphne, a websocket Daphne, one Celery worker
 (`-P threads -c --worker-concurrency`), and a stand-in gateway that answers at once (not counted, as the sandbox is
 not). `--lanes` websockets are opened; `--concurrency` threads, each with lanes of its own, POST a sale, wait for its
-push on the lane's websocket and POST the next. Four variants, one after another, each on fresh processes:
+push on the lane's websocket and POST the next. Four variants, each on processes of its own:
 
 - **bare**: no database: the POST sends the task, the task makes the two calls (create_order, the confirming
   query_order) and pushes;
@@ -24,8 +24,10 @@ push on the lane's websocket and POST the next. Four variants, one after another
 
 Each variant: `--warmup` payments, the processes' CPU at rest over two seconds, then `--rounds` rounds of
 `--payments` payments; each round's CPU (user + system, less the rate at rest) over its payments; the median round.
-PostgreSQL's CPU (same cores, not counted) is printed beside the variants that use it. The last row is the console's
-figure over the skeleton's with the writes, round by round.
+bare and bare-asgi run one after the other, alone. writes and console run side by side and take their rounds in
+turn (writes, console, writes, console...), so that the last row, the console's figure over the skeleton's with the
+writes round by round, compares rounds of the same minute. PostgreSQL's CPU (same cores, not counted) is printed
+beside the two that use it.
 
     .venv/bin/python -m bench.architecture_floor [--payments 1000] [--rounds 3] [--lanes 100] [--concurrency 32]
                                                  [--variant bare|bare-asgi|writes|console ...]
@@ -67,6 +69,7 @@ WHAT = {
     "writes": "the skeleton with the three writes (insert, sent, result), one statement each, pooled PostgreSQL",
     "console": "the console, same load (its whole process table, one gateway worker)",
 }
+ALONE = ("bare", "bare-asgi")  # measured each on its own; "writes" and "console" take their rounds in turn
 IDLE_SECONDS = 2.0
 APPROVED_AMOUNT = 1250  # the sandbox approves it (bench.push_latency)
 FINAL = {"APPROVED", "DECLINED", "FAILED", "NEEDS_REVIEW"}
@@ -217,60 +220,81 @@ def floor_processes(variant: str, env: dict[str, str], logs: Path, ports: dict[s
             proc.stop()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Variant:
-    rounds: list[dict[str, float]]  # CPU ms per payment by process, each round
-    postgres_ms: list[float]
-    seconds: list[float]
+    """One variant's processes under load, and what its rounds measured."""
 
+    name: str
+    one: Callable[[str], None]  # a payment on a lane, its final push read
+    codes: list[str]
+    pids: dict[str, int]  # the processes counted
+    server: databases.ServerCpu | None  # PostgreSQL's CPU beside it, when it uses the database
+    idle: dict[str, float] = field(default_factory=dict)  # CPU seconds per second at rest
+    rounds: list[dict[str, float]] = field(default_factory=list)  # CPU ms per payment by process, each round
+    postgres_ms: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
 
-def measure_rounds(variant: str, one: Callable[[str], None], codes: list[str], pids: dict[str, int],
-                   args: argparse.Namespace, server: databases.ServerCpu | None) -> Variant:
-    """The warm-up, the rate at rest, then the rounds: each process's CPU per payment, its rate at rest
-    subtracted."""
-    pay(one, codes, args.warmup, args.concurrency)
-    time.sleep(1)  # the warm-up's last webhooks and pushes
-    before, at = measure.cpu_seconds_by_process(pids), time.perf_counter()
-    time.sleep(IDLE_SECONDS)
-    idle = {name: (seconds - before[name]) / (time.perf_counter() - at)
-            for name, seconds in measure.cpu_seconds_by_process(pids).items()}
-    rounds, postgres, durations = [], [], []
-    for n in range(1, args.rounds + 1):
-        server_before = server.seconds_by_pid() if server else {}
+    def warm_up(self, args: argparse.Namespace) -> None:
+        pay(self.one, self.codes, args.warmup, args.concurrency)
+
+    def read_idle(self) -> None:
+        """Each process's CPU at rest (heartbeats, timers, pings): subtracted from each round's figure."""
+        before, at = measure.cpu_seconds_by_process(self.pids), time.perf_counter()
+        time.sleep(IDLE_SECONDS)
+        self.idle = {name: (seconds - before[name]) / (time.perf_counter() - at)
+                     for name, seconds in measure.cpu_seconds_by_process(self.pids).items()}
+
+    def run_round(self, args: argparse.Namespace) -> None:
+        server_before = self.server.seconds_by_pid() if self.server else {}
         with measure.no_collector_pauses():
-            before = measure.cpu_seconds_by_process(pids)
-            seconds = pay(one, codes, args.payments, args.concurrency)
-            after = measure.cpu_seconds_by_process(pids)
-        used = {name: max(0.0, after[name] - before[name] - idle[name] * seconds) * 1000 / args.payments
-                for name in pids}
-        rounds.append(used)
-        durations.append(seconds)
-        if server:
-            postgres.append(databases.ServerCpu.used(server_before, server.seconds_by_pid()) * 1000 / args.payments)
-        print(f"{BENCH}: {variant} round {n}: {sum(used.values()):.2f} ms CPU per payment ("
+            before = measure.cpu_seconds_by_process(self.pids)
+            seconds = pay(self.one, self.codes, args.payments, args.concurrency)
+            after = measure.cpu_seconds_by_process(self.pids)
+        used = {name: max(0.0, after[name] - before[name] - self.idle[name] * seconds) * 1000 / args.payments
+                for name in self.pids}
+        self.rounds.append(used)
+        self.seconds.append(seconds)
+        if self.server:
+            self.postgres_ms.append(databases.ServerCpu.used(server_before, self.server.seconds_by_pid()) * 1000
+                                    / args.payments)
+        print(f"{BENCH}: {self.name} round {len(self.rounds)}: {sum(used.values()):.2f} ms CPU per payment ("
               + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items())
               + f"); {args.payments / seconds:.0f} payments/s"
-              + (f"; PostgreSQL {postgres[-1]:.2f} ms (not counted)" if server else ""), flush=True)
-    return Variant(rounds, postgres, durations)
+              + (f"; PostgreSQL {self.postgres_ms[-1]:.2f} ms (not counted)" if self.server else ""), flush=True)
 
 
-def run_floor(variant: str, args: argparse.Namespace, env: dict[str, str], logs: Path,
-              server: databases.ServerCpu | None) -> Variant:
+def measure_together(variants: list[Variant], args: argparse.Namespace) -> None:
+    """Warm each up, read each at rest, then their rounds in turn (A, B, A, B...): variants compared with each
+    other see the same host, hour and load from the others."""
+    for variant in variants:
+        variant.warm_up(args)
+    time.sleep(1)  # the warm-ups' last webhooks and pushes
+    for variant in variants:
+        variant.read_idle()
+    for _ in range(args.rounds):
+        for variant in variants:
+            variant.run_round(args)
+
+
+@contextlib.contextmanager
+def floor_variant(name: str, args: argparse.Namespace, env: dict[str, str], logs: Path,
+                  server: databases.ServerCpu | None) -> Iterator[Variant]:
     ports = {"daphne": harness.free_port(), "daphne-ws": harness.free_port()}
-    with floor_processes(variant, env, logs, ports, args.worker_concurrency) as procs:
+    with floor_processes(name, env, logs, ports, args.worker_concurrency) as procs:
         lanes = Lanes(f"ws://127.0.0.1:{ports['daphne-ws']}", lane_codes(args))
         lanes.open()
         try:
             one = floor_payment(lanes, f"http://127.0.0.1:{ports['daphne']}")
-            return measure_rounds(variant, one, lanes.codes, {name: procs[name].pid for name in COUNTED}, args,
-                                  server)
+            yield Variant(name, one, lanes.codes, {process: procs[process].pid for process in COUNTED}, server)
         finally:
             lanes.close()
 
 
-def run_console(args: argparse.Namespace, begun: harness.BenchStart, server: databases.ServerCpu) -> Variant:
+@contextlib.contextmanager
+def console_variant(args: argparse.Namespace, begun: harness.BenchStart,
+                    server: databases.ServerCpu) -> Iterator[Variant]:
     """The console itself under the same load: its whole process table (one gateway worker of
-    ``--worker-concurrency`` threads, as the floor's one worker), the sandbox answering at once."""
+    ``--worker-concurrency`` threads, as the skeleton's one worker), the sandbox answering at once."""
     codes = lane_codes(args)
     harness.set_up_store(password=begun.password, devices=[f"BENCH-PAX-{int(code):03d}" for code in codes])
     connection.close()
@@ -293,10 +317,10 @@ def run_console(args: argparse.Namespace, begun: harness.BenchStart, server: dat
             if final.attempt["status"] != "APPROVED":
                 raise RuntimeError(f"attempt {attempt['id']} ended {final.attempt['status']}")
 
-        pids = {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}
-        return measure_rounds("console", one, codes, pids, args, server)
+        yield Variant("console", one, codes,
+                      {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}, server)
     except BaseException:
-        print(f"{BENCH}: the console stopped by an error; its logs are kept in {console.log_dir}", flush=True)
+        print(f"{BENCH}: stopped by an error; the console's logs are kept in {console.log_dir}", flush=True)
         raise
     finally:
         if watchers is not None:
@@ -325,7 +349,7 @@ def rows_of(variant: str, result: Variant, args: argparse.Namespace) -> list[Row
 
 
 def ratio_row(console: Variant, floor: Variant) -> Row:
-    """The console's CPU per payment over the skeleton's with the writes, round by round (same load, one run)."""
+    """The console's CPU per payment over the skeleton's with the writes, round by round (their rounds alternate)."""
     ratios = [sum(c.values()) / sum(f.values()) for c, f in zip(console.rounds, floor.rounds, strict=False)]
     return Row(BENCH, "the console ÷ the skeleton with the writes, CPU per payment, round by round (a ratio)",
                len(ratios), statistics.median(ratios), max(ratios), max(ratios), None, "ratio")
@@ -358,12 +382,19 @@ def main(argv: list[str] | None = None) -> list[Row]:
             if time.monotonic() > deadline:
                 raise RuntimeError("the stand-in gateway did not start")
             time.sleep(0.1)
+        chosen = [name for name in VARIANTS if name in (args.variant or VARIANTS)]
         with databases.ServerCpu(db_url) as server:
-            for variant in args.variant or VARIANTS:
-                if variant == "console":
-                    results[variant] = run_console(args, begun, server)
-                else:
-                    results[variant] = run_floor(variant, args, env, logs, server if variant == "writes" else None)
+            for name in chosen:  # the skeleton without the database: each alone
+                if name in ALONE:
+                    with floor_variant(name, args, env, logs, None) as variant:
+                        measure_together([variant], args)
+                    results[name] = variant
+            with contextlib.ExitStack() as stack:  # the two compared by the ratio: round by round, in turn
+                paired = [stack.enter_context(floor_variant(name, args, env, logs, server) if name == "writes"
+                                              else console_variant(args, begun, server))
+                          for name in chosen if name not in ALONE]
+                measure_together(paired, args)
+            results |= {variant.name: variant for variant in paired}
         ok = True
     finally:
         gateway.stop()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 
 import requests
 from celery import Celery
+from celery.signals import worker_ready
 from channels.layers import get_channel_layer
 from django.db import connection
 
@@ -19,6 +21,13 @@ app = Celery("floor")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 SEND = "bench.floor.send"
+
+
+@worker_ready.connect
+def _freeze_startup_objects(**_: object) -> None:
+    """As the console's workers (store_console.gc_tuning): start-up objects out of the full collections' sight."""
+    gc.collect()
+    gc.freeze()
 _local = threading.local()
 
 

@@ -1,12 +1,14 @@
-"""Settings of the architecture's floor (bench.floor): Django with no middleware, the console's channel layer."""
+"""Settings of the architecture's floor (bench.floor): Django with no middleware, the console's channel layer.
+
+Nothing of the console is imported here (``store_console`` would load the console's Celery app and connect its
+worker signals, heartbeats and log context, into the skeleton's worker). Redis by TCP URL only.
+"""
 
 from __future__ import annotations
 
 import os
 
 import environ
-
-from store_console.redis_urls import celery_broker_url, channels_host
 
 REDIS_URL = os.environ["FLOOR_REDIS_URL"]
 WRITES = os.environ.get("FLOOR_WRITES") == "1"
@@ -30,10 +32,12 @@ if WRITES:
         "CONN_MAX_AGE": 0,
     }
 CHANNEL_LAYERS = {
+    # The console's layer, with its own prefix: the console may run beside it on the same Redis (its groups have
+    # the same names). No read time-out, as the console's (store_console.redis_urls.channels_host).
     "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [channels_host(REDIS_URL)]}},
+                "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}], "prefix": "floor"}},
 }
-CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
