@@ -84,7 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-concurrency", type=int, default=150,
                         help="the worker's threads, as one of the console's gateway workers (150)")
     parser.add_argument("--variant", choices=VARIANTS, action="append",
-                        help="run only this variant (repeatable); both by default")
+                        help="run only this variant (repeatable); all four by default")
     parser.add_argument("--rows-json", help="also write the rows to this JSON file (used by run_all.py)")
     args = parser.parse_args(argv)
     if args.concurrency > args.lanes:

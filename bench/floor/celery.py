@@ -28,6 +28,8 @@ def _freeze_startup_objects(**_: object) -> None:
     """As the console's workers (store_console.gc_tuning): start-up objects out of the full collections' sight."""
     gc.collect()
     gc.freeze()
+
+
 _local = threading.local()
 
 
