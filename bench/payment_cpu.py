@@ -35,6 +35,7 @@ import cProfile
 import functools
 import io
 import pstats
+import shutil
 import statistics
 import sys
 import time
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                                    sandbox_port=start.sandbox_port, daphne_port=start.daphne_port, think_time=0.0)
     sandbox = harness.Console(start.env, config, start.workdir).procs["sandbox"]
     sandbox.start()
+    done = False
     try:
         deadline = time.monotonic() + 30
         while not harness.answers(f"http://127.0.0.1:{start.sandbox_port}/_sandbox/health"):
@@ -138,9 +140,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the sandbox did not start")
             time.sleep(0.1)
         with databases.ServerCpu(harness.database_url()) as server:
-            return _run(args, start, server)
+            code = _run(args, start, server)
+        done = True
+        return code
     finally:
         sandbox.stop()
+        # As figures.finish does for the other benchmarks: the work files go, unless something failed.
+        if done:
+            shutil.rmtree(start.workdir, ignore_errors=True)
+        else:
+            print(f"{BENCH}: logs kept in {start.workdir}", flush=True)
 
 
 def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.ServerCpu) -> int:
