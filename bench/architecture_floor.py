@@ -51,7 +51,7 @@ import requests
 import requests.adapters
 from django.db import connection
 
-from bench import databases, harness, lane_client, measure
+from bench import console_cpu, databases, harness, lane_client, measure
 from bench.console_cpu import CPU_TARGET_MS
 from bench.figures import Row, finish
 from bench.floor.run import Lanes, floor_payment, floor_processes
@@ -125,6 +125,16 @@ def pay(one: Callable[[str], None], codes: list[str], count: int, concurrency: i
 
 
 @dataclass
+class RoundReading:
+    """One round as console_cpu reads it (its RoundCpu): the same accounting as push_latency's rounds."""
+
+    n: int  # payments
+    cpu: dict[str, float]  # CPU seconds each process used during the round
+    idle: dict[str, float]  # CPU seconds per second each uses with no payment
+    duration: float  # seconds
+
+
+@dataclass
 class Variant:
     """One variant's processes under load, and what its rounds measured."""
 
@@ -132,7 +142,8 @@ class Variant:
     one: Callable[[str], None]  # a payment on a lane, its final push read
     codes: list[str]
     pids: dict[str, int]  # the processes counted
-    server: databases.ServerCpu | None  # PostgreSQL's CPU beside it, when it uses the database
+    server: databases.ServerCpu
+    uses_database: bool  # PostgreSQL's CPU is reported beside it
     idle: dict[str, float] = field(default_factory=dict)  # CPU seconds per second at rest
     rounds: list[dict[str, float]] = field(default_factory=list)  # CPU ms per payment by process, each round
     postgres_ms: list[float] = field(default_factory=list)
@@ -142,29 +153,30 @@ class Variant:
         pay(self.one, self.codes, args.warmup, args.concurrency)
 
     def read_idle(self) -> None:
-        """Each process's CPU at rest (heartbeats, timers, pings): subtracted from each round's figure."""
-        before, at = measure.cpu_seconds_by_process(self.pids), time.perf_counter()
+        """Each process's CPU at rest (heartbeats, timers, pings): subtracted from each round's figure, as
+        push_latency's idle_cpu does."""
+        before = console_cpu.reading(self.pids, self.server)
         time.sleep(IDLE_SECONDS)
-        self.idle = {name: (seconds - before[name]) / (time.perf_counter() - at)
-                     for name, seconds in measure.cpu_seconds_by_process(self.pids).items()}
+        spent = console_cpu.used(before, console_cpu.reading(self.pids, self.server))
+        self.idle = {name: seconds / IDLE_SECONDS for name, seconds in spent.items()}
 
     def run_round(self, args: argparse.Namespace) -> None:
-        server_before = self.server.seconds_by_pid() if self.server else {}
         with measure.no_collector_pauses():
-            before = measure.cpu_seconds_by_process(self.pids)
+            before = console_cpu.reading(self.pids, self.server)
             seconds = pay(self.one, self.codes, args.payments, args.concurrency)
-            after = measure.cpu_seconds_by_process(self.pids)
-        used = {name: max(0.0, after[name] - before[name] - self.idle[name] * seconds) * 1000 / args.payments
-                for name in self.pids}
+            after = console_cpu.reading(self.pids, self.server)
+        per = console_cpu.per_payment_ms(RoundReading(args.payments, console_cpu.used(before, after), self.idle,
+                                                      seconds))
+        used = {name: per[name] for name in self.pids}
         self.rounds.append(used)
         self.seconds.append(seconds)
-        if self.server:
-            self.postgres_ms.append(databases.ServerCpu.used(server_before, self.server.seconds_by_pid()) * 1000
-                                    / args.payments)
+        if self.uses_database:
+            self.postgres_ms.append(per.get(console_cpu.POSTGRESQL, 0.0))
         print(f"{BENCH}: {self.name} round {len(self.rounds)}: {sum(used.values()):.2f} ms CPU per payment ("
               + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items())
               + f"); {args.payments / seconds:.0f} payments/s"
-              + (f"; PostgreSQL {self.postgres_ms[-1]:.2f} ms (not counted)" if self.server else ""), flush=True)
+              + (f"; PostgreSQL {self.postgres_ms[-1]:.2f} ms (not counted)" if self.uses_database else ""),
+              flush=True)
 
 
 def measure_together(variants: list[Variant], args: argparse.Namespace) -> None:
@@ -182,14 +194,15 @@ def measure_together(variants: list[Variant], args: argparse.Namespace) -> None:
 
 @contextlib.contextmanager
 def floor_variant(name: str, args: argparse.Namespace, env: dict[str, str], logs: Path,
-                  server: databases.ServerCpu | None) -> Iterator[Variant]:
+                  server: databases.ServerCpu) -> Iterator[Variant]:
     ports = {"daphne": harness.free_port(), "daphne-ws": harness.free_port()}
     with floor_processes(name, env, logs, ports, args.worker_concurrency) as procs:
         lanes = Lanes(f"ws://127.0.0.1:{ports['daphne-ws']}", lane_codes(args))
         lanes.open()
         try:
             one = floor_payment(lanes, f"http://127.0.0.1:{ports['daphne']}")
-            yield Variant(name, one, lanes.codes, {process: procs[process].pid for process in COUNTED}, server)
+            yield Variant(name, one, lanes.codes, {process: procs[process].pid for process in COUNTED}, server,
+                          uses_database=name == "writes")
         finally:
             lanes.close()
 
@@ -222,7 +235,8 @@ def console_variant(args: argparse.Namespace, begun: harness.BenchStart,
                 raise RuntimeError(f"attempt {attempt['id']} ended {final.attempt['status']}")
 
         yield Variant("console", one, codes,
-                      {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}, server)
+                      {name: proc.pid for name, proc in console.procs.items() if name != "sandbox"}, server,
+                      uses_database=True)
     except BaseException:
         print(f"{BENCH}: stopped by an error; the console's logs are kept in {console.log_dir}", flush=True)
         raise
@@ -290,7 +304,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         with databases.ServerCpu(db_url) as server:
             for name in chosen:  # the skeleton without the database: each alone
                 if name in ALONE:
-                    with floor_variant(name, args, env, logs, None) as variant:
+                    with floor_variant(name, args, env, logs, server) as variant:
                         measure_together([variant], args)
                     results[name] = variant
             with contextlib.ExitStack() as stack:  # the two compared by the ratio: round by round, in turn

@@ -35,13 +35,11 @@ import cProfile
 import functools
 import io
 import pstats
-import shutil
 import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from django.db import connection
 from django.test import Client
@@ -132,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
                                    sandbox_port=start.sandbox_port, daphne_port=start.daphne_port, think_time=0.0)
     sandbox = harness.Console(start.env, config, start.workdir).procs["sandbox"]
     sandbox.start()
-    done = False
     try:
         deadline = time.monotonic() + 30
         while not harness.answers(f"http://127.0.0.1:{start.sandbox_port}/_sandbox/health"):
@@ -140,19 +137,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the sandbox did not start")
             time.sleep(0.1)
         with databases.ServerCpu(harness.database_url()) as server:
-            code = _run(args, start, server)
-        done = True
-        return code
+            rows = _run(args, start, server)
+    except BaseException:
+        print(f"{BENCH}: stopped by an error; its logs are kept in {start.workdir}", flush=True)
+        raise
     finally:
         sandbox.stop()
-        # As figures.finish does for the other benchmarks: the work files go, unless something failed.
-        if done:
-            shutil.rmtree(start.workdir, ignore_errors=True)
-        else:
-            print(f"{BENCH}: logs kept in {start.workdir}", flush=True)
+    figures.finish(rows, rows_json=args.rows_json, workdir=start.workdir)  # the table; the work files go
+    return 0
 
 
-def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.ServerCpu) -> int:
+def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.ServerCpu) -> list[Row]:
     from django.contrib.auth.models import User  # noqa: PLC0415  (models load after django.setup())
 
     from payments import services  # noqa: PLC0415  (models load after django.setup())
@@ -209,8 +204,7 @@ def _run(args: argparse.Namespace, start: harness.BenchStart, server: databases.
     if any(server_pays + server_sends):  # the server runs on this machine
         rows += [_row("the Pay request's statements", server_pays, statements[0], what=SERVER_CPU),
                  _row("the send's statements", server_sends, statements[1], what=SERVER_CPU)]
-    _print(rows, args)
-    return 0
+    return rows
 
 
 def _age_session(client: Client, seen_key: str, seconds: float) -> None:
@@ -249,12 +243,6 @@ def _row(scenario: str, figures: list[float], statements: int, what: str = "CPU 
     return Row(BENCH, f"{what}: {scenario}; {statements} SQL statements; rounds {spread}",
                len(figures), statistics.median(figures) if figures else 0.0,
                max(figures) if figures else 0.0, max(figures) if figures else 0.0, None, unit="ms CPU")
-
-
-def _print(rows: list[Row], args: argparse.Namespace) -> None:
-    print(figures.format_table(rows))
-    if args.rows_json:
-        figures.write_rows(Path(args.rows_json), rows)
 
 
 if __name__ == "__main__":

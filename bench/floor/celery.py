@@ -14,6 +14,7 @@ from django.db import connection
 
 from bench.floor import settings
 from live.publisher import publisher_for
+from payments.queue import Sent
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.floor.settings")
 
@@ -33,18 +34,9 @@ def _freeze_startup_objects(**_: object) -> None:
 _local = threading.local()
 
 
-class Sent:
-    """``send_task``'s result: the id alone, as the console's (payments.queue.Sent)."""
-
-    __slots__ = ("id", "ignored")
-
-    def __init__(self, task_id: str) -> None:
-        self.id = task_id
-        self.ignored = True
-
-
 def send_sale(attempt: int, ref: str, lane: str, amount: int) -> None:
-    """Send the sale's task, as the console's Pay request does (payments.queue.send_by_name)."""
+    """Send the sale's task, as the console's Pay request does (payments.queue.send_by_name: its result class, no
+    ``AsyncResult``), with the skeleton's own app."""
     app.send_task(SEND, args=(attempt, ref, lane, amount), queue="floor", ignore_result=True,
                   result_cls=Sent, add_to_parent=False)  # type: ignore[arg-type]
 

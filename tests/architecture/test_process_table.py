@@ -111,6 +111,12 @@ def _command_lines(tree: ast.Module) -> list[str]:
     return found
 
 
+def _not_only_of(application: str, found: list[str]) -> list[str]:
+    """The command lines among ``found`` that are not another application's alone: each must name ``application``
+    and none may name the console's."""
+    return [line for line in found if application not in line or "store_console" in line]
+
+
 @pytest.mark.parametrize("path", STARTERS)
 def test_starters_take_their_commands_from_the_table(path: str) -> None:
     assert _imports_the_table(ast.parse((ROOT / path).read_text())), f"{path} does not use store_console.processes"
@@ -120,8 +126,7 @@ def test_starters_take_their_commands_from_the_table(path: str) -> None:
 def test_no_command_line_of_the_table_is_written_again(path: str) -> None:
     found = _command_lines(ast.parse((ROOT / path).read_text()))
     if path in OTHER_APPLICATIONS:
-        application = OTHER_APPLICATIONS[path]
-        found = [line for line in found if application not in line or "store_console" in line]
+        found = _not_only_of(OTHER_APPLICATIONS[path], found)
     assert not found, f"{path} writes a command line of its own; render it with store_console.processes: {found}"
 
 
@@ -131,7 +136,7 @@ def test_another_application_s_command_lines_must_name_it() -> None:
                         'floor = [py, "-m", "celery", "-A", "bench.floor.celery", "worker", "-Q", "floor"]\n')
     found = _command_lines(console)
     assert len(found) == 2
-    assert [line for line in found if "bench.floor" not in line or "store_console" in line] == found[:1]
+    assert _not_only_of("bench.floor", found) == found[:1]
 
 
 def test_the_scan_finds_a_written_out_command() -> None:
